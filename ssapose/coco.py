@@ -1,0 +1,148 @@
+"""COCO keypoint annotations in, COCO keypoint results and scores out (pycocotools)."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ssapose.skeleton import NUM_COCO_KEYPOINTS, coco_to_parts
+
+log = logging.getLogger(__name__)
+
+#: Names of the summary figures of COCOeval for keypoints, in its order.
+STAT_NAMES = ("AP", "AP50", "AP75", "APM", "APL", "AR", "AR50", "AR75", "ARM", "ARL")
+
+
+def load_coco(ann_file: str):
+    """Load an annotation file with pycocotools, quietly, with a clear error if it is unusable."""
+    from pycocotools.coco import COCO
+
+    if not os.path.isfile(ann_file):
+        raise FileNotFoundError(f"annotation file not found: {ann_file}")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            coco = COCO(ann_file)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ValueError(f"{ann_file} is not a COCO annotation file: {e}") from e
+    _sanitise(coco)
+    return coco
+
+
+def _sanitise(coco) -> None:
+    """Make malformed keypoint annotations harmless, in place.
+
+    An annotation whose ``keypoints`` are missing, of the wrong length or not
+    finite is logged and turned into a person without keypoints (all zeros,
+    ``num_keypoints = 0``): COCOeval then ignores it and the encoder puts it in
+    the ignore mask, instead of either crashing.
+    """
+    for ann in coco.dataset.get("annotations", []):
+        if _keypoints(ann) is None:
+            log.warning("annotation %s of image %s has missing or malformed keypoints; treated as "
+                        "a person without keypoints", ann.get("id"), ann.get("image_id"))
+            ann["keypoints"] = [0] * (3 * NUM_COCO_KEYPOINTS)
+            ann["num_keypoints"] = 0
+        else:
+            ann["num_keypoints"] = int((np.asarray(ann["keypoints"]).reshape(-1, 3)[:, 2] > 0).sum())
+        ann.setdefault("iscrowd", 0)
+        if "area" not in ann:
+            box = ann.get("bbox") or [0, 0, 0, 0]
+            ann["area"] = float(box[2] * box[3])
+
+
+@dataclass
+class ImagePeople:
+    """The annotated people of one image.
+
+    parts ``(N, 18, 3) float64``: (x, y, v) in image pixels, neck added;
+    ignore ``(H, W) bool`` or None: crowd regions and people without keypoints.
+    """
+
+    parts: np.ndarray
+    ignore: np.ndarray | None
+
+
+def _keypoints(ann: dict) -> np.ndarray | None:
+    kp = ann.get("keypoints")
+    if kp is None:
+        return None
+    arr = np.asarray(kp, dtype=np.float64)
+    if arr.size != NUM_COCO_KEYPOINTS * 3 or not np.all(np.isfinite(arr)):
+        return None
+    return arr.reshape(NUM_COCO_KEYPOINTS, 3)
+
+
+def image_people(coco, image_id: int, with_ignore: bool = True) -> ImagePeople:
+    """Collect the people of one image.
+
+    People without keypoints (including the malformed ones that
+    :func:`load_coco` cleared) and crowds go into the ignore mask, by their
+    segmentation, else their bbox. Keypoints outside the image are kept here and
+    dropped by the encoder.
+    """
+    info = coco.imgs[image_id]
+    h, w = int(info["height"]), int(info["width"])
+    people, ignore = [], np.zeros((h, w), bool) if with_ignore else None
+    for ann in coco.imgToAnns.get(image_id, []):
+        kp = _keypoints(ann)
+        usable = kp is not None and not ann.get("iscrowd", 0) and (kp[:, 2] > 0).any()
+        if usable:
+            people.append(kp)
+        elif with_ignore:
+            ignore |= _region(coco, ann, h, w)
+    parts = coco_to_parts(np.array(people)) if people else np.zeros((0, 18, 3))
+    return ImagePeople(parts, ignore if with_ignore and ignore.any() else None)
+
+
+def _region(coco, ann: dict, h: int, w: int) -> np.ndarray:
+    if ann.get("segmentation"):
+        try:
+            return coco.annToMask(ann).astype(bool)[:h, :w]
+        except Exception as e:  # malformed polygon / RLE: fall back to the box
+            log.warning("annotation %s: unusable segmentation (%s); using its bbox", ann.get("id"), e)
+    out = np.zeros((h, w), bool)
+    box = ann.get("bbox")
+    if box is not None and len(box) == 4:
+        x, y, bw, bh = (int(round(v)) for v in box)
+        out[max(y, 0):max(y + bh, 0), max(x, 0):max(x + bw, 0)] = True
+    return out
+
+
+def evaluate(coco_gt, results: list[dict], image_ids: list[int] | None = None, verbose: bool = False) -> dict:
+    """Score keypoint results with pycocotools' COCOeval.
+
+    Args:
+        coco_gt: the ground truth (pycocotools COCO).
+        results: COCO keypoint results (see ``Poses.to_coco_results``).
+        image_ids: restrict to these images (default: all of ``coco_gt``).
+        verbose: print COCOeval's own summary.
+    Returns:
+        ``{"AP": ..., "AP50": ..., ..., "ARL": ...}`` as floats; all 0 when
+        there are no results.
+    """
+    from pycocotools.cocoeval import COCOeval
+
+    if not results:
+        return {k: 0.0 for k in STAT_NAMES}
+    sink = contextlib.nullcontext() if verbose else contextlib.redirect_stdout(io.StringIO())
+    with sink:
+        coco_dt = coco_gt.loadRes(results)
+        ev = COCOeval(coco_gt, coco_dt, "keypoints")
+        if image_ids is not None:
+            ev.params.imgIds = list(image_ids)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return {k: float(v) for k, v in zip(STAT_NAMES, ev.stats)}
+
+
+def format_stats(stats: dict, title: str = "") -> str:
+    """A one-table text view of COCOeval figures."""
+    head = " | ".join(f"{k:>5}" for k in STAT_NAMES[:6])
+    row = " | ".join(f"{stats[k]:5.3f}" for k in STAT_NAMES[:6])
+    return (f"{title}\n" if title else "") + head + "\n" + row

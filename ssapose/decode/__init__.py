@@ -1,0 +1,119 @@
+"""The decoder: network fields at output resolution -> people in input pixels.
+
+peaks (NMS on the low-resolution heatmaps) -> refinement (block-inside
+offsets, or upsampling) -> PAF limb scores -> per-limb matching -> assembly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ssapose.decode.assemble import assemble
+from ssapose.decode.limbs import match_pairs, paf_scores
+from ssapose.decode.merge import merge_fragments
+from ssapose.decode.peaks import Peaks, peaks_by_upsampling, peaks_with_offsets
+from ssapose.poses import Poses
+from ssapose.skeleton import LIMBS, NUM_OFFSETS, NUM_PAFS, NUM_PARTS
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """Decoder parameters (defaults follow OpenPose where the paper is silent).
+
+    peak_threshold: minimum heatmap value of a part candidate (OpenPose: 0.1).
+    use_offsets: refine peaks by the offsets when the model has them; if
+        False, or no offsets are given, upsample the heatmaps instead.
+    paf_method: ``"count"`` (paper, Eq. 3) or ``"mean"`` (OpenPose).
+    n_samples: points sampled on each candidate limb (OpenPose: 10).
+    align_threshold: projection counted as aligned by ``"count"`` (paper: 0.5).
+    min_aligned: fraction of aligned samples a limb needs (OpenPose: 0.8).
+    matching: ``"greedy"`` (OpenPose) or ``"hungarian"``.
+    merge_radius: partial people that no limb connects are merged into a
+        larger person with disjoint parts whose nearest part is within this
+        many times its size (0 turns merging off); see ``merge_fragments``.
+    merge_min_size: smallest size in pixels a merge is judged by.
+    min_parts: fewest parts a person may have after merging (OpenPose: 3 of 18, neck included).
+    min_score: lowest mean part-and-limb score a person may have.
+    """
+
+    peak_threshold: float = 0.1
+    use_offsets: bool = True
+    paf_method: str = "count"
+    n_samples: int = 10
+    align_threshold: float = 0.5
+    min_aligned: float = 0.8
+    matching: str = "greedy"
+    min_parts: int = 3
+    min_score: float = 0.2
+    merge_radius: float = 1.5
+    merge_min_size: float = 64.0
+
+
+def find_peaks(heatmaps: np.ndarray, offsets: np.ndarray | None, stride: int, config: DecoderConfig) -> Peaks:
+    """Part candidates in input pixels from ``(>=18, H, W)`` heatmaps and optional ``(36, H, W)`` offsets."""
+    parts = np.ascontiguousarray(heatmaps[:NUM_PARTS], dtype=np.float32)
+    if offsets is not None and config.use_offsets:
+        return peaks_with_offsets(parts, np.asarray(offsets, np.float32), stride, config.peak_threshold)
+    return peaks_by_upsampling(parts, stride, config.peak_threshold)
+
+
+def connect(peaks: Peaks, pafs: np.ndarray, stride: int, config: DecoderConfig,
+            image_height: float | None = None) -> list[np.ndarray]:
+    """Per limb, the chosen connections as ``(M, 3)`` rows ``(i, j, score)`` into ``peaks``."""
+    out = []
+    by_part = [peaks.of_part(p) for p in range(NUM_PARTS)]
+    for k, (a, b) in enumerate(LIMBS):
+        ca, cb = by_part[a], by_part[b]
+        if len(ca) == 0 or len(cb) == 0:
+            out.append(np.zeros((0, 3)))
+            continue
+        scores, valid = paf_scores(
+            peaks.xy[ca], peaks.xy[cb], pafs[2 * k:2 * k + 2], stride, method=config.paf_method,
+            n_samples=config.n_samples, align_threshold=config.align_threshold,
+            min_aligned=config.min_aligned, image_height=image_height)
+        pairs = match_pairs(scores, valid, config.matching)
+        out.append(np.column_stack([ca[pairs[:, 0]], cb[pairs[:, 1]], scores[pairs[:, 0], pairs[:, 1]]]))
+    return out
+
+
+def decode(
+    heatmaps: np.ndarray,
+    pafs: np.ndarray,
+    stride: int,
+    offsets: np.ndarray | None = None,
+    config: DecoderConfig = DecoderConfig(),
+    image_height: float | None = None,
+) -> Poses:
+    """Decode one image's fields into people.
+
+    Args:
+        heatmaps: ``(18 or 19, H, W) float32`` at output resolution.
+        pafs: ``(38, H, W) float32``.
+        stride: input pixels per output cell.
+        offsets: ``(36, H, W) float32`` block-inside offsets in cells, or None.
+        config: decoder parameters.
+        image_height: input height in pixels, for OpenPose's distance prior.
+    Returns:
+        Poses in input pixels (COCO order).
+    """
+    heatmaps = np.asarray(heatmaps, np.float32)
+    pafs = np.asarray(pafs, np.float32)
+    if heatmaps.ndim != 3 or heatmaps.shape[0] < NUM_PARTS:
+        raise ValueError(f"heatmaps must be (18 or 19, H, W), got {heatmaps.shape}")
+    if pafs.shape != (NUM_PAFS,) + heatmaps.shape[1:]:
+        raise ValueError(f"pafs must be ({NUM_PAFS}, H, W) matching heatmaps {heatmaps.shape}, got {pafs.shape}")
+    if offsets is not None and np.shape(offsets) != (NUM_OFFSETS,) + heatmaps.shape[1:]:
+        raise ValueError(f"offsets must be ({NUM_OFFSETS}, H, W) matching heatmaps, got {np.shape(offsets)}")
+    peaks = find_peaks(heatmaps, offsets, stride, config)
+    if len(peaks.part) == 0:
+        return Poses.empty()
+    connections = connect(peaks, pafs, stride, config, image_height)
+    parts, scores = assemble(peaks, connections, min_parts=1, min_score=config.min_score)
+    parts, scores = merge_fragments(parts, scores, config.merge_radius, config.merge_min_size)
+    n_parts = (parts[..., 2] > 0).sum(axis=1)
+    keep = n_parts >= config.min_parts
+    # Rank complete people above fragments: mean score times completeness.
+    final = scores[keep] * n_parts[keep] / NUM_PARTS
+    order = np.argsort(-final, kind="stable")
+    return Poses.from_parts(parts[keep][order], final[order])

@@ -1,0 +1,106 @@
+"""Limb candidates: PAF scores between every pair of part candidates (Eq. 3-5)."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from ssapose.grid import pixels_to_cells
+
+
+def paf_scores(
+    start: np.ndarray,
+    end: np.ndarray,
+    paf: np.ndarray,
+    stride: int,
+    *,
+    method: str = "count",
+    n_samples: int = 10,
+    align_threshold: float = 0.5,
+    min_aligned: float = 0.8,
+    image_height: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score every (start, end) candidate pair of one limb against its PAF.
+
+    The field is sampled at ``n_samples`` points evenly spaced on the segment
+    (nearest cell, at output resolution) and projected on the segment's unit
+    direction.
+
+    Args:
+        start: ``(A, 2)`` parent candidates, input pixels.
+        end: ``(B, 2)`` child candidates, input pixels.
+        paf: ``(2, H, W)`` the limb's field (x, y).
+        stride: input pixels per cell.
+        method: ``"count"``, the paper's Eq. 3: the fraction of samples whose
+            projection exceeds ``align_threshold`` (0.5; the paper writes the
+            test as a cross product, but a count of *aligned* samples is what
+            its threshold, taken from OpenPose, measures); the mean projection
+            breaks ties. ``"mean"``, OpenPose's: the mean projection plus a
+            distance prior ``min(0.5 * image_height / length - 1, 0)``.
+        align_threshold: projection above which a sample counts as aligned
+            (``count``; OpenPose's criterion uses 0.05 with ``mean``).
+        min_aligned: a pair is valid only if at least this fraction of its
+            samples are aligned (both methods).
+        image_height: for the distance prior (``mean``); defaults to the grid height.
+    Returns:
+        scores ``(A, B) float32`` and valid ``(A, B) bool``.
+    """
+    if method not in ("count", "mean"):
+        raise ValueError(f"unknown PAF score method {method!r}; use 'count' or 'mean'")
+    _, h, w = paf.shape
+    vec = end[None, :, :] - start[:, None, :]                          # (A, B, 2)
+    length = np.linalg.norm(vec, axis=2)
+    unit = vec / np.maximum(length, 1e-6)[..., None]
+    t = np.linspace(0.0, 1.0, n_samples, dtype=np.float32)
+    pts = start[:, None, None, :] + t[None, None, :, None] * vec[:, :, None, :]  # (A, B, K, 2)
+    cells = np.rint(pixels_to_cells(pts, stride)).astype(np.int64)
+    cx = np.clip(cells[..., 0], 0, w - 1)
+    cy = np.clip(cells[..., 1], 0, h - 1)
+    dot = paf[0, cy, cx] * unit[:, :, None, 0] + paf[1, cy, cx] * unit[:, :, None, 1]  # (A, B, K)
+    mean = dot.mean(axis=2)
+    if method == "count":
+        aligned = (dot > align_threshold).mean(axis=2)
+        scores = aligned + mean / (10.0 * n_samples)
+        valid = aligned >= min_aligned
+    else:
+        height = float(image_height if image_height is not None else h * stride)
+        prior = np.minimum(0.5 * height / np.maximum(length, 1e-6) - 1.0, 0.0)
+        scores = mean + prior
+        valid = ((dot > 0.05).mean(axis=2) >= min_aligned) & (scores > 0)
+    valid &= length > 1e-6
+    return scores.astype(np.float32), valid
+
+
+def match_pairs(scores: np.ndarray, valid: np.ndarray, method: str = "greedy") -> np.ndarray:
+    """Choose a one-to-one subset of valid pairs with a high total score (Eq. 5).
+
+    Args:
+        scores, valid: ``(A, B)`` from :func:`paf_scores`.
+        method: ``"greedy"`` takes pairs by descending score (OpenPose);
+            ``"hungarian"`` maximises the total with scipy's ``linear_sum_assignment``.
+    Returns:
+        ``(M, 2) int64`` rows ``(a, b)`` of chosen pairs, by descending score.
+    """
+    if not valid.any():
+        return np.zeros((0, 2), np.int64)
+    if method == "hungarian":
+        cost = np.where(valid, -scores, 1e6)
+        ra, rb = linear_sum_assignment(cost)
+        ok = valid[ra, rb]
+        ra, rb = ra[ok], rb[ok]
+        order = np.argsort(-scores[ra, rb], kind="stable")
+        return np.stack([ra[order], rb[order]], axis=1).astype(np.int64)
+    if method != "greedy":
+        raise ValueError(f"unknown matching method {method!r}; use 'greedy' or 'hungarian'")
+    ia, ib = np.nonzero(valid)
+    order = np.argsort(-scores[ia, ib], kind="stable")
+    ia, ib = ia[order], ib[order]
+    used_a = np.zeros(scores.shape[0], bool)
+    used_b = np.zeros(scores.shape[1], bool)
+    out = []
+    for a, b in zip(ia.tolist(), ib.tolist()):
+        if not used_a[a] and not used_b[b]:
+            used_a[a] = used_b[b] = True
+            out.append((a, b))
+            if len(out) == min(scores.shape):
+                break
+    return np.array(out, np.int64).reshape(-1, 2)

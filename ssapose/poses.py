@@ -1,0 +1,53 @@
+"""Poses: the decoder's output, and its conversions to COCO results."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ssapose.skeleton import NUM_COCO_KEYPOINTS, parts_to_coco
+
+
+@dataclass
+class Poses:
+    """People found in one image.
+
+    keypoints ``(N, 17, 3) float32``: COCO order, ``(x, y, score)`` in input
+    pixels, score 0 for a missing keypoint; scores ``(N,) float32``: person
+    confidence in [0, 1].
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+
+    @staticmethod
+    def empty() -> "Poses":
+        return Poses(np.zeros((0, NUM_COCO_KEYPOINTS, 3), np.float32), np.zeros((0,), np.float32))
+
+    @staticmethod
+    def from_parts(parts: np.ndarray, scores: np.ndarray) -> "Poses":
+        """From ``(N, 18, 3)`` part-order people (the neck is dropped)."""
+        if len(parts) == 0:
+            return Poses.empty()
+        return Poses(parts_to_coco(parts).astype(np.float32), np.asarray(scores, np.float32))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def scaled(self, sx: float, sy: float, dx: float = 0.0, dy: float = 0.0) -> "Poses":
+        """Map keypoints by ``x' = x * sx + dx``, ``y' = y * sy + dy`` (missing ones stay 0)."""
+        kp = self.keypoints.copy()
+        present = kp[..., 2] > 0
+        kp[..., 0] = np.where(present, kp[..., 0] * sx + dx, 0.0)
+        kp[..., 1] = np.where(present, kp[..., 1] * sy + dy, 0.0)
+        return Poses(kp, self.scores.copy())
+
+    def to_coco_results(self, image_id: int) -> list[dict]:
+        """COCO keypoint results: one dict per person, ``keypoints`` as 51 floats."""
+        out = []
+        for kp, s in zip(self.keypoints, self.scores):
+            flat = kp.astype(np.float64).copy()
+            flat[:, 2] = np.where(kp[:, 2] > 0, 1.0, 0.0)
+            out.append({"image_id": int(image_id), "category_id": 1,
+                        "keypoints": [round(float(v), 2) for v in flat.ravel()], "score": float(s)})
+        return out

@@ -1,0 +1,35 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ssapose.skeleton import coco_to_parts
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+TINY_ANN = DATA / "coco_tiny" / "test_coco.json"
+MINI_ANNS = sorted((DATA / "coco_mini" / "annotations").glob("*.json"))
+
+
+@pytest.fixture(scope="session")
+def tiny_people():
+    """(image info, (N, 18, 3) parts) for each coco_tiny image."""
+    d = json.loads(TINY_ANN.read_text())
+    out = []
+    for im in d["images"]:
+        kps = [a["keypoints"] for a in d["annotations"] if a["image_id"] == im["id"] and a["num_keypoints"] > 0]
+        out.append((im, coco_to_parts(np.array(kps, float).reshape(-1, 17, 3))))
+    return out
+
+
+def synthetic_person(cx: float, cy: float, scale: float = 1.0) -> np.ndarray:
+    """A standing person as (17, 3) COCO keypoints centred at (cx, cy), about 200*scale px tall."""
+    base = np.array([
+        [0, -90], [-6, -96], [6, -96], [-14, -92], [14, -92],
+        [-25, -60], [25, -60], [-35, -20], [35, -20], [-40, 15], [40, 15],
+        [-15, 10], [15, 10], [-17, 55], [17, 55], [-18, 100], [18, 100]], float)
+    kp = np.ones((17, 3))
+    kp[:, :2] = base * scale + [cx, cy]
+    kp[:, 2] = 2
+    return kp

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+
+from ssapose.decode import DecoderConfig, decode
+from ssapose.decode.limbs import match_pairs, paf_scores
+from ssapose.decode.peaks import local_maxima
+from ssapose.skeleton import coco_to_parts
+from ssapose.targets import TargetConfig, encode_targets
+
+from conftest import synthetic_person
+
+ORACLE = DecoderConfig(min_parts=1, min_score=0.0)
+
+
+def _match(poses, truth):
+    """For each true (17, 3) person, the max keypoint error of its best decoded person."""
+    errs = []
+    for kp in truth:
+        vis = kp[:, 2] > 0
+        d = [np.abs(p[vis, :2] - kp[vis, :2]).max() if (p[vis, 2] > 0).all() else np.inf for p in poses.keypoints]
+        errs.append(min(d))
+    return np.array(errs)
+
+
+@pytest.mark.parametrize("stride", [8, 16])
+def test_encode_decode_round_trip_real_people(tiny_people, stride):
+    for im, parts in tiny_people:
+        t = encode_targets(parts, im["width"], im["height"], TargetConfig(stride=stride))
+        poses = decode(t.heatmaps, t.pafs, stride, t.offsets, ORACLE)
+        assert len(poses) == len(parts)
+        coco = parts[:, [0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10]]
+        assert (_match(poses, coco) <= 0.5).all()
+
+
+def test_without_offsets_error_grows_with_stride():
+    truth = np.stack([synthetic_person(130.3, 150.7), synthetic_person(330.6, 160.2, 0.9)])
+    errs = {}
+    for stride in (8, 32):
+        t = encode_targets(coco_to_parts(truth), 480, 320, TargetConfig(stride=stride))
+        with_off = decode(t.heatmaps, t.pafs, stride, t.offsets, ORACLE)
+        up = decode(t.heatmaps, t.pafs, stride, None, ORACLE)
+        assert (_match(with_off, truth) <= 0.5).all()
+        errs[stride] = _match(up, truth).mean()
+    assert errs[32] > errs[8] > 0.5
+
+
+def test_empty_maps():
+    z = np.zeros((19, 46, 46), np.float32)
+    z[18] = 1
+    assert len(decode(z, np.zeros((38, 46, 46), np.float32), 8, np.zeros((36, 46, 46), np.float32))) == 0
+    assert len(decode(z, np.zeros((38, 46, 46), np.float32), 8, None)) == 0
+
+
+def test_one_person_default_config():
+    truth = synthetic_person(180, 180)[None]
+    t = encode_targets(coco_to_parts(truth), 368, 368)
+    poses = decode(t.heatmaps, t.pafs, 8, t.offsets)
+    assert len(poses) == 1 and 0 < poses.scores[0] <= 1
+    assert _match(poses, truth)[0] <= 0.5
+
+
+def test_crowded_maps():
+    rng = np.random.default_rng(0)
+    truth = np.stack([synthetic_person(60 + 90 * (i % 10), 110 + 230 * (i // 10), 0.4 + 0.05 * rng.random())
+                      for i in range(50)])
+    t = encode_targets(coco_to_parts(truth), 960, 1200, TargetConfig(stride=8))
+    poses = decode(t.heatmaps, t.pafs, 8, t.offsets)
+    assert len(poses) == 50
+    assert (_match(poses, truth) <= 0.5).all()
+    # random noise maps must not crash nor explode
+    noise = rng.random((19, 46, 46)).astype(np.float32)
+    decode(noise, rng.uniform(-1, 1, (38, 46, 46)).astype(np.float32), 8, rng.uniform(-.5, .5, (36, 46, 46)))
+
+
+def test_nms_breaks_plateaus_once():
+    m = np.zeros((1, 5, 5), np.float32)
+    m[0, 2, 2] = m[0, 2, 3] = 1.0
+    c, y, x = local_maxima(m, 0.1)
+    assert len(c) == 1
+
+
+def test_paf_methods_and_matching():
+    # two parallel vertical limbs, field pointing down in both columns
+    paf = np.zeros((2, 20, 20), np.float32)
+    paf[1, :, 4] = paf[1, :, 14] = 1.0
+    start = np.array([[4 * 8 + 3.5, 2 * 8 + 3.5], [14 * 8 + 3.5, 2 * 8 + 3.5]], np.float32)
+    end = start + [0, 80]
+    for method in ("count", "mean"):
+        s, v = paf_scores(start, end[::-1], paf, 8, method=method)
+        assert v[0, 1] and v[1, 0] and not v[0, 0] and not v[1, 1]
+        for m in ("greedy", "hungarian"):
+            assert sorted(map(tuple, match_pairs(s, v, m).tolist())) == [(0, 1), (1, 0)]
+    with pytest.raises(ValueError):
+        paf_scores(start, end, paf, 8, method="bogus")
+
+
+def test_shape_errors():
+    with pytest.raises(ValueError, match="pafs"):
+        decode(np.zeros((19, 8, 8)), np.zeros((38, 8, 9)), 8)
+    with pytest.raises(ValueError, match="offsets"):
+        decode(np.zeros((19, 8, 8)), np.zeros((38, 8, 8)), 8, np.zeros((34, 8, 8)))
