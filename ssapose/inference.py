@@ -1,0 +1,31 @@
+"""Reference PyTorch inference: frame -> preprocess -> model -> decode -> Poses in frame pixels."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ssapose.decode import DecoderConfig, decode
+from ssapose.models import ModelConfig
+from ssapose.poses import Poses
+from ssapose.preprocess import prepare
+
+
+@torch.no_grad()
+def torch_fields(model: torch.nn.Module, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Run the model on a ``(1, 3, H, W)`` input; the last stage's fields as ``(C, h, w)`` arrays."""
+    p = next(model.parameters())
+    out = model(torch.from_numpy(x).to(p.device, p.dtype))[-1]
+    fields = {"heatmaps": out.heatmaps[0], "pafs": out.pafs[0]}
+    if out.offsets is not None:
+        fields["offsets"] = out.offsets[0]
+    return {k: v.float().cpu().numpy() for k, v in fields.items()}
+
+
+def predict(model: torch.nn.Module, config: ModelConfig, frame: np.ndarray, size: int,
+            decoder: DecoderConfig = DecoderConfig()) -> Poses:
+    """People in one BGR frame, in frame pixels."""
+    x, box = prepare(frame, size, config.preprocess)
+    f = torch_fields(model, x)
+    poses = decode(f["heatmaps"], f["pafs"], config.output_stride, f.get("offsets"), decoder,
+                   image_height=box.height)
+    return poses.scaled(1 / box.scale, 1 / box.scale)

@@ -1,0 +1,104 @@
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from ssapose.losses import LossConfig, ssa_loss
+from ssapose.models import PafToHeat, build_model, get_config, load_checkpoint
+from ssapose.targets import TargetConfig
+from training.config import TrainConfig, load_config
+from training.data import AugmentConfig, CocoKeypoints
+from training.synthetic import generate
+from training.train import lr_factor, main, train
+
+
+@pytest.fixture(scope="module")
+def tiny_synthetic(tmp_path_factory):
+    root = tmp_path_factory.mktemp("syn")
+    generate(root, 6, 2, seed=3, size=96)
+    return root
+
+
+def test_synthetic_is_deterministic(tmp_path):
+    a = generate(tmp_path / "a", 2, 1, seed=5, size=64)[0].read_text()
+    b = generate(tmp_path / "b", 2, 1, seed=5, size=64)[0].read_text()
+    assert a == b
+    assert (tmp_path / "a/train/000000.jpg").read_bytes() == (tmp_path / "b/train/000000.jpg").read_bytes()
+
+
+def test_dataset_items_and_flip(tiny_synthetic):
+    cfg = get_config("lite", width=32)
+    ds = CocoKeypoints(tiny_synthetic / "train.json", tiny_synthetic / "train", 96, TargetConfig(stride=8),
+                       cfg.preprocess, AugmentConfig())
+    x, t = ds[0]
+    assert x.shape == (3, 96, 96) and t["heatmaps"].shape == (19, 12, 12) and t["mask"].shape == (12, 12)
+    assert t["offsets"].abs().max() <= 0.5
+
+
+def test_one_step_lowers_the_loss(tiny_synthetic):
+    torch.manual_seed(0)
+    cfg = get_config("lite", width=32)
+    ds = CocoKeypoints(tiny_synthetic / "train.json", tiny_synthetic / "train", 96, TargetConfig(stride=8),
+                       cfg.preprocess, None)
+    xs, ts = zip(*[ds[i] for i in range(4)])
+    x = torch.stack(xs)
+    tg = {k: torch.stack([t[k] for t in ts]) for k in ts[0]}
+    model, sub = build_model(cfg), PafToHeat()
+    model.train()
+    opt = torch.optim.SGD(list(model.parameters()) + list(sub.parameters()), lr=1e-6, momentum=0.0)
+    lcfg = LossConfig()
+    before, _ = ssa_loss(model(x), tg, lcfg, sub)
+    opt.zero_grad()
+    before.backward()
+    opt.step()
+    with torch.no_grad():
+        after, _ = ssa_loss(model(x), tg, lcfg, sub)
+    assert after.item() < before.item()
+
+
+def test_batch_without_people_trains():
+    cfg = get_config("lite", width=32)
+    model, sub = build_model(cfg), PafToHeat()
+    tg = {"heatmaps": torch.zeros(2, 19, 8, 8), "pafs": torch.zeros(2, 38, 8, 8), "offsets": torch.zeros(2, 36, 8, 8),
+          "offset_mask": torch.zeros(2, 18, 8, 8), "salm": torch.ones(2, 19, 8, 8), "mask": torch.ones(2, 8, 8)}
+    tg["heatmaps"][:, 18] = 1
+    loss, terms = ssa_loss(model(torch.randn(2, 3, 64, 64)), tg, LossConfig(), sub)
+    loss.backward()
+    assert np.isfinite(terms["total"])
+
+
+def test_lr_schedule_divides_by_three():
+    cfg = TrainConfig(iterations=100, lr_steps=(0.5, 0.8))
+    assert lr_factor(0, cfg) == 1 and lr_factor(50, cfg) == pytest.approx(1 / 3)
+    assert lr_factor(99, cfg) == pytest.approx(1 / 9)
+
+
+def test_train_and_resume_continue_from_same_step(tiny_synthetic, tmp_path):
+    out = tmp_path / "run"
+    base = TrainConfig(synthetic=True, synthetic_dir=str(tiny_synthetic), input_size=96, width=32, batch_size=2,
+                       iterations=4, workers=0, eval_every=4, checkpoint_every=2, out=str(out),
+                       optimizer="adam", lr=1e-3)
+    train(base)
+    blob = torch.load(out / "last.pt", weights_only=False)
+    assert blob["step"] == 4
+    model, cfg, _ = load_checkpoint(str(out / "best.pt"))
+    assert cfg.width == 32
+    longer = TrainConfig(**{**vars(base), "iterations": 6})
+    train(longer, resume="auto")
+    assert torch.load(out / "last.pt", weights_only=False)["step"] == 6
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    steps = [int(r["step"]) for r in rows]
+    assert steps == sorted(steps) and steps[-1] == 6 and rows[-1]["AP"] != ""
+
+
+def test_config_file_and_cli_errors(tmp_path, capsys):
+    f = tmp_path / "c.yaml"
+    f.write_text("model: lite\nbogus_key: 1\n")
+    with pytest.raises(ValueError, match="unknown keys"):
+        load_config(str(f))
+    assert main(["--config", str(tmp_path / "missing.yaml")]) == 1
+    assert "not found" in capsys.readouterr().err
+    f.write_text("iterations: 7\nlr_steps: [0.5]\n")
+    cfg = load_config(str(f))
+    assert cfg.iterations == 7 and cfg.lr_steps == (0.5,)

@@ -1,0 +1,175 @@
+"""Train an SSA-Pose network.
+
+    python training/train.py --config configs/synthetic-lite.yaml
+    python training/train.py --config configs/synthetic-lite.yaml --iterations 100 --out runs/quick
+    python training/train.py --config configs/coco-openpose.yaml --device cuda --resume
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+from tqdm import tqdm
+
+from ssapose.losses import LossConfig, ssa_loss
+from ssapose.models import PafToHeat, build_model, get_config, save_checkpoint
+from ssapose.targets import TargetConfig
+from training.config import TrainConfig, add_override_args, apply_overrides, load_config
+from training.data import AugmentConfig, CocoKeypoints, make_loader
+from training.validate import validate
+
+
+def model_config(cfg: TrainConfig):
+    if cfg.model.startswith("lite"):
+        return get_config(cfg.model, offsets=cfg.offsets, stride=cfg.stride, width=cfg.width,
+                          refinements=cfg.refinements)
+    return get_config(cfg.model, offsets=cfg.offsets)
+
+
+def data_paths(cfg: TrainConfig) -> tuple[str, str, str, str]:
+    """(train_ann, train_images, val_ann, val_images), generating the synthetic set if asked and missing."""
+    if not cfg.synthetic:
+        if not cfg.train_ann:
+            raise ValueError("set train_ann/train_images (COCO) or synthetic: true")
+        return cfg.train_ann, cfg.train_images, cfg.val_ann, cfg.val_images
+    root = Path(cfg.synthetic_dir)
+    if not (root / "train.json").is_file() or not (root / "val.json").is_file():
+        from training.synthetic import generate
+        print(f"generating the synthetic dataset in {root} ...", file=sys.stderr)
+        generate(root, cfg.synthetic_train, cfg.synthetic_val, seed=cfg.seed, size=cfg.input_size)
+    return str(root / "train.json"), str(root / "train"), str(root / "val.json"), str(root / "val")
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Divide by 3 at each fraction in ``lr_steps`` of the run (paper: every 170k of 600k)."""
+    return (1 / 3) ** sum(step >= f * cfg.iterations for f in cfg.lr_steps)
+
+
+def train(cfg: TrainConfig, resume: str | None = None) -> Path:
+    """Run training; returns the path of the final checkpoint (``out/last.pt``)."""
+    torch.manual_seed(cfg.seed)
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    mcfg = model_config(cfg)
+    model = build_model(mcfg).to(device)
+    if cfg.init:
+        from ssapose.models.openpose_weights import load_init
+        load_init(model, cfg.init)
+    subnet = PafToHeat().to(device) if cfg.kl else None
+    params = list(model.parameters()) + (list(subnet.parameters()) if subnet else [])
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    elif cfg.optimizer == "adam":
+        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    else:
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adam")
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
+    tcfg = TargetConfig(stride=mcfg.output_stride, sigma=cfg.sigma, paf_width=cfg.paf_width,
+                        salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
+    lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, gamma=cfg.gamma, offsets_weight=cfg.offsets_weight)
+    train_ann, train_img, val_ann, val_img = data_paths(cfg)
+    ds = CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess,
+                       AugmentConfig() if cfg.augment else None, seed=cfg.seed)
+    loader = make_loader(ds, cfg.batch_size, cfg.workers)
+    step, best = 0, -1.0
+    last = out / "last.pt"
+    if resume:
+        blob = torch.load(resume if resume != "auto" else last, map_location=device, weights_only=False)
+        model.load_state_dict(blob["state_dict"])
+        if subnet is not None and blob.get("subnet"):
+            subnet.load_state_dict(blob["subnet"])
+        opt.load_state_dict(blob["optimizer"])
+        sched.load_state_dict(blob["scheduler"])
+        step, best = blob["step"], blob.get("best_ap", -1.0)
+        torch.manual_seed(cfg.seed + step)
+    scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
+    log_path = out / "log.csv"
+    new_log = not log_path.exists() or step == 0
+    logf = open(log_path, "w" if new_log else "a", newline="")
+    log = csv.writer(logf)
+    if new_log:
+        log.writerow(["step", "minutes", "lr", "total", "heat", "paf", "offsets", "ps", "kl", "AP", "AP50", "err_px"])
+
+    def checkpoint(path: Path, **extra):
+        save_checkpoint(str(path), model, mcfg, step=step, best_ap=best, train_config=vars(cfg).copy(),
+                        subnet=subnet.state_dict() if subnet else None, optimizer=opt.state_dict(),
+                        scheduler=sched.state_dict(), **extra)
+
+    t0 = time.time()
+    model.train()
+    bar = tqdm(total=cfg.iterations, initial=step, desc="train", unit="it", dynamic_ncols=True)
+    done = step >= cfg.iterations
+    while not done:
+        for x, tg in loader:
+            x = x.to(device, non_blocking=True)
+            tg = {k: v.to(device, non_blocking=True) for k, v in tg.items()}
+            with torch.autocast(device.type, enabled=cfg.amp and device.type == "cuda"):
+                stages = model(x)
+            stages = [type(s)(*(t.float() if t is not None else None for t in s)) for s in stages]
+            loss, terms = ssa_loss(stages, tg, lcfg, subnet)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.clip_grad:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{terms['total']:.1f}", lr=f"{sched.get_last_lr()[0]:.2g}")
+            minutes = (time.time() - t0) / 60
+            out_of_time = cfg.time_budget_min and minutes >= cfg.time_budget_min
+            done = step >= cfg.iterations or out_of_time
+            stats = {}
+            if val_ann and (step % cfg.eval_every == 0 or done):
+                stats = validate(model, mcfg, val_ann, val_img, cfg.input_size)
+                bar.write(f"step {step}: val AP {stats['AP']:.3f} AP50 {stats['AP50']:.3f} "
+                          f"err {stats['err_px']:.2f}px ({minutes:.1f} min)")
+                if stats["AP"] > best:
+                    best = stats["AP"]
+                    save_checkpoint(str(out / "best.pt"), model, mcfg, half=True, step=step, val=stats)
+            if step % 10 == 0 or stats:
+                log.writerow([step, f"{minutes:.2f}", f"{sched.get_last_lr()[0]:.3g}"] +
+                             [f"{terms[k]:.4g}" for k in ("total", "heat", "paf", "offsets", "ps", "kl")] +
+                             [f"{stats[k]:.4f}" if stats else "" for k in ("AP", "AP50", "err_px")])
+                logf.flush()
+            if step % cfg.checkpoint_every == 0 or done:
+                checkpoint(last)
+            if done:
+                break
+    bar.close()
+    logf.close()
+    return last
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Train an SSA-Pose network (paper losses: SALM, PDD, KL; RIE offsets).",
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--config", help="YAML file with TrainConfig keys (see training/config.py)")
+    ap.add_argument("--resume", nargs="?", const="auto", default=None,
+                    help="continue from a checkpoint (default: OUT/last.pt)")
+    add_override_args(ap)
+    args = ap.parse_args(argv)
+    try:
+        cfg = apply_overrides(load_config(args.config), args)
+        path = train(cfg, args.resume)
+    except (FileNotFoundError, ValueError, RuntimeError) as e:
+        print(f"train.py: error: {e}", file=sys.stderr)
+        return 1
+    print(f"checkpoint: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""Validation AP of a model on a COCO keypoint file (the training loop's hook)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ssapose.coco import evaluate, load_coco
+from ssapose.decode import DecoderConfig
+from ssapose.inference import predict
+from ssapose.models import ModelConfig
+
+
+def validate(model: torch.nn.Module, config: ModelConfig, ann_file: str, image_dir: str, input_size: int,
+             decoder: DecoderConfig = DecoderConfig(), coco=None) -> dict:
+    """COCOeval figures (AP, AP50, ...) plus ``err_px``: the mean error of matched keypoints in pixels."""
+    coco = coco or load_coco(ann_file)
+    was_training = model.training
+    model.eval()
+    results, errs = [], []
+    for image_id in sorted(coco.getImgIds()):
+        info = coco.imgs[image_id]
+        img = cv2.imread(str(Path(image_dir) / info["file_name"]), cv2.IMREAD_COLOR)
+        if img is None:
+            raise FileNotFoundError(f"cannot read {Path(image_dir) / info['file_name']}")
+        poses = predict(model, config, img, input_size, decoder)
+        results.extend(poses.to_coco_results(image_id))
+        errs.extend(_keypoint_errors(poses.keypoints, coco.imgToAnns.get(image_id, [])))
+    model.train(was_training)
+    stats = evaluate(coco, results)
+    stats["err_px"] = float(np.mean(errs)) if errs else float("nan")
+    return stats
+
+
+def _keypoint_errors(pred: np.ndarray, anns: list[dict]) -> list[float]:
+    """Per true person, the errors of its keypoints in the closest predicted person (pixels)."""
+    out = []
+    for a in anns:
+        gt = np.asarray(a["keypoints"], float).reshape(17, 3)
+        vis = gt[:, 2] > 0
+        if not vis.any() or len(pred) == 0:
+            continue
+        both = vis[None] & (pred[:, :, 2] > 0)
+        d = np.linalg.norm(pred[:, :, :2] - gt[None, :, :2], axis=2)
+        mean = np.where(both, d, 0).sum(1) / np.maximum(both.sum(1), 1)
+        mean[both.sum(1) == 0] = np.inf
+        best = int(np.argmin(mean))
+        if np.isfinite(mean[best]):
+            out.extend(d[best][both[best]].tolist())
+    return out
