@@ -8,13 +8,16 @@ $(BIN)/ssapose: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# CPU torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q -e ".[dev,app]"
 	touch $@
 
 venv: $(BIN)/ssapose
 
+# The app on the bundled demo video and model; headless machines get the same pipeline from the command line.
 demo: venv
-	$(BIN)/ssapose eval --oracle --ann data/coco_tiny/test_coco.json --stride 8
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(BIN)/ssapose app; \
+	else echo "no display: running the headless pipeline (ssapose video)"; \
+	$(BIN)/ssapose video --out demo-annotated.mp4 --json demo-poses.json; fi
 
 test: venv
 	$(BIN)/python -m pytest -q

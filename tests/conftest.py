@@ -33,3 +33,16 @@ def synthetic_person(cx: float, cy: float, scale: float = 1.0) -> np.ndarray:
     kp[:, :2] = base * scale + [cx, cy]
     kp[:, 2] = 2
     return kp
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory):
+    """The bundled model when it exists, else a small untrained lite checkpoint (for plumbing tests)."""
+    bundled = ROOT / "models" / "ssapose-lite.pt"
+    if bundled.is_file():
+        return str(bundled)
+    from ssapose.models import build_model, get_config, save_checkpoint
+    cfg = get_config("lite", width=32)
+    path = tmp_path_factory.mktemp("model") / "lite.pt"
+    save_checkpoint(str(path), build_model(cfg), cfg)
+    return str(path)

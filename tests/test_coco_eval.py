@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from ssapose.cli import main
+from app.cli import main
 from ssapose.coco import evaluate, image_people, load_coco
 from ssapose.decode import DecoderConfig
 from ssapose.oracle import oracle_eval

@@ -15,7 +15,7 @@ class TrainConfig:
     model: str = "lite"                 # registry name (ssapose.models.REGISTRY)
     offsets: bool = True                # RIE offset channels
     stride: int = 8                     # lite model only
-    width: int = 96                     # lite model only
+    width: int = 128                    # lite model only
     refinements: int = 1                # lite model only
     init: str = ""                      # optional weights: OpenPose body_pose_model.pth or torchvision VGG19 file
     # data

@@ -73,7 +73,7 @@ REGISTRY: dict[str, ModelConfig] = {
                             preprocess=Preprocess(mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0), pad_to=8, fit="height")),
     "openpose-baseline": ModelConfig(arch="openpose", offsets=False,
                                      preprocess=Preprocess(pad_to=8, fit="height")),
-    "lite": ModelConfig(arch="lite", stride=8, width=96, refinements=1),
+    "lite": ModelConfig(arch="lite", stride=8, width=128, refinements=1),
     "lite16": ModelConfig(arch="lite", stride=16, width=128, refinements=1),
 }
 

@@ -22,7 +22,7 @@ class _Stage(nn.Module):
     def __init__(self, cin: int, width: int, hc: int, depth: int):
         super().__init__()
         layers = [nn.Conv2d(cin, width, 1), nn.ReLU(inplace=True)]
-        layers += [dw_block(width, width, dilation=1 + (i % 2)) for i in range(depth)]
+        layers += [dw_block(width, width, dilation=2 ** (i % 3)) for i in range(depth)]
         self.trunk = nn.Sequential(*layers)
         self.paf = nn.Sequential(nn.Conv2d(width, width, 1), nn.ReLU(inplace=True), nn.Conv2d(width, NUM_PAFS, 1))
         self.heat = nn.Sequential(nn.Conv2d(width, width, 1), nn.ReLU(inplace=True), nn.Conv2d(width, hc, 1))
@@ -47,20 +47,20 @@ class LitePose(nn.Module):
         if stride not in (8, 16):
             raise ValueError(f"LitePose supports stride 8 or 16, got {stride}")
         self.stride, self.offsets = stride, offsets
-        chans = [(24, 2), (32, 1), (48, 2), (64, 1), (64, 1)]
+        chans = [(32, 2), (48, 1), (64, 2), (96, 1), (96, 1)]
         if stride == 16:
-            chans.append((96, 2))
+            chans.append((128, 2))
         layers = [nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True)]
         c = 16
         for cout, s in chans:
             layers.append(dw_block(c, cout, s))
             c = cout
-        layers += [dw_block(c, width, dilation=2), dw_block(width, width)]
+        layers += [dw_block(c, width, dilation=2), dw_block(width, width, dilation=4), dw_block(width, width)]
         self.backbone = nn.Sequential(*layers)
         hc = heat_channels(offsets)
-        self.stages = nn.ModuleList([_Stage(width, width, hc, 3)])
+        self.stages = nn.ModuleList([_Stage(width, width, hc, 4)])
         for _ in range(refinements):
-            self.stages.append(_Stage(width + NUM_PAFS + hc, width, hc, 3))
+            self.stages.append(_Stage(width + NUM_PAFS + hc, width, hc, 4))
 
     def forward(self, x: torch.Tensor) -> list[StageOutput]:
         feats = self.backbone(x)

@@ -1,0 +1,136 @@
+"""The app layer's subcommands: ``video`` (headless pipeline) and ``app`` (the Qt window)."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_VIDEO = str(ROOT / "data" / "demo.mp4")
+DEFAULT_MODEL = str(ROOT / "models" / "ssapose-lite.pt")
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("video", help="run the pipeline headless: video in, annotated video and JSON out",
+                       description="Capture -> inference -> offset-refined PAF decoding -> overlay, each stage in "
+                                   "its own thread. INPUT is a video file, a GIF, an image folder, one image or a "
+                                   "webcam index. Without INPUT it runs the bundled demo clip.")
+    p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source (default: the bundled demo video)")
+    p.add_argument("--out", help="write the annotated video here (.mp4)")
+    p.add_argument("--json", help="write per-frame poses here (JSON)")
+    add_model_args(p)
+    p.add_argument("--track", action="store_true", help="keep person ids across frames (OKS) and smooth keypoints")
+    p.add_argument("--kp-threshold", type=float, default=0.1, help="minimum keypoint score drawn (default: 0.1)")
+    p.add_argument("--limb-threshold", type=float, default=0.1, help="minimum score of both ends of a drawn limb")
+    p.add_argument("--line-width", type=int, default=2, help="skeleton line width in pixels (default: 2)")
+    p.add_argument("--no-ids", action="store_true", help="do not draw track ids")
+    p.add_argument("--no-fps", action="store_true", help="do not draw the FPS/latency text")
+    p.add_argument("--live", action="store_true", help="drop stale frames (default for webcams)")
+    p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
+    p.add_argument("--show", action="store_true", help="show the annotated frames in a window (needs PyQt5)")
+    p.set_defaults(func=run_video)
+
+    p = sub.add_parser("app", help="the desktop app (PyQt5): live skeletons, HUD, COCO evaluation",
+                       description="Open the SSA-Pose window on a source (default: the bundled demo video).")
+    p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source to open at start")
+    add_model_args(p)
+    p.set_defaults(func=run_app)
+
+
+def add_model_args(p) -> None:
+    p.add_argument("--model", default=DEFAULT_MODEL, help="model file .pt/.onnx/.engine (default: bundled)")
+    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "tensorrt"),
+                   help="inference backend (default: from the model file's suffix)")
+    p.add_argument("--input-size", type=int, default=368, help="network input, longer side in pixels (default: 368)")
+    p.add_argument("--threads", type=int, help="CPU threads for inference")
+
+
+def check_writable(path: str) -> None:
+    """Fail early, with the reason, if ``path`` cannot be written."""
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise ValueError(f"cannot write {path}: folder {d} does not exist")
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as e:
+        raise ValueError(f"cannot write {path}: {e.strerror}") from e
+
+
+def frame_record(r, fps: float) -> dict:
+    people = []
+    for n, (kp, s) in enumerate(zip(r.poses.keypoints, r.poses.scores)):
+        people.append({"keypoints": [[round(float(x), 2), round(float(y), 2), round(float(c), 3)] for x, y, c in kp],
+                       "score": round(float(s), 4),
+                       "track_id": int(r.track_ids[n]) if r.track_ids is not None else -1})
+    t = r.index / fps if fps > 0 else r.timestamp
+    return {"frame": r.index, "time": round(t, 4), "people": people}
+
+
+def run_video(args) -> int:
+    import cv2
+    from tqdm import tqdm
+
+    from app.pipeline import Pipeline, PipelineConfig
+    from app.tracking import Tracker
+    from engines import create_backend
+    from ssapose.overlay import DrawStyle
+    from ssapose.sources import FrameSource
+
+    for path in (args.out, args.json):
+        if path:
+            check_writable(path)
+    src = FrameSource(args.input)
+    backend = create_backend(args.model, args.backend, threads=args.threads)
+    style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
+    cfg = PipelineConfig(input_size=args.input_size, live=args.live or src.kind == "webcam",
+                         draw=bool(args.out or args.show), style=style)
+    frames = src if not args.max_frames else _limit(src, args.max_frames)
+    pipe = Pipeline(frames, backend, cfg, Tracker() if args.track else None)
+    writer, records, viewer = None, [], None
+    if args.show:
+        from app.viewer import Viewer
+        viewer = Viewer()
+    total = min(src.count, args.max_frames) if args.max_frames and src.count else src.count
+    bar = tqdm(total=total or None, unit="frame", desc=Path(args.input).name, disable=not sys.stderr.isatty())
+    try:
+        for r in pipe.results():
+            if args.out and r.image is not None:
+                if writer is None:
+                    h, w = r.image.shape[:2]
+                    writer = cv2.VideoWriter(args.out, cv2.VideoWriter_fourcc(*"mp4v"), src.fps or 25.0, (w, h))
+                    if not writer.isOpened():
+                        raise ValueError(f"cannot write video {args.out} (no mp4v encoder or bad path)")
+                writer.write(r.image)
+            if args.json:
+                records.append(frame_record(r, src.fps))
+            if viewer is not None and not viewer.show(r.image):
+                break
+            bar.update(1)
+    finally:
+        bar.close()
+        pipe.stop()
+        src.close()
+        if writer is not None:
+            writer.release()
+    if args.json:
+        Path(args.json).write_text(json.dumps({"source": args.input, "model": args.model, "fps": src.fps,
+                                               "frames": records}))
+    n = pipe.stats.processed
+    print(f"{n} frames processed, {pipe.stats.dropped} dropped"
+          + (f"; video: {args.out}" if args.out else "") + (f"; poses: {args.json}" if args.json else ""))
+    return 0
+
+
+def _limit(frames, n):
+    for i, f in enumerate(frames):
+        if i >= n:
+            break
+        yield f
+
+
+def run_app(args) -> int:
+    from app.main_window import launch
+
+    return launch(args)

@@ -1,0 +1,131 @@
+"""The live tab: source and model choosers, start/pause/stop, view, HUD, threshold sliders, recording."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                             QMessageBox, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+
+from app.qt_image import FrameView
+from app.workers import PipelineWorker
+from ssapose.overlay import DrawStyle
+
+
+class LiveTab(QWidget):
+    def __init__(self, settings, source: str, model: str):
+        super().__init__()
+        self.settings, self.worker = settings, None
+        self.source = QLineEdit(str(settings.value("source", source)))
+        self.source.setToolTip("webcam index (0, 1...), video or GIF file, image folder or image")
+        self.model = QLineEdit(str(settings.value("model", model)))
+        self.backend = QComboBox()
+        self.backend.addItems(["auto", "torch", "onnx", "tensorrt"])
+        self.size = QSpinBox()
+        self.size.setRange(64, 1024)
+        self.size.setSingleStep(32)
+        self.size.setValue(int(settings.value("input_size", 368)))
+        pick_file = QPushButton("File...")
+        pick_file.clicked.connect(self._pick_file)
+        pick_dir = QPushButton("Folder...")
+        pick_dir.clicked.connect(self._pick_dir)
+        pick_model = QPushButton("Model...")
+        pick_model.clicked.connect(self._pick_model)
+        self.start_btn, self.pause_btn, self.stop_btn = QPushButton("Start"), QPushButton("Pause"), QPushButton("Stop")
+        self.pause_btn.setCheckable(True)
+        self.start_btn.clicked.connect(self.start)
+        self.pause_btn.toggled.connect(self.pause)
+        self.stop_btn.clicked.connect(self.stop)
+        self.record = QCheckBox("Record mp4 + JSON")
+        self.kp_slider, self.limb_slider = self._slider("kp_threshold"), self._slider("limb_threshold")
+        self.view = FrameView("Choose a source and press Start")
+        self.hud = QLabel("idle")
+        self.hud.setStyleSheet("font-family: monospace;")
+        self.last_info: dict = {}
+
+        src_row = QHBoxLayout()
+        for w in (self.source, pick_file, pick_dir):
+            src_row.addWidget(w)
+        model_row = QHBoxLayout()
+        for w in (self.model, pick_model, QLabel("backend"), self.backend, QLabel("input"), self.size):
+            model_row.addWidget(w)
+        form = QFormLayout()
+        form.addRow("Source", src_row)
+        form.addRow("Model", model_row)
+        form.addRow("Keypoint threshold", self.kp_slider)
+        form.addRow("Limb threshold", self.limb_slider)
+        buttons = QHBoxLayout()
+        for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record):
+            buttons.addWidget(w)
+        buttons.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.hud)
+
+    def _slider(self, key: str) -> QSlider:
+        s = QSlider(Qt.Horizontal)
+        s.setRange(0, 100)
+        s.setValue(int(float(self.settings.value(key, 0.1)) * 100))
+        s.valueChanged.connect(self._style_changed)
+        return s
+
+    def style(self) -> DrawStyle:
+        return DrawStyle(keypoint_threshold=self.kp_slider.value() / 100, limb_threshold=self.limb_slider.value() / 100)
+
+    def _style_changed(self) -> None:
+        if self.worker is not None:
+            self.worker.set_style(self.style())
+
+    def _pick_file(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(self, "Video, GIF or image", "", "Media (*.mp4 *.avi *.mov *.mkv *.gif *.jpg *.png);;All (*)")
+        if f:
+            self.source.setText(f)
+
+    def _pick_dir(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Image folder")
+        if d:
+            self.source.setText(d)
+
+    def _pick_model(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(self, "Model", "", "Models (*.pt *.onnx *.engine *.plan)")
+        if f:
+            self.model.setText(f)
+
+    def start(self) -> None:
+        self.stop()
+        rec = None
+        if self.record.isChecked():
+            rec = str(Path.cwd() / f"ssapose-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
+        self.worker = PipelineWorker(self.source.text().strip(), self.model.text().strip(), self.backend.currentText(),
+                                     self.size.value(), self.style(), rec)
+        self.worker.frame.connect(self.on_frame)
+        self.worker.failed.connect(self.on_error)
+        self.worker.finished.connect(lambda: self.hud.setText(self.hud.text() + "  [stopped]"))
+        self.worker.start()
+        self.pause_btn.setChecked(False)
+        for key, val in (("source", self.source.text()), ("model", self.model.text()),
+                         ("input_size", self.size.value()), ("kp_threshold", self.kp_slider.value() / 100),
+                         ("limb_threshold", self.limb_slider.value() / 100)):
+            self.settings.setValue(key, val)
+
+    def pause(self, on: bool) -> None:
+        if self.worker is not None:
+            self.worker.pause(on)
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+    def on_frame(self, image, info: dict) -> None:
+        self.view.set_frame(image)
+        self.last_info = info
+        self.hud.setText(f"frame {info['index']:5d}  FPS {info['fps']:5.1f}  people {info['people']}  "
+                         f"dropped {info['dropped']}  |  pre {info['preprocess']:.1f}  infer {info['inference']:.1f}  "
+                         f"decode {info['decode']:.1f}  overlay {info['overlay']:.1f}  latency {info['latency']:.0f} ms")
+
+    def on_error(self, message: str) -> None:
+        QMessageBox.critical(self, "SSA-Pose", message)

@@ -1,0 +1,76 @@
+"""The SSA-Pose main window: a live tab and a COCO evaluation tab, shortcuts and remembered settings."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def has_display() -> bool:
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or \
+        os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal", "vnc") or sys.platform in ("win32", "darwin")
+
+
+def build_window(source: str, model: str, settings=None):
+    """Create (not show) the main window; ``settings`` defaults to QSettings('ssapose', 'app')."""
+    from PyQt5.QtCore import QSettings
+    from PyQt5.QtWidgets import QMainWindow, QShortcut, QTabWidget
+    from PyQt5.QtGui import QKeySequence
+
+    from app.eval_tab import EvalTab
+    from app.live_tab import LiveTab
+
+    class MainWindow(QMainWindow):
+        def __init__(self):
+            super().__init__()
+            self.settings = settings if settings is not None else QSettings("ssapose", "app")
+            self.setWindowTitle("SSA-Pose")
+            self.live = LiveTab(self.settings, source, model)
+            self.eval = EvalTab(self.settings, str(ROOT / "data/coco_tiny/test_coco.json"),
+                                str(ROOT / "data/coco_tiny"), model)
+            tabs = QTabWidget()
+            tabs.addTab(self.live, "Live")
+            tabs.addTab(self.eval, "COCO evaluation")
+            self.setCentralWidget(tabs)
+            self.resize(1100, 760)
+            QShortcut(QKeySequence(" "), self, activated=self.live.pause_btn.toggle)
+            QShortcut(QKeySequence("F"), self, activated=self.toggle_fullscreen)
+            QShortcut(QKeySequence("S"), self, activated=self.snapshot)
+            self.statusBar().showMessage("Space: pause   F: full screen   S: snapshot")
+
+        def toggle_fullscreen(self):
+            self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+        def snapshot(self) -> str | None:
+            frame = self.live.view.last_frame
+            if frame is None:
+                return None
+            import cv2
+            path = str(Path.cwd() / f"ssapose-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png")
+            cv2.imwrite(path, frame)
+            self.statusBar().showMessage(f"saved {path}", 5000)
+            return path
+
+        def closeEvent(self, event):  # noqa: N802
+            self.live.stop()
+            self.eval.cancel()
+            super().closeEvent(event)
+
+    return MainWindow()
+
+
+def launch(args) -> int:
+    if not has_display():
+        print("ssapose app: no display found (DISPLAY is not set). Run the same pipeline headless with\n"
+              "  ssapose video [INPUT] --out annotated.mp4 --json poses.json", file=sys.stderr)
+        return 1
+    from PyQt5.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    win = build_window(args.input, args.model)
+    win.show()
+    win.live.start()
+    return app.exec_()

@@ -1,0 +1,224 @@
+"""The threaded video pipeline: capture -> inference -> decode -> overlay, one thread per stage.
+
+Stages are joined by bounded queues. In file mode every frame goes through, in
+order (puts block). In live mode the capture stage keeps only the newest frame
+when inference is busy, so latency stays bounded; dropped frames are counted.
+A worker's exception stops the pipeline and is raised to the caller, with its
+message, by :meth:`Pipeline.results`. ``stop()`` (or the end of the stream)
+shuts every thread down; ``join`` never hangs on a full queue.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from engines.base import Backend
+from engines.runner import Timings
+from ssapose.decode import DecoderConfig, decode
+from ssapose.overlay import DrawStyle, draw_hud, draw_poses
+from ssapose.poses import Poses
+from ssapose.preprocess import prepare
+
+_END = object()
+
+
+@dataclass
+class FrameResult:
+    """One processed frame. ``timestamp``: seconds since the pipeline started when the
+    frame was captured; ``timings``: per-stage ms; ``image``: the frame with the overlay
+    drawn (None when drawing is off); ``track_ids``: ``(N,)`` int or None."""
+
+    index: int
+    timestamp: float
+    poses: Poses
+    timings: Timings
+    image: np.ndarray | None = None
+    track_ids: np.ndarray | None = None
+    latency_ms: float = 0.0
+
+
+@dataclass
+class PipelineConfig:
+    """live: drop stale frames (webcam); queue_size: bound of each inter-stage queue;
+    draw: draw the overlay; hud: draw FPS/latency text; input_size: network input."""
+
+    input_size: int = 368
+    live: bool = False
+    queue_size: int = 4
+    draw: bool = True
+    hud: bool = True
+    style: DrawStyle = field(default_factory=DrawStyle)
+    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+
+
+@dataclass
+class Stats:
+    captured: int = 0
+    dropped: int = 0
+    processed: int = 0
+
+
+class Pipeline:
+    """Run ``frames`` through ``backend``; iterate :meth:`results` for :class:`FrameResult` s.
+
+    Args:
+        frames: any iterable of BGR frames (``ssapose.sources.FrameSource``, a list...).
+        backend: an opened backend.
+        config: pipeline options.
+        tracker: optional callable ``(Poses, timestamp) -> (Poses, ids)`` run in the overlay stage.
+    """
+
+    def __init__(self, frames: Iterable[np.ndarray], backend: Backend, config: PipelineConfig = PipelineConfig(),
+                 tracker: Callable | None = None):
+        self.frames, self.backend, self.config, self.tracker = frames, backend, config, tracker
+        self.style = config.style
+        self.stats = Stats()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        size = 1 if config.live else config.queue_size
+        self._q = [queue.Queue(maxsize=size) for _ in range(3)] + [queue.Queue(maxsize=config.queue_size)]
+        self._threads = [threading.Thread(target=self._guard, args=(fn,), name=f"ssapose-{fn.__name__}", daemon=True)
+                         for fn in (self._capture, self._infer, self._decode, self._overlay)]
+        self._t0 = 0.0
+        self._fps_times: list[float] = []
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def _put(self, q: queue.Queue, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _get(self, q: queue.Queue):
+        while not self._stop.is_set():
+            try:
+                return q.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        return _END
+
+    def _guard(self, fn) -> None:
+        try:
+            fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            if self._error is None:
+                self._error = e
+            self._stop.set()
+
+    # -- stages -------------------------------------------------------------------------------------
+    def _capture(self) -> None:
+        q = self._q[0]
+        for i, frame in enumerate(self.frames):
+            if self._stop.is_set():
+                break
+            if frame is None or getattr(frame, "size", 0) == 0:
+                raise ValueError(f"frame {i} is empty (zero-size)")
+            item = (i, time.perf_counter() - self._t0, frame)
+            self.stats.captured += 1
+            if self.config.live:
+                while True:
+                    try:
+                        q.put_nowait(item)
+                        break
+                    except queue.Full:
+                        try:
+                            q.get_nowait()
+                            self.stats.dropped += 1
+                        except queue.Empty:
+                            pass
+            elif not self._put(q, item):
+                return
+        self._put(q, _END)
+
+    def _infer(self) -> None:
+        cfg, pre = self.config, self.backend.info.config.preprocess
+        while (item := self._get(self._q[0])) is not _END:
+            i, ts, frame = item
+            t = Timings()
+            t0 = time.perf_counter()
+            x, box = prepare(frame, cfg.input_size, pre)
+            t1 = time.perf_counter()
+            fields = self.backend.infer(x)
+            t.preprocess, t.inference = (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+            if not self._put(self._q[1], (i, ts, frame, fields, box, t)):
+                return
+        self._put(self._q[1], _END)
+
+    def _decode(self) -> None:
+        stride, dec = self.backend.info.stride, self.config.decoder
+        while (item := self._get(self._q[1])) is not _END:
+            i, ts, frame, f, box, t = item
+            t0 = time.perf_counter()
+            poses = decode(f["heatmaps"][0], f["pafs"][0], stride, f["offsets"][0] if "offsets" in f else None,
+                           dec, image_height=box.height).scaled(1 / box.scale, 1 / box.scale)
+            t.decode = (time.perf_counter() - t0) * 1e3
+            if not self._put(self._q[2], (i, ts, frame, poses, t)):
+                return
+        self._put(self._q[2], _END)
+
+    def _overlay(self) -> None:
+        while (item := self._get(self._q[2])) is not _END:
+            i, ts, frame, poses, t = item
+            t0 = time.perf_counter()
+            ids = None
+            if self.tracker is not None:
+                poses, ids = self.tracker(poses, ts)
+            image = None
+            if self.config.draw:
+                image = draw_poses(frame.copy(), poses, self.style, ids)
+                if self.config.hud and self.style.show_fps:
+                    draw_hud(image, self._hud_lines(t, len(poses)))
+            t.overlay = (time.perf_counter() - t0) * 1e3
+            latency = (time.perf_counter() - self._t0 - ts) * 1e3
+            self.stats.processed += 1
+            if not self._put(self._q[3], FrameResult(i, ts, poses, t, image, ids, latency)):
+                return
+        self._put(self._q[3], _END)
+
+    def _hud_lines(self, t: Timings, people: int) -> list[str]:
+        now = time.perf_counter()
+        self._fps_times = [x for x in self._fps_times if now - x < 2.0] + [now]
+        span = self._fps_times[-1] - self._fps_times[0]
+        fps = (len(self._fps_times) - 1) / span if span > 0 else 0.0
+        return [f"FPS {fps:5.1f}  people {people}",
+                f"infer {t.inference:5.1f} ms  decode {t.decode:4.1f} ms  dropped {self.stats.dropped}"]
+
+    # -- control ------------------------------------------------------------------------------------
+    def start(self) -> "Pipeline":
+        self._t0 = time.perf_counter()
+        for th in self._threads:
+            th.start()
+        return self
+
+    def results(self) -> Iterator[FrameResult]:
+        """Results in frame order until the stream ends; raises a worker's exception."""
+        if not self._threads[0].is_alive() and self._t0 == 0.0:
+            self.start()
+        try:
+            while True:
+                item = self._get(self._q[3])
+                if item is _END:
+                    break
+                yield item
+        finally:
+            self.stop()
+        if self._error is not None:
+            raise RuntimeError(f"pipeline stage failed: {self._error}") from self._error
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop every stage and join the threads (they poll the stop flag every 50 ms)."""
+        self._stop.set()
+        for th in self._threads:
+            if th.is_alive() and th is not threading.current_thread():
+                th.join(timeout)
+
+    def alive_threads(self) -> list[str]:
+        return [th.name for th in self._threads if th.is_alive()]

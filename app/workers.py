@@ -1,0 +1,144 @@
+"""Qt worker threads: they run the pipeline and the evaluation, and talk to the GUI only by signals."""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+from PyQt5.QtCore import QThread, pyqtSignal
+
+from app.pipeline import Pipeline, PipelineConfig
+from ssapose.overlay import DrawStyle
+
+
+class PipelineWorker(QThread):
+    """Consumes :class:`Pipeline` results off the GUI thread.
+
+    Signals: ``frame(image, info)`` per frame (``image`` BGR uint8 with the overlay,
+    ``info`` a dict with index, fps, timings, people, dropped), ``failed(str)``.
+    """
+
+    frame = pyqtSignal(object, dict)
+    failed = pyqtSignal(str)
+
+    def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = 368,
+                 style: DrawStyle = DrawStyle(), record: str | None = None):
+        super().__init__()
+        self.source, self.model, self.backend_kind, self.input_size = source, model, backend, input_size
+        self.style, self.record = style, record
+        self.pipeline: Pipeline | None = None
+        self._pause = threading.Event()
+        self._halt = threading.Event()
+
+    def set_style(self, style: DrawStyle) -> None:
+        """Applied from the next frame on (the overlay stage reads it per frame)."""
+        self.style = style
+        if self.pipeline is not None:
+            self.pipeline.style = style
+
+    def pause(self, on: bool) -> None:
+        (self._pause.set if on else self._pause.clear)()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self._pause.clear()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        self.wait(10000)
+
+    def run(self) -> None:
+        import cv2
+
+        from app.commands import frame_record
+        from engines import create_backend
+        from ssapose.sources import FrameSource
+
+        writer, records, src = None, [], None
+        try:
+            src = FrameSource(self.source)
+            backend = create_backend(self.model, self.backend_kind)
+            cfg = PipelineConfig(input_size=self.input_size, live=src.kind == "webcam", style=self.style)
+            self.pipeline = Pipeline(src, backend, cfg)
+            self.pipeline.style = self.style
+            times: list[float] = []
+            for r in self.pipeline.results():
+                while self._pause.is_set() and not self._halt.is_set():
+                    self.msleep(20)
+                if self._halt.is_set():
+                    break
+                times = (times + [r.timestamp])[-30:]
+                fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+                if self.record:
+                    if writer is None:
+                        h, w = r.image.shape[:2]
+                        writer = cv2.VideoWriter(self.record, cv2.VideoWriter_fourcc(*"mp4v"), src.fps or 25.0, (w, h))
+                    writer.write(r.image)
+                    records.append(frame_record(r, src.fps))
+                t = r.timings
+                self.frame.emit(r.image, {"index": r.index, "fps": fps, "people": len(r.poses),
+                                          "dropped": self.pipeline.stats.dropped, "preprocess": t.preprocess,
+                                          "inference": t.inference, "decode": t.decode, "overlay": t.overlay,
+                                          "latency": r.latency_ms})
+        except Exception as e:  # noqa: BLE001 - shown in a dialog
+            self.failed.emit(str(e))
+        finally:
+            if self.pipeline is not None:
+                self.pipeline.stop()
+            if src is not None:
+                src.close()
+            if writer is not None:
+                writer.release()
+                Path(str(Path(self.record).with_suffix(".json"))).write_text(json.dumps({"frames": records}))
+
+
+class EvalWorker(QThread):
+    """COCO evaluation off the GUI thread: ``progress(done, total)``, ``done(stats, results)``, ``failed(str)``."""
+
+    progress = pyqtSignal(int, int)
+    done = pyqtSignal(dict, list)
+    failed = pyqtSignal(str)
+
+    def __init__(self, model: str, ann: str, images: str, input_size: int = 368, backend: str = "auto"):
+        super().__init__()
+        self.args = (model, ann, images, input_size, backend)
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def run(self) -> None:
+        from engines.evaluate import evaluate_model
+
+        model, ann, images, size, backend = self.args
+        try:
+            def tick(done, total):
+                self.progress.emit(done, total)
+                return not self._cancel.is_set()
+
+            stats, results = evaluate_model(model, ann, images, size, backend, on_image=tick)
+            self.done.emit(stats, results)
+        except Exception as e:  # noqa: BLE001
+            self.failed.emit(str(e))
+
+
+def per_image_oks(coco, results: list[dict]) -> dict[int, float]:
+    """Mean over an image's annotated people of their best OKS with a prediction (1.0 with no people)."""
+    from app.tracking import oks_matrix
+
+    by_image: dict[int, list] = {}
+    for r in results:
+        by_image.setdefault(r["image_id"], []).append(np.asarray(r["keypoints"], float).reshape(17, 3))
+    out = {}
+    for iid in coco.getImgIds():
+        gts = [np.asarray(a["keypoints"], float).reshape(17, 3) for a in coco.imgToAnns.get(iid, [])
+               if a.get("num_keypoints", 0) > 0]
+        if not gts:
+            out[iid] = 1.0
+            continue
+        preds = by_image.get(iid, [])
+        if not preds:
+            out[iid] = 0.0
+            continue
+        out[iid] = float(oks_matrix(np.stack(gts), np.stack(preds)).max(axis=1).mean())
+    return out

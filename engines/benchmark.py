@@ -1,0 +1,70 @@
+"""Speed benchmark: per-stage median and p90 ms, and FPS, for one model file."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from engines import create_backend
+from engines.runner import PoseEstimator, Timings
+from ssapose.overlay import draw_poses
+
+STAGES = ("preprocess", "inference", "decode", "overlay", "total")
+
+
+def summarise(samples: dict[str, list[float]]) -> dict:
+    out = {}
+    for k, v in samples.items():
+        a = np.asarray(v)
+        out[k] = {"median_ms": float(np.median(a)), "p90_ms": float(np.percentile(a, 90))}
+    out["fps"] = 1000.0 / out["total"]["median_ms"] if out["total"]["median_ms"] > 0 else float("inf")
+    return out
+
+
+def benchmark(model: str, frames: list[np.ndarray], input_size: int = 368, backend: str = "auto",
+              device: str = "cpu", threads: int | None = None, warmup: int = 5, repeat: int = 50,
+              progress: bool = True) -> dict:
+    """Run ``warmup`` untimed frames, then ``repeat`` timed ones (cycling over ``frames``).
+
+    Returns ``{"preprocess": {"median_ms", "p90_ms"}, ..., "total": ..., "fps": ...,
+    "end_to_end_fps": ...}``; ``total`` is one frame's latency, ``end_to_end_fps``
+    the measured throughput of the sequential loop.
+    """
+    if not frames:
+        raise ValueError("the benchmark needs at least one frame")
+    be = create_backend(model, backend, device=device, threads=threads)
+    est = PoseEstimator(be, input_size)
+    for i in range(warmup):
+        est(frames[i % len(frames)])
+    samples = {k: [] for k in STAGES}
+    t_start = time.perf_counter()
+    for i in tqdm(range(repeat), desc=f"benchmark {be.name}", unit="frame", disable=not progress, leave=False):
+        frame = frames[i % len(frames)].copy()
+        t = Timings()
+        poses = est(frame, t)
+        t0 = time.perf_counter()
+        draw_poses(frame, poses)
+        t.overlay = (time.perf_counter() - t0) * 1e3
+        for k in STAGES[:-1]:
+            samples[k].append(getattr(t, k))
+        samples["total"].append(t.total())
+    elapsed = time.perf_counter() - t_start
+    out = summarise(samples)
+    out.update({"end_to_end_fps": repeat / elapsed, "model": model, "backend": be.name, "input_size": input_size,
+                "frames": repeat, "frame_shape": list(frames[0].shape)})
+    be.close()
+    return out
+
+
+def format_result(r: dict) -> str:
+    rows = [f"{r['model']} [{r['backend']}] input {r['input_size']}, {r['frames']} frames"]
+    rows += [f"  {k:<10} median {r[k]['median_ms']:7.2f} ms   p90 {r[k]['p90_ms']:7.2f} ms" for k in STAGES]
+    rows.append(f"  FPS (1/median latency) {r['fps']:.1f}, end-to-end {r['end_to_end_fps']:.1f}")
+    return "\n".join(rows)
+
+
+def dump(r: dict, path: str) -> None:
+    with open(path, "w") as f:
+        json.dump(r, f, indent=1)

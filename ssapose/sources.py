@@ -1,0 +1,104 @@
+"""Frame sources: video files, GIFs, image folders, single images and webcams (OpenCV only)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be opened or read."""
+
+
+def describe(spec: str) -> str:
+    """``"webcam"``, ``"folder"``, ``"image"`` or ``"video"`` (files: video or GIF) for a source spec."""
+    if spec.isdigit():
+        return "webcam"
+    p = Path(spec)
+    if p.is_dir():
+        return "folder"
+    if p.suffix.lower() in IMAGE_SUFFIXES:
+        return "image"
+    return "video"
+
+
+class FrameSource:
+    """Iterate BGR ``(H, W, 3) uint8`` frames from ``spec``.
+
+    ``spec`` is a webcam index (``"0"``), a video or GIF file, an image folder
+    (sorted by name) or one image. ``fps`` is the source's frame rate where it
+    declares one (else 0), ``count`` its frame count where known (else 0).
+
+    Raises:
+        SourceError: the source does not exist, cannot be opened, or holds no frame.
+    """
+
+    def __init__(self, spec: str):
+        self.spec, self.kind = str(spec), describe(str(spec))
+        self.fps, self.count, self._cap, self._files = 0.0, 0, None, []
+        if self.kind == "webcam":
+            self._cap = cv2.VideoCapture(int(self.spec))
+            if not self._cap.isOpened():
+                raise SourceError(f"no camera at index {self.spec}")
+        elif self.kind == "folder":
+            self._files = sorted(p for p in Path(self.spec).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not self._files:
+                raise SourceError(f"no images in folder {self.spec}")
+            self.count = len(self._files)
+        else:
+            if not os.path.isfile(self.spec):
+                raise SourceError(f"file not found: {self.spec}")
+            if self.kind == "image":
+                self._files, self.count = [Path(self.spec)], 1
+            else:
+                self._cap = cv2.VideoCapture(self.spec)
+                if not self._cap.isOpened():
+                    raise SourceError(f"cannot open {self.spec} as a video (corrupt or unsupported format?)")
+                self.count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        if self._cap is not None:
+            self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._cap is None:
+            for f in self._files:
+                img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+                if img is None:
+                    raise SourceError(f"cannot read image {f} (corrupt or not an image)")
+                yield img
+            return
+        n = 0
+        while True:
+            ok, frame = self._cap.read()
+            if not ok:
+                break
+            n += 1
+            yield frame
+        if n == 0:
+            raise SourceError(f"{self.spec} holds no readable frame (corrupt file or camera error)")
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_frames(spec: str, limit: int = 0) -> list[np.ndarray]:
+    """Up to ``limit`` frames (all with 0) of a finite source, in memory."""
+    out = []
+    with FrameSource(spec) as src:
+        for frame in src:
+            out.append(frame)
+            if limit and len(out) >= limit:
+                break
+    return out

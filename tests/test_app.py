@@ -1,0 +1,84 @@
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("PyQt5")
+pytest.importorskip("pytestqt")
+
+from PyQt5.QtCore import QSettings  # noqa: E402
+
+from app.main_window import build_window  # noqa: E402
+from conftest import DATA  # noqa: E402
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, trained_model):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    w = build_window(str(DATA / "coco_tiny"), trained_model, settings)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.live.stop()
+    w.eval.cancel()
+
+
+def test_live_run_delivers_frames_with_poses_and_stops(window, qtbot):
+    live = window.live
+    live.size.setValue(256)
+    live.start()
+    qtbot.waitUntil(lambda: live.view.frames_shown >= 2, timeout=60000)
+    assert "people" in live.hud.text() and live.last_info["inference"] > 0
+    worker = live.worker
+    live.stop()
+    assert worker.isFinished() and worker.pipeline.alive_threads() == []
+
+
+def test_thresholds_change_the_overlay(window, qtbot):
+    live = window.live
+    live.start()
+    qtbot.waitUntil(lambda: live.worker is not None and live.worker.pipeline is not None, timeout=30000)
+    live.kp_slider.setValue(95)
+    assert live.worker.pipeline.style.keypoint_threshold == pytest.approx(0.95)
+    live.limb_slider.setValue(0)
+    assert live.worker.pipeline.style.limb_threshold == 0.0
+    live.stop()
+
+
+def test_bad_source_shows_a_dialog_and_app_stays_up(window, qtbot, monkeypatch):
+    messages = []
+    monkeypatch.setattr("app.live_tab.QMessageBox.critical", lambda *a: messages.append(a[2]))
+    window.live.source.setText("/no/such/video.mp4")
+    window.live.start()
+    qtbot.waitUntil(lambda: len(messages) > 0, timeout=30000)
+    assert "not found" in messages[0]
+    assert window.isVisible()
+
+
+def test_eval_mode_on_coco_tiny_shows_ap_table(window, qtbot):
+    ev = window.eval
+    ev.run()
+    qtbot.waitUntil(lambda: ev.table.item(0, 0) is not None, timeout=120000)
+    assert 0.0 <= float(ev.table.item(0, 0).text()) <= 1.0
+    assert ev.list.count() == 4 and ev.view.frames_shown >= 1
+
+
+def test_settings_are_remembered(window, tmp_path):
+    window.live.source.setText(str(DATA / "demo.mp4"))
+    window.live.start()
+    window.live.stop()
+    assert window.settings.value("source") == str(DATA / "demo.mp4")
+
+
+def test_snapshot_and_no_display_message(window, qtbot, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    window.live.start()
+    qtbot.waitUntil(lambda: window.live.view.frames_shown >= 1, timeout=60000)
+    assert os.path.isfile(window.snapshot())
+    window.live.stop()
+    from app.cli import main
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    assert main(["app"]) == 1
+    assert "ssapose video" in capsys.readouterr().err

@@ -1,0 +1,172 @@
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from app.pipeline import Pipeline, PipelineConfig
+from app.tracking import OneEuro, Tracker, oks_matrix
+from engines.base import Backend, ModelInfo
+from ssapose.models import get_config
+from ssapose.skeleton import coco_to_parts
+from ssapose.sources import FrameSource, SourceError
+from ssapose.targets import TargetConfig, encode_targets
+
+from conftest import DATA, synthetic_person
+
+
+class FieldsBackend(Backend):
+    """A stand-in network: the fields of people who walk right by ``speed`` px per frame.
+
+    The frame's first pixel carries the frame index (frames are made by ``frames()``),
+    so that the fields belong to the frame they are computed from.
+    """
+
+    name = "fake"
+
+    def __init__(self, n_people=2, speed=4.0, delay=0.0, fail_at=-1, spacing=150.0):
+        super().__init__(ModelInfo(get_config("lite")))
+        self.n, self.speed, self.delay, self.fail_at, self.spacing = n_people, speed, delay, fail_at, spacing
+
+    def truth(self, i):
+        return np.stack([synthetic_person(60 + self.spacing * k + self.speed * i, 150, 0.8) for k in range(self.n)])
+
+    def infer(self, batch):
+        i = int(round((batch[0, 0, 0, 0] + 0.5) * 255))       # pixel value written by frames()
+        if i == self.fail_at:
+            raise RuntimeError(f"backend exploded at frame {i}")
+        time.sleep(self.delay)
+        h, w = batch.shape[2:]
+        t = encode_targets(coco_to_parts(self.truth(i) * [368 / 480, 368 / 480, 1]), w, h, TargetConfig(stride=8))
+        return {"heatmaps": t.heatmaps[None], "pafs": t.pafs[None], "offsets": t.offsets[None]}
+
+
+def frames(n, w=480, h=320):
+    for i in range(n):
+        f = np.zeros((h, w, 3), np.uint8)
+        f[:8, :8] = i                                            # survives the resize to 368 (area)
+        yield f
+
+
+def test_file_mode_every_frame_in_order_with_correct_poses():
+    be = FieldsBackend()
+    out = list(Pipeline(frames(40), be, PipelineConfig(input_size=368)).results())
+    assert [r.index for r in out] == list(range(40))
+    for r in out[::7]:
+        assert len(r.poses) == 2
+        for k in range(2):
+            err = min(np.abs(kp[:, :2] - be.truth(r.index)[k, :, :2]).max() for kp in r.poses.keypoints)
+            assert err < 1.0
+        assert r.timings.inference > 0 and r.timings.decode > 0 and r.image is not None
+
+
+def test_live_mode_drops_stale_frames_and_reports_them():
+    be = FieldsBackend(delay=0.03)
+
+    def fast_camera():
+        for f in frames(60):
+            time.sleep(0.002)
+            yield f
+
+    pipe = Pipeline(fast_camera(), be, PipelineConfig(live=True, draw=False))
+    out = list(pipe.results())
+    idx = [r.index for r in out]
+    assert idx == sorted(idx) and pipe.stats.dropped > 0
+    assert len(out) + pipe.stats.dropped == 60
+
+
+def test_worker_exception_reaches_caller_and_threads_end():
+    pipe = Pipeline(frames(30), FieldsBackend(fail_at=5), PipelineConfig())
+    with pytest.raises(RuntimeError, match="exploded at frame 5"):
+        for _ in pipe.results():
+            pass
+    assert pipe.alive_threads() == []
+
+
+def test_stop_midway_joins_every_thread():
+    pipe = Pipeline(frames(1000), FieldsBackend(), PipelineConfig())
+    for r in pipe.results():
+        if r.index == 3:
+            break
+    pipe.stop()
+    assert pipe.alive_threads() == []
+    assert threading.active_count() < 20
+
+
+def test_stream_that_breaks_mid_run():
+    def broken():
+        yield from frames(5)
+        raise IOError("camera unplugged")
+
+    with pytest.raises(RuntimeError, match="camera unplugged"):
+        list(Pipeline(broken(), FieldsBackend(), PipelineConfig()).results())
+
+
+def test_zero_size_frame():
+    def bad():
+        yield from frames(2)
+        yield np.zeros((0, 0, 3), np.uint8)
+
+    with pytest.raises(RuntimeError, match="zero-size"):
+        list(Pipeline(bad(), FieldsBackend(), PipelineConfig()).results())
+
+
+def test_sources(tmp_path):
+    with pytest.raises(SourceError, match="not found"):
+        FrameSource(str(tmp_path / "missing.mp4"))
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00" * 1000)
+    with pytest.raises(SourceError):
+        list(FrameSource(str(corrupt)))
+    with pytest.raises(SourceError, match="no camera"):
+        FrameSource("57")
+    with pytest.raises(SourceError, match="no images"):
+        FrameSource(str(tmp_path))
+    assert len(list(FrameSource(str(DATA / "coco_tiny")))) == 4
+
+
+def test_every_frame_of_the_demo_video_in_order():
+    src = FrameSource(str(DATA / "demo.mp4"))
+    assert src.count == 1394
+    out = [r.index for r in Pipeline(src, FieldsBackend(n_people=1), PipelineConfig(draw=False)).results()]
+    assert out == list(range(1394))
+
+
+def test_tracking_keeps_ids_on_a_moving_sequence():
+    be = FieldsBackend(n_people=3, speed=3.0, spacing=130.0)      # everyone stays inside the 480-px frame
+    out = list(Pipeline(frames(30), be, PipelineConfig(draw=False), tracker=Tracker()).results())
+    first = {}
+    for r in out:
+        for n, kp in enumerate(r.poses.keypoints):
+            k = int(np.argmin([np.abs(kp[:, 0] - be.truth(r.index)[j, :, 0]).mean() for j in range(3)]))
+            first.setdefault(k, int(r.track_ids[n]))
+            assert first[k] == int(r.track_ids[n])          # the same person keeps its id
+    assert sorted(first.values()) == [0, 1, 2]
+
+
+def test_tracking_off_changes_nothing():
+    a = list(Pipeline(frames(5), FieldsBackend(), PipelineConfig(draw=False)).results())
+    b = list(Pipeline(frames(5), FieldsBackend(), PipelineConfig(draw=False)).results())
+    for x, y in zip(a, b):
+        assert np.array_equal(x.poses.keypoints, y.poses.keypoints) and x.track_ids is None
+
+
+def test_one_euro_smooths_jitter():
+    rng = np.random.default_rng(0)
+    f = OneEuro(min_cutoff=1.0, beta=0.0)
+    raw = 100 + rng.normal(0, 2, 200)
+    smooth = np.array([f(np.array([v]), t / 30)[0] for t, v in enumerate(raw)])
+    assert smooth[50:].std() < raw[50:].std() / 2
+    p = synthetic_person(100, 100)[None]
+    assert oks_matrix(p, p)[0, 0] == pytest.approx(1.0)
+
+
+def test_video_cli_errors(tmp_path, capsys):
+    assert main(["video", str(tmp_path / "missing.mp4")]) == 1
+    assert "not found" in capsys.readouterr().err
+    assert main(["video", str(DATA / "coco_tiny"), "--out", str(tmp_path / "no/such/dir/out.mp4")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["video", str(DATA / "coco_tiny"), "--model", str(tmp_path / "none.pt")]) == 1
+    assert "not found" in capsys.readouterr().err
