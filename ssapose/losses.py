@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ssapose.models.heads import StageOutput
+from ssapose.models.heads import PafToHeat, StageOutput
 from ssapose.skeleton import FLIP_HEATMAPS, FLIP_LIMBS, NUM_PARTS
 
 #: PDD beta sets over six stages (paper, Section IV-B).
@@ -31,8 +31,12 @@ class LossConfig:
     salm: weight PAF pixels by the SALM map from the targets (its alpha is
         ``TargetConfig.salm_alpha``; alpha 0 or ``salm=False`` is plain L2).
     pdd: beta set name (``uniform`` turns PDD off).
-    kl: KL self-supervision through the PAF->heatmap subnet; with it the total
+    kl: self-supervision through the subnets of ``kl_mode``; with it the total
         is ``gamma*Ls + Lps + delta*(Lm+Ln) + Lkl`` (Eq. 14), ``delta = gamma + 1``.
+    kl_mode: ``p2h`` (PAFs -> heatmaps, the paper's choice), ``h2p`` (heatmaps ->
+        PAFs) or ``both`` (Table I). For ``h2p`` the PAFs are signed vectors, not
+        distributions, so the subnet's PAFs are held to the PAF target (L2) and to
+        the predicted PAFs (L2 in place of the KL term).
     gamma: Eq. 14's gamma (paper: 9).
     offsets_weight: weight of the offset L2 (Lx + Ly).
     fault_threshold: activation that makes a pixel a direction fault (0.4).
@@ -41,6 +45,7 @@ class LossConfig:
     salm: bool = True
     pdd: str = "quadratic-b"
     kl: bool = True
+    kl_mode: str = "p2h"
     gamma: float = 9.0
     offsets_weight: float = 1.0
     fault_threshold: float = 0.4
@@ -107,7 +112,7 @@ def ssa_loss(
     stages: list[StageOutput],
     targets: dict[str, torch.Tensor],
     config: LossConfig,
-    paf_to_heat: torch.nn.Module | None = None,
+    subnets: torch.nn.Module | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Total loss over all stages, and its terms (floats) for logging.
 
@@ -117,7 +122,8 @@ def ssa_loss(
             ``offsets (B,36,H,W)``, ``offset_mask (B,18,H,W)``, ``salm (B,19,H,W)``,
             ``mask (B,H,W)``.
         config: which terms are on.
-        paf_to_heat: the KL subnet (needed when ``config.kl``).
+        subnets: the self-supervision subnets (``PafToHeat`` or ``SelfSupervision``),
+            needed when ``config.kl``.
     """
     b = targets["heatmaps"].shape[0]
     mask = targets["mask"].unsqueeze(1)
@@ -144,13 +150,28 @@ def ssa_loss(
             total = total + config.offsets_weight * l_off
             logs["offsets"] += float(l_off.detach())
         if config.kl:
-            if paf_to_heat is None:
-                raise ValueError("LossConfig.kl needs the PAF->heatmap subnet")
-            ps = paf_to_heat(out.pafs)
-            l_ps = (mask * (ps - th) ** 2).sum() / b
-            l_kl = kl_heatmaps(out.heatmaps, ps)
+            l_ps, l_kl = _self_supervision(out, th, tp, mask, paf_w, subnets, config.kl_mode)
             total = total + l_ps + l_kl
             logs["ps"] += float(l_ps.detach())
             logs["kl"] += float(l_kl.detach())
     logs["total"] = float(total.detach())
     return total, logs
+
+
+def _self_supervision(out: StageOutput, th, tp, mask, paf_w, subnets, mode: str):
+    """``(L_ps, L_kl)`` of one stage for the given mode (summed over both directions for ``both``)."""
+    if subnets is None:
+        raise ValueError("LossConfig.kl needs the self-supervision subnets")
+    p2h = subnets if isinstance(subnets, PafToHeat) else getattr(subnets, "p2h", None)
+    h2p = getattr(subnets, "h2p", None)
+    b = th.shape[0]
+    l_ps = l_kl = th.new_zeros(())
+    if mode in ("p2h", "both"):
+        ps = p2h(out.pafs)
+        l_ps = l_ps + (mask * (ps - th) ** 2).sum() / b
+        l_kl = l_kl + kl_heatmaps(out.heatmaps, ps)
+    if mode in ("h2p", "both"):
+        pp = h2p(out.heatmaps)
+        l_ps = l_ps + (paf_w * (pp - tp) ** 2).sum() / b
+        l_kl = l_kl + (mask * (pp - out.pafs) ** 2).sum() / b
+    return l_ps, l_kl

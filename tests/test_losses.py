@@ -85,3 +85,16 @@ def test_stage_betas():
     assert stage_betas("quadratic-b", 2) == [0.0, 1.0]
     with pytest.raises(ValueError):
         stage_betas("cubic", 6)
+
+
+@pytest.mark.parametrize("mode", ["p2h", "h2p", "both"])
+def test_self_supervision_modes(mode):
+    from ssapose.models.heads import SelfSupervision
+    tg = _targets()
+    sub = SelfSupervision(mode)
+    loss, terms = ssa_loss(_noisy(tg), tg, LossConfig(kl=True, kl_mode=mode), sub)
+    assert terms["ps"] > 0 and terms["kl"] > 0
+    loss.backward()
+    assert all(p.grad is not None for p in sub.parameters())
+    with pytest.raises(ValueError):
+        SelfSupervision("sideways")

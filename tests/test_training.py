@@ -103,3 +103,9 @@ def test_config_file_and_cli_errors(tmp_path, capsys):
     f.write_text("iterations: 7\nlr_steps: [0.5]\n")
     cfg = load_config(str(f))
     assert cfg.iterations == 7 and cfg.lr_steps == (0.5,)
+
+
+def test_lr_schedule_follows_the_time_budget():
+    cfg = TrainConfig(iterations=1000, lr_steps=(0.5,), time_budget_min=10.0)
+    assert lr_factor(10, cfg, minutes=4.0) == 1
+    assert lr_factor(10, cfg, minutes=6.0) == pytest.approx(1 / 3)     # cut short by the clock: still anneals

@@ -25,10 +25,13 @@ class TrainConfig:
     val_images: str = ""
     synthetic: bool = False             # generate (once) and use the synthetic dataset
     synthetic_dir: str = "data/synthetic"
-    synthetic_train: int = 600
+    synthetic_train: int = 800
     synthetic_val: int = 100
     input_size: int = 256
     augment: bool = True
+    aug_scale: tuple = (0.5, 1.1)      # paper: scale 0.5-1.1
+    aug_rotate: float = 45.0            # paper: +-45 degrees
+    aug_flip: float = 0.5               # paper: flip with probability 0.5
     # targets and losses
     sigma: float = 0.875
     paf_width: float = 1.0
@@ -36,6 +39,7 @@ class TrainConfig:
     salm_alpha: float = 10.0
     pdd: str = "quadratic-b"
     kl: bool = True
+    kl_mode: str = "p2h"                # p2h (paper), h2p or both
     gamma: float = 9.0
     offsets_weight: float = 1.0
     # optimisation

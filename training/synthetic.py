@@ -56,13 +56,10 @@ def _complete(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
 def _background(rng, size: int) -> np.ndarray:
     small = rng.integers(0, 256, (rng.integers(4, 16), rng.integers(4, 16), 3)).astype(np.uint8)
     img = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
-    for _ in range(rng.integers(3, 12)):
+    for _ in range(rng.integers(2, 8)):          # blocks, but no thin lines: those read as limbs
         c = tuple(int(v) for v in rng.integers(0, 256, 3))
         p1, p2 = rng.integers(0, size, 2), rng.integers(0, size, 2)
-        if rng.random() < 0.5:
-            cv2.rectangle(img, tuple(map(int, p1)), tuple(map(int, p2)), c, -1)
-        else:
-            cv2.line(img, tuple(map(int, p1)), tuple(map(int, p2)), c, int(rng.integers(1, 6)))
+        cv2.rectangle(img, tuple(map(int, p1)), tuple(map(int, p2)), c, -1)
     noise = rng.normal(0, 12, img.shape)
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
@@ -150,7 +147,7 @@ def generate(out: str | Path, n_train: int, n_val: int, seed: int = 0, size: int
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="Generate the synthetic multi-person dataset (COCO format).")
     ap.add_argument("--out", default="data/synthetic", help="output folder (default: %(default)s)")
-    ap.add_argument("--train", type=int, default=600, help="training images (default: %(default)s)")
+    ap.add_argument("--train", type=int, default=800, help="training images (default: %(default)s)")
     ap.add_argument("--val", type=int, default=100, help="validation images (default: %(default)s)")
     ap.add_argument("--size", type=int, default=256, help="image side in pixels (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)

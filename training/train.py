@@ -19,7 +19,8 @@ import torch
 from tqdm import tqdm
 
 from ssapose.losses import LossConfig, ssa_loss
-from ssapose.models import PafToHeat, build_model, get_config, save_checkpoint
+from ssapose.models import build_model, get_config, save_checkpoint
+from ssapose.models.heads import SelfSupervision
 from ssapose.targets import TargetConfig
 from training.config import TrainConfig, add_override_args, apply_overrides, load_config
 from training.data import AugmentConfig, CocoKeypoints, make_loader
@@ -47,9 +48,16 @@ def data_paths(cfg: TrainConfig) -> tuple[str, str, str, str]:
     return str(root / "train.json"), str(root / "train"), str(root / "val.json"), str(root / "val")
 
 
-def lr_factor(step: int, cfg: TrainConfig) -> float:
-    """Divide by 3 at each fraction in ``lr_steps`` of the run (paper: every 170k of 600k)."""
-    return (1 / 3) ** sum(step >= f * cfg.iterations for f in cfg.lr_steps)
+def lr_factor(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
+    """Divide by 3 at each fraction in ``lr_steps`` of the run (paper: every 170k of 600k).
+
+    With a time budget, the run's progress is the larger of the iteration and
+    time fractions, so that a run cut short by the clock still anneals.
+    """
+    progress = step / cfg.iterations
+    if cfg.time_budget_min:
+        progress = max(progress, minutes / cfg.time_budget_min)
+    return (1 / 3) ** sum(progress >= f for f in cfg.lr_steps)
 
 
 def train(cfg: TrainConfig, resume: str | None = None) -> Path:
@@ -65,7 +73,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     if cfg.init:
         from ssapose.models.openpose_weights import load_init
         load_init(model, cfg.init)
-    subnet = PafToHeat().to(device) if cfg.kl else None
+    subnet = SelfSupervision(cfg.kl_mode).to(device) if cfg.kl else None
     params = list(model.parameters()) + (list(subnet.parameters()) if subnet else [])
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -73,13 +81,16 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     else:
         raise ValueError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adam")
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg))
+    clock = {"t0": time.time(), "offset": 0.0}
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(s, cfg, clock["offset"] + (time.time() - clock["t0"]) / 60))
     tcfg = TargetConfig(stride=mcfg.output_stride, sigma=cfg.sigma, paf_width=cfg.paf_width,
                         salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
-    lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, gamma=cfg.gamma, offsets_weight=cfg.offsets_weight)
+    lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, kl_mode=cfg.kl_mode, gamma=cfg.gamma,
+                      offsets_weight=cfg.offsets_weight)
     train_ann, train_img, val_ann, val_img = data_paths(cfg)
     ds = CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess,
-                       AugmentConfig() if cfg.augment else None, seed=cfg.seed)
+                       AugmentConfig(tuple(cfg.aug_scale), cfg.aug_rotate, cfg.aug_flip) if cfg.augment else None, seed=cfg.seed)
     loader = make_loader(ds, cfg.batch_size, cfg.workers)
     step, best = 0, -1.0
     last = out / "last.pt"
@@ -91,6 +102,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         opt.load_state_dict(blob["optimizer"])
         sched.load_state_dict(blob["scheduler"])
         step, best = blob["step"], blob.get("best_ap", -1.0)
+        clock["offset"] = blob.get("minutes", 0.0)
         torch.manual_seed(cfg.seed + step)
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
     log_path = out / "log.csv"
@@ -102,10 +114,12 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
 
     def checkpoint(path: Path, **extra):
         save_checkpoint(str(path), model, mcfg, step=step, best_ap=best, train_config=vars(cfg).copy(),
+                        minutes=(time.time() - t0) / 60,
                         subnet=subnet.state_dict() if subnet else None, optimizer=opt.state_dict(),
                         scheduler=sched.state_dict(), **extra)
 
-    t0 = time.time()
+    t0 = time.time() - clock["offset"] * 60
+    clock["t0"] = time.time()            # the budget counts training, not data generation
     model.train()
     bar = tqdm(total=cfg.iterations, initial=step, desc="train", unit="it", dynamic_ncols=True)
     done = step >= cfg.iterations

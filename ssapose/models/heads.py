@@ -48,3 +48,32 @@ class PafToHeat(nn.Module):
     def forward(self, pafs: torch.Tensor) -> torch.Tensor:
         """``(B, 38, H, W)`` -> ``(B, 19, H, W)``."""
         return self.net(pafs)
+
+
+class HeatToPaf(nn.Module):
+    """The reverse self-supervision subnet of the paper's Table I (``h2p``): heatmaps -> PAFs,
+    three convs with 128, 128 and 38 output channels. Training only."""
+
+    def __init__(self, width: int = 128):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(NUM_HEATMAPS, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(width, NUM_PAFS, 1),
+        )
+
+    def forward(self, heatmaps: torch.Tensor) -> torch.Tensor:
+        """``(B, 19, H, W)`` -> ``(B, 38, H, W)``."""
+        return self.net(heatmaps)
+
+
+class SelfSupervision(nn.Module):
+    """The training-only subnets for a KL mode: ``p2h`` (paper's choice), ``h2p`` or ``both``."""
+
+    def __init__(self, mode: str = "p2h"):
+        super().__init__()
+        if mode not in ("p2h", "h2p", "both"):
+            raise ValueError(f"unknown self-supervision mode {mode!r}; use p2h, h2p or both")
+        self.mode = mode
+        self.p2h = PafToHeat() if mode in ("p2h", "both") else None
+        self.h2p = HeatToPaf() if mode in ("h2p", "both") else None
