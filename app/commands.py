@@ -43,7 +43,14 @@ def add_model_args(p) -> None:
     p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "tensorrt"),
                    help="inference backend (default: from the model file's suffix)")
     p.add_argument("--input-size", type=int, default=368, help="network input, longer side in pixels (default: 368)")
-    p.add_argument("--threads", type=int, help="CPU threads for inference")
+    p.add_argument("--threads", type=int, default=pipeline_threads(),
+                   help="CPU threads for inference (default: cores - 1 = %(default)s, leaving a core to the "
+                        "capture, decode and overlay threads)")
+
+
+def pipeline_threads() -> int:
+    """Inference threads when the stages run in parallel: all cores but one (at least 1)."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def check_writable(path: str) -> None:

@@ -10,6 +10,7 @@ shuts every thread down; ``join`` never hangs on a full queue.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,7 +46,8 @@ class FrameResult:
 @dataclass
 class PipelineConfig:
     """live: drop stale frames (webcam); queue_size: bound of each inter-stage queue;
-    draw: draw the overlay; hud: draw FPS/latency text; input_size: network input."""
+    draw: draw the overlay; hud: draw FPS/latency text; input_size: network input;
+    switch_interval: Python's GIL switch interval (s) while the pipeline runs."""
 
     input_size: int = 368
     live: bool = False
@@ -54,6 +56,7 @@ class PipelineConfig:
     hud: bool = True
     style: DrawStyle = field(default_factory=DrawStyle)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    switch_interval: float = 0.001
 
 
 @dataclass
@@ -85,6 +88,7 @@ class Pipeline:
         self._threads = [threading.Thread(target=self._guard, args=(fn,), name=f"ssapose-{fn.__name__}", daemon=True)
                          for fn in (self._capture, self._infer, self._decode, self._overlay)]
         self._t0 = 0.0
+        self._switch: float | None = None
         self._fps_times: list[float] = []
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -193,6 +197,10 @@ class Pipeline:
 
     # -- control ------------------------------------------------------------------------------------
     def start(self) -> "Pipeline":
+        # Hand the GIL over more often than the default 5 ms, so that the inference
+        # thread is not kept waiting while the decoder runs Python code.
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch, self.config.switch_interval))
         self._t0 = time.perf_counter()
         for th in self._threads:
             th.start()
@@ -219,6 +227,9 @@ class Pipeline:
         for th in self._threads:
             if th.is_alive() and th is not threading.current_thread():
                 th.join(timeout)
+        if self._switch is not None:
+            sys.setswitchinterval(self._switch)
+            self._switch = None
 
     def alive_threads(self) -> list[str]:
         return [th.name for th in self._threads if th.is_alive()]

@@ -50,15 +50,16 @@ class PipelineWorker(QThread):
     def run(self) -> None:
         import cv2
 
-        from app.commands import frame_record
+        from app.commands import frame_record, pipeline_threads
         from engines import create_backend
         from ssapose.sources import FrameSource
 
         writer, records, src = None, [], None
         try:
             src = FrameSource(self.source)
-            backend = create_backend(self.model, self.backend_kind)
-            cfg = PipelineConfig(input_size=self.input_size, live=src.kind == "webcam", style=self.style)
+            backend = create_backend(self.model, self.backend_kind, threads=pipeline_threads())
+            cfg = PipelineConfig(input_size=self.input_size, live=src.kind == "webcam", style=self.style,
+                                 hud=False)           # the window has its own HUD under the view
             self.pipeline = Pipeline(src, backend, cfg)
             self.pipeline.style = self.style
             times: list[float] = []
