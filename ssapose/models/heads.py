@@ -33,38 +33,35 @@ def split_heat(heat: torch.Tensor, paf: torch.Tensor, offsets: bool) -> StageOut
     return StageOutput(heat[:, :NUM_HEATMAPS], paf, 0.5 * torch.tanh(heat[:, NUM_HEATMAPS:]))
 
 
-class PafToHeat(nn.Module):
-    """KL self-supervision subnet (Eq. 13-14): PAFs -> heatmaps, three convs
-    with 128, 128 and 19 output channels. Used in training only, never exported."""
+class FieldTranslator(nn.Module):
+    """Three convolutions (``width``, ``width``, ``cout`` channels) that predict one field from another.
+    The self-supervision subnets of Eq. 13-14; used in training only, never exported."""
 
-    def __init__(self, width: int = 128):
+    def __init__(self, cin: int, cout: int, width: int = 128):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Conv2d(NUM_PAFS, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(cin, width, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(width, NUM_HEATMAPS, 1),
+            nn.Conv2d(width, cout, 1),
         )
 
-    def forward(self, pafs: torch.Tensor) -> torch.Tensor:
-        """``(B, 38, H, W)`` -> ``(B, 19, H, W)``."""
-        return self.net(pafs)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, cin, H, W)`` -> ``(B, cout, H, W)``."""
+        return self.net(x)
 
 
-class HeatToPaf(nn.Module):
-    """The reverse self-supervision subnet of the paper's Table I (``h2p``): heatmaps -> PAFs,
-    three convs with 128, 128 and 38 output channels. Training only."""
+class PafToHeat(FieldTranslator):
+    """KL self-supervision subnet (the paper's choice): PAFs ``(B, 38, H, W)`` -> heatmaps ``(B, 19, H, W)``."""
 
     def __init__(self, width: int = 128):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(NUM_HEATMAPS, width, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(width, NUM_PAFS, 1),
-        )
+        super().__init__(NUM_PAFS, NUM_HEATMAPS, width)
 
-    def forward(self, heatmaps: torch.Tensor) -> torch.Tensor:
-        """``(B, 19, H, W)`` -> ``(B, 38, H, W)``."""
-        return self.net(heatmaps)
+
+class HeatToPaf(FieldTranslator):
+    """The reverse subnet of the paper's Table I (``h2p``): heatmaps -> PAFs."""
+
+    def __init__(self, width: int = 128):
+        super().__init__(NUM_HEATMAPS, NUM_PAFS, width)
 
 
 class SelfSupervision(nn.Module):
