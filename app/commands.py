@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_VIDEO = str(ROOT / "data" / "demo.mp4")
-DEFAULT_MODEL = str(ROOT / "models" / "ssapose-lite.pt")
+DEFAULT_MODEL = str(ROOT / "models" / "ssapose-lite.onnx")
 
 
 def add_commands(sub) -> None:

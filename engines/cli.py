@@ -8,7 +8,7 @@ from pathlib import Path
 from ssapose.coco import format_stats
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = str(ROOT / "models" / "ssapose-lite.pt")
+DEFAULT_MODEL = str(ROOT / "models" / "ssapose-lite.onnx")
 DEFAULT_ANN = str(ROOT / "data/coco_tiny/test_coco.json")
 CALIBRATION = sorted(str(p) for p in (ROOT / "data/calibration").glob("*.jpg")) or \
     sorted(str(p) for p in (ROOT / "data/coco_tiny").glob("*.jpg"))
