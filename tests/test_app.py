@@ -82,3 +82,26 @@ def test_snapshot_and_no_display_message(window, qtbot, tmp_path, monkeypatch, c
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     assert main(["app"]) == 1
     assert "ssapose video" in capsys.readouterr().err
+
+
+def test_pause_and_recording(window, qtbot, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    live = window.live
+    live.source.setText(str(DATA / "demo.mp4"))      # long enough to go on after the pause
+    live.record.setChecked(True)
+    live.size.setValue(256)
+    live.start()
+    qtbot.waitUntil(lambda: live.view.frames_shown >= 3, timeout=60000)
+    live.pause_btn.setChecked(True)                  # what the space bar toggles
+    qtbot.wait(300)
+    shown = live.view.frames_shown
+    qtbot.wait(500)
+    assert live.view.frames_shown <= shown + 1       # at most the frame already in flight
+    live.pause_btn.setChecked(False)
+    qtbot.waitUntil(lambda: live.view.frames_shown > shown + 1, timeout=60000)
+    live.stop()
+    videos = list(tmp_path.glob("ssapose-*.mp4"))
+    assert len(videos) == 1 and videos[0].stat().st_size > 0
+    import json
+    frames = json.loads(videos[0].with_suffix(".json").read_text())["frames"]
+    assert len(frames) >= 3 and {"frame", "time", "people"} <= set(frames[0])
