@@ -105,6 +105,30 @@ COCO_LIMBS = np.array(
 )
 
 
+#: A typical upright body, about 200 px tall, in part order (x, y): used only for
+#: proportions (limb lengths), never as a pose prior.
+_TYPICAL_BODY = np.array([
+    (0, -90), (0, -60), (-25, -60), (-35, -20), (-40, 15), (25, -60), (35, -20), (40, 15),
+    (-15, 10), (-17, 55), (-18, 100), (15, 10), (17, 55), (18, 100), (-6, -96), (6, -96), (-14, -92), (14, -92)],
+    dtype=np.float64)
+#: Typical length of each limb, in pixels of that ~200 px body.
+TYPICAL_LIMB_LENGTHS = np.linalg.norm(_TYPICAL_BODY[LIMBS[:, 0]] - _TYPICAL_BODY[LIMBS[:, 1]], axis=1)
+
+
+def _path_lengths() -> np.ndarray:
+    d = np.full((NUM_PARTS, NUM_PARTS), np.inf)
+    np.fill_diagonal(d, 0.0)
+    d[LIMBS[:, 0], LIMBS[:, 1]] = d[LIMBS[:, 1], LIMBS[:, 0]] = TYPICAL_LIMB_LENGTHS
+    for k in range(NUM_PARTS):                       # Floyd-Warshall on 18 nodes
+        d = np.minimum(d, d[:, k:k + 1] + d[k:k + 1, :])
+    return d
+
+
+#: ``(18, 18)``: the shortest path through the limbs between two parts of the typical
+#: body. No two parts of one person are farther apart than this (times their scale).
+TYPICAL_PATH_LENGTHS = _path_lengths()
+
+
 def coco_to_parts(keypoints: np.ndarray) -> np.ndarray:
     """Convert COCO keypoints to our 18 parts, adding the neck.
 

@@ -99,3 +99,22 @@ def test_shape_errors():
         decode(np.zeros((19, 8, 8)), np.zeros((38, 8, 9)), 8)
     with pytest.raises(ValueError, match="offsets"):
         decode(np.zeros((19, 8, 8)), np.zeros((38, 8, 8)), 8, np.zeros((34, 8, 8)))
+
+
+def test_fragments_merge_within_skeleton_reach_only():
+    from ssapose.decode.merge import merge_fragments
+    from ssapose.skeleton import PART_NAMES
+    body = coco_to_parts(synthetic_person(200, 200)[None])[0].astype(np.float32)
+    body[:, 2] = 1.0
+    legs = [PART_NAMES.index(n) for n in ("right_hip", "right_knee", "right_ankle")]
+    upper = body.copy()
+    upper[legs, 2] = 0                       # the upper body without its right leg...
+    upper[PART_NAMES.index("neck"), 2] = 0   # ...and without a neck: nothing links them
+    leg = np.zeros_like(body)
+    leg[legs] = body[legs]
+    parts, _ = merge_fragments(np.stack([upper, leg]), np.ones(2, np.float32), radius=1.5, min_size=64)
+    assert len(parts) == 1 and (parts[0, legs, 2] > 0).all()
+    far = leg.copy()
+    far[legs, 0] += 600                      # the same leg 600 px away cannot belong to this body
+    parts, _ = merge_fragments(np.stack([upper, far]), np.ones(2, np.float32), radius=1.5, min_size=64)
+    assert len(parts) == 2

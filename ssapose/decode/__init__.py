@@ -31,8 +31,9 @@ class DecoderConfig:
     matching: ``"greedy"`` (OpenPose) or ``"hungarian"``.
     merge_radius: partial people that no limb connects are merged into a
         larger person with disjoint parts whose nearest part is within this
-        many times its size (0 turns merging off); see ``merge_fragments``.
+        many times a size (0 turns merging off); see ``merge_fragments``.
     merge_min_size: smallest size in pixels a merge is judged by.
+    merge_reach: slack on the skeleton-path bound that vetoes impossible merges.
     min_parts: fewest parts a person may have after merging (OpenPose: 3 of 18, neck included).
     min_score: lowest mean part-and-limb score a person may have.
     """
@@ -48,6 +49,7 @@ class DecoderConfig:
     min_score: float = 0.2
     merge_radius: float = 1.5
     merge_min_size: float = 64.0
+    merge_reach: float = 1.0
 
 
 def find_peaks(heatmaps: np.ndarray, offsets: np.ndarray | None, stride: int, config: DecoderConfig) -> Peaks:
@@ -110,7 +112,8 @@ def decode(
         return Poses.empty()
     connections = connect(peaks, pafs, stride, config, image_height)
     parts, scores = assemble(peaks, connections, min_parts=1, min_score=config.min_score)
-    parts, scores = merge_fragments(parts, scores, config.merge_radius, config.merge_min_size)
+    parts, scores = merge_fragments(parts, scores, config.merge_radius, config.merge_min_size,
+                                    config.merge_reach)
     n_parts = (parts[..., 2] > 0).sum(axis=1)
     keep = n_parts >= config.min_parts
     # Rank complete people above fragments: mean score times completeness.
