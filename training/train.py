@@ -2,7 +2,7 @@
 
     python training/train.py --config configs/synthetic-lite.yaml
     python training/train.py --config configs/synthetic-lite.yaml --iterations 100 --out runs/quick
-    python training/train.py --config configs/coco-openpose.yaml --device cuda --resume
+    python training/train.py --config configs/coco-openpose.yaml --resume
 """
 from __future__ import annotations
 
