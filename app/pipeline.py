@@ -20,7 +20,8 @@ import numpy as np
 
 from engines.base import Backend
 from engines.runner import Timings
-from ssapose.decode import DecoderConfig, decode
+from ssapose.decode import DecoderConfig
+from ssapose.inference import decode_fields
 from ssapose.overlay import DrawStyle, draw_hud, draw_poses
 from ssapose.poses import Poses
 from ssapose.preprocess import prepare
@@ -161,8 +162,7 @@ class Pipeline:
         while (item := self._get(self._q[1])) is not _END:
             i, ts, frame, f, box, t = item
             t0 = time.perf_counter()
-            poses = decode(f["heatmaps"][0], f["pafs"][0], stride, f["offsets"][0] if "offsets" in f else None,
-                           dec, image_height=box.height).scaled(1 / box.scale, 1 / box.scale)
+            poses = decode_fields(f, stride, box, dec)
             t.decode = (time.perf_counter() - t0) * 1e3
             if not self._put(self._q[2], (i, ts, frame, poses, t)):
                 return

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engines.base import Backend
-from ssapose.decode import DecoderConfig, decode
+from ssapose.decode import DecoderConfig
+from ssapose.inference import decode_fields
 from ssapose.poses import Poses
 from ssapose.preprocess import prepare
 
@@ -45,9 +46,7 @@ class PoseEstimator:
         t1 = time.perf_counter()
         f = self.backend.infer(x)
         t2 = time.perf_counter()
-        poses = decode(f["heatmaps"][0], f["pafs"][0], self.backend.info.stride,
-                       f["offsets"][0] if "offsets" in f else None, self.decoder, image_height=box.height)
-        poses = poses.scaled(1 / box.scale, 1 / box.scale)
+        poses = decode_fields(f, self.backend.info.stride, box, self.decoder)
         t3 = time.perf_counter()
         t.preprocess, t.inference, t.decode = (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3
         return poses

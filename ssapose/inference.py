@@ -7,7 +7,21 @@ import torch
 from ssapose.decode import DecoderConfig, decode
 from ssapose.models import ModelConfig
 from ssapose.poses import Poses
-from ssapose.preprocess import prepare
+from ssapose.preprocess import Letterbox, prepare
+
+
+def decode_fields(fields: dict[str, np.ndarray], stride: int, box: Letterbox,
+                  decoder: DecoderConfig = DecoderConfig()) -> Poses:
+    """Decode one image's fields and map the poses back to frame pixels.
+
+    Args:
+        fields: ``heatmaps (19, h, w)``, ``pafs (38, h, w)`` and optionally ``offsets (36, h, w)``,
+            or the same with a leading batch axis of 1.
+        stride: the model's output stride; box: how the frame was placed in the input.
+    """
+    f = {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
+    poses = decode(f["heatmaps"], f["pafs"], stride, f.get("offsets"), decoder, image_height=box.height)
+    return poses.scaled(1 / box.scale, 1 / box.scale)
 
 
 @torch.no_grad()
@@ -25,7 +39,4 @@ def predict(model: torch.nn.Module, config: ModelConfig, frame: np.ndarray, size
             decoder: DecoderConfig = DecoderConfig()) -> Poses:
     """People in one BGR frame, in frame pixels."""
     x, box = prepare(frame, size, config.preprocess)
-    f = torch_fields(model, x)
-    poses = decode(f["heatmaps"], f["pafs"], config.output_stride, f.get("offsets"), decoder,
-                   image_height=box.height)
-    return poses.scaled(1 / box.scale, 1 / box.scale)
+    return decode_fields(torch_fields(model, x), config.output_stride, box, decoder)

@@ -1,14 +1,12 @@
 """Validation AP of a model on a COCO keypoint file (the training loop's hook)."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import cv2
 import numpy as np
 import torch
 
 from ssapose.coco import evaluate, load_coco
 from ssapose.decode import DecoderConfig
+from ssapose.evaluation import coco_results, predict_images
 from ssapose.inference import predict
 from ssapose.models import ModelConfig
 
@@ -19,17 +17,12 @@ def validate(model: torch.nn.Module, config: ModelConfig, ann_file: str, image_d
     coco = coco or load_coco(ann_file)
     was_training = model.training
     model.eval()
-    results, errs = [], []
-    for image_id in sorted(coco.getImgIds()):
-        info = coco.imgs[image_id]
-        img = cv2.imread(str(Path(image_dir) / info["file_name"]), cv2.IMREAD_COLOR)
-        if img is None:
-            raise FileNotFoundError(f"cannot read {Path(image_dir) / info['file_name']}")
-        poses = predict(model, config, img, input_size, decoder)
-        results.extend(poses.to_coco_results(image_id))
-        errs.extend(_keypoint_errors(poses.keypoints, coco.imgToAnns.get(image_id, [])))
-    model.train(was_training)
-    stats = evaluate(coco, results)
+    try:
+        poses = predict_images(coco, image_dir, lambda img: predict(model, config, img, input_size, decoder))
+    finally:
+        model.train(was_training)
+    errs = [e for iid, p in poses.items() for e in _keypoint_errors(p.keypoints, coco.imgToAnns.get(iid, []))]
+    stats = evaluate(coco, coco_results(poses))
     stats["err_px"] = float(np.mean(errs)) if errs else float("nan")
     return stats
 
