@@ -105,3 +105,9 @@ def test_pause_and_recording(window, qtbot, tmp_path, monkeypatch):
     import json
     frames = json.loads(videos[0].with_suffix(".json").read_text())["frames"]
     assert len(frames) >= 3 and {"frame", "time", "people"} <= set(frames[0])
+
+
+def test_video_show_window_runs_offscreen(qtbot, capsys, trained_model):
+    from app.cli import main
+    assert main(["video", str(DATA / "coco_tiny"), "--show", "--model", trained_model, "--input-size", "256"]) == 0
+    assert "4 frames processed" in capsys.readouterr().out
