@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ssapose.decode.assemble import assemble
-from ssapose.decode.limbs import match_pairs, paf_scores
+from ssapose.decode.limbs import match_pairs, pair_scores
 from ssapose.decode.merge import merge_fragments
 from ssapose.decode.peaks import Peaks, peaks_by_upsampling, peaks_with_offsets
 from ssapose.poses import Poses
@@ -62,20 +62,31 @@ def find_peaks(heatmaps: np.ndarray, offsets: np.ndarray | None, stride: int, co
 
 def connect(peaks: Peaks, pafs: np.ndarray, stride: int, config: DecoderConfig,
             image_height: float | None = None) -> list[np.ndarray]:
-    """Per limb, the chosen connections as ``(M, 3)`` rows ``(i, j, score)`` into ``peaks``."""
-    out = []
+    """Per limb, the chosen connections as ``(M, 3)`` rows ``(i, j, score)`` into ``peaks``.
+
+    The candidate pairs of all limbs are scored in one vectorised pass, then
+    matched limb by limb.
+    """
     by_part = [peaks.of_part(p) for p in range(NUM_PARTS)]
-    for k, (a, b) in enumerate(LIMBS):
-        ca, cb = by_part[a], by_part[b]
-        if len(ca) == 0 or len(cb) == 0:
-            out.append(np.zeros((0, 3)))
-            continue
-        scores, valid = paf_scores(
-            peaks.xy[ca], peaks.xy[cb], pafs[2 * k:2 * k + 2], stride, method=config.paf_method,
-            n_samples=config.n_samples, align_threshold=config.align_threshold,
-            min_aligned=config.min_aligned, image_height=image_height)
-        pairs = match_pairs(scores, valid, config.matching)
-        out.append(np.column_stack([ca[pairs[:, 0]], cb[pairs[:, 1]], scores[pairs[:, 0], pairs[:, 1]]]))
+    blocks = [(by_part[a], by_part[b]) for a, b in LIMBS]
+    sizes = [len(ca) * len(cb) for ca, cb in blocks]
+    out = [np.zeros((0, 3)) for _ in blocks]
+    if not sum(sizes):
+        return out
+    ia = np.concatenate([np.repeat(ca, len(cb)) for ca, cb in blocks])
+    ib = np.concatenate([np.tile(cb, len(ca)) for ca, cb in blocks])
+    limb = np.repeat(np.arange(len(blocks)), sizes)
+    scores, valid = pair_scores(
+        peaks.xy[ia], peaks.xy[ib], limb, pafs, stride, method=config.paf_method, n_samples=config.n_samples,
+        align_threshold=config.align_threshold, min_aligned=config.min_aligned, image_height=image_height)
+    offset = 0
+    for k, ((ca, cb), n) in enumerate(zip(blocks, sizes)):
+        if n:
+            s = scores[offset:offset + n].reshape(len(ca), len(cb))
+            v = valid[offset:offset + n].reshape(len(ca), len(cb))
+            pairs = match_pairs(s, v, config.matching)
+            out[k] = np.column_stack([ca[pairs[:, 0]], cb[pairs[:, 1]], s[pairs[:, 0], pairs[:, 1]]])
+        offset += n
     return out
 
 

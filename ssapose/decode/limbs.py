@@ -7,10 +7,11 @@ from scipy.optimize import linear_sum_assignment
 from ssapose.grid import pixels_to_cells
 
 
-def paf_scores(
+def pair_scores(
     start: np.ndarray,
     end: np.ndarray,
-    paf: np.ndarray,
+    limb: np.ndarray,
+    pafs: np.ndarray,
     stride: int,
     *,
     method: str = "count",
@@ -19,16 +20,16 @@ def paf_scores(
     min_aligned: float = 0.8,
     image_height: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Score every (start, end) candidate pair of one limb against its PAF.
+    """Score P candidate limbs against their PAFs in one pass.
 
-    The field is sampled at ``n_samples`` points evenly spaced on the segment
+    The field is sampled at ``n_samples`` points evenly spaced on each segment
     (nearest cell, at output resolution) and projected on the segment's unit
     direction.
 
     Args:
-        start: ``(A, 2)`` parent candidates, input pixels.
-        end: ``(B, 2)`` child candidates, input pixels.
-        paf: ``(2, H, W)`` the limb's field (x, y).
+        start, end: ``(P, 2)`` parent and child candidates, input pixels.
+        limb: ``(P,)`` limb index of each pair; its field is ``pafs[2*limb : 2*limb+2]``.
+        pafs: ``(2L, H, W)`` fields.
         stride: input pixels per cell.
         method: ``"count"``, the paper's Eq. 3: the fraction of samples whose
             projection exceeds ``align_threshold`` (0.5; the paper writes the
@@ -42,32 +43,43 @@ def paf_scores(
             samples are aligned (both methods).
         image_height: for the distance prior (``mean``); defaults to the grid height.
     Returns:
-        scores ``(A, B) float32`` and valid ``(A, B) bool``.
+        scores ``(P,) float32`` and valid ``(P,) bool``.
     """
     if method not in ("count", "mean"):
         raise ValueError(f"unknown PAF score method {method!r}; use 'count' or 'mean'")
-    _, h, w = paf.shape
-    vec = end[None, :, :] - start[:, None, :]                          # (A, B, 2)
-    length = np.linalg.norm(vec, axis=2)
-    unit = vec / np.maximum(length, 1e-6)[..., None]
+    _, h, w = pafs.shape
+    vec = end - start                                                   # (P, 2)
+    length = np.linalg.norm(vec, axis=1)
+    unit = vec / np.maximum(length, 1e-6)[:, None]
     t = np.linspace(0.0, 1.0, n_samples, dtype=np.float32)
-    pts = start[:, None, None, :] + t[None, None, :, None] * vec[:, :, None, :]  # (A, B, K, 2)
+    pts = start[:, None, :] + t[None, :, None] * vec[:, None, :]        # (P, K, 2)
     cells = np.rint(pixels_to_cells(pts, stride)).astype(np.int64)
     cx = np.clip(cells[..., 0], 0, w - 1)
     cy = np.clip(cells[..., 1], 0, h - 1)
-    dot = paf[0, cy, cx] * unit[:, :, None, 0] + paf[1, cy, cx] * unit[:, :, None, 1]  # (A, B, K)
-    mean = dot.mean(axis=2)
+    flat = pafs.reshape(-1)
+    at = (2 * limb[:, None] * h + cy) * w + cx                          # (P, K) index of the x channel
+    dot = flat[at] * unit[:, None, 0] + flat[at + h * w] * unit[:, None, 1]   # (P, K)
+    mean = dot.mean(axis=1)
     if method == "count":
-        aligned = (dot > align_threshold).mean(axis=2)
+        aligned = (dot > align_threshold).mean(axis=1)
         scores = aligned + mean / (10.0 * n_samples)
         valid = aligned >= min_aligned
     else:
         height = float(image_height if image_height is not None else h * stride)
         prior = np.minimum(0.5 * height / np.maximum(length, 1e-6) - 1.0, 0.0)
         scores = mean + prior
-        valid = ((dot > 0.05).mean(axis=2) >= min_aligned) & (scores > 0)
+        valid = ((dot > 0.05).mean(axis=1) >= min_aligned) & (scores > 0)
     valid &= length > 1e-6
     return scores.astype(np.float32), valid
+
+
+def paf_scores(start: np.ndarray, end: np.ndarray, paf: np.ndarray, stride: int, **kwargs
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Score every (start, end) pair of one limb: ``(A, 2)`` x ``(B, 2)`` candidates against
+    its ``(2, H, W)`` field; returns ``(A, B)`` scores and valid flags (see :func:`pair_scores`)."""
+    ia, ib = np.meshgrid(np.arange(len(start)), np.arange(len(end)), indexing="ij")
+    s, v = pair_scores(start[ia.ravel()], end[ib.ravel()], np.zeros(ia.size, np.int64), paf, stride, **kwargs)
+    return s.reshape(ia.shape), v.reshape(ia.shape)
 
 
 def match_pairs(scores: np.ndarray, valid: np.ndarray, method: str = "greedy") -> np.ndarray:
