@@ -1,6 +1,7 @@
 """The app layer's subcommands: ``video`` (headless pipeline) and ``app`` (the Qt window)."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sys
@@ -93,7 +94,7 @@ def run_video(args) -> int:
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
     cfg = PipelineConfig(input_size=args.input_size, live=args.live or src.kind == "webcam",
                          draw=bool(args.out or args.show), style=style)
-    frames = src if not args.max_frames else _limit(src, args.max_frames)
+    frames = itertools.islice(src, args.max_frames) if args.max_frames else src
     pipe = Pipeline(frames, backend, cfg, Tracker() if args.track else None)
     writer, records, viewer = None, [], None
     if args.show:
@@ -128,13 +129,6 @@ def run_video(args) -> int:
     print(f"{n} frames processed, {pipe.stats.dropped} dropped"
           + (f"; video: {args.out}" if args.out else "") + (f"; poses: {args.json}" if args.json else ""))
     return 0
-
-
-def _limit(frames, n):
-    for i, f in enumerate(frames):
-        if i >= n:
-            break
-        yield f
 
 
 def run_app(args) -> int:

@@ -19,12 +19,10 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from engines.base import Backend
-from engines.runner import Timings
+from engines.runner import PoseEstimator, Timings
 from ssapose.decode import DecoderConfig
-from ssapose.inference import decode_fields
 from ssapose.overlay import DrawStyle, draw_hud, draw_poses
 from ssapose.poses import Poses
-from ssapose.preprocess import prepare
 
 _END = object()
 
@@ -80,6 +78,7 @@ class Pipeline:
     def __init__(self, frames: Iterable[np.ndarray], backend: Backend, config: PipelineConfig = PipelineConfig(),
                  tracker: Callable | None = None):
         self.frames, self.backend, self.config, self.tracker = frames, backend, config, tracker
+        self.estimator = PoseEstimator(backend, config.input_size, config.decoder)
         self.style = config.style
         self.stats = Stats()
         self._stop = threading.Event()
@@ -144,26 +143,18 @@ class Pipeline:
         self._put(q, _END)
 
     def _infer(self) -> None:
-        cfg, pre = self.config, self.backend.info.config.preprocess
         while (item := self._get(self._q[0])) is not _END:
             i, ts, frame = item
             t = Timings()
-            t0 = time.perf_counter()
-            x, box = prepare(frame, cfg.input_size, pre)
-            t1 = time.perf_counter()
-            fields = self.backend.infer(x)
-            t.preprocess, t.inference = (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+            fields, box = self.estimator.infer(frame, t)
             if not self._put(self._q[1], (i, ts, frame, fields, box, t)):
                 return
         self._put(self._q[1], _END)
 
     def _decode(self) -> None:
-        stride, dec = self.backend.info.stride, self.config.decoder
         while (item := self._get(self._q[1])) is not _END:
-            i, ts, frame, f, box, t = item
-            t0 = time.perf_counter()
-            poses = decode_fields(f, stride, box, dec)
-            t.decode = (time.perf_counter() - t0) * 1e3
+            i, ts, frame, fields, box, t = item
+            poses = self.estimator.decode(fields, box, t)
             if not self._put(self._q[2], (i, ts, frame, poses, t)):
                 return
         self._put(self._q[2], _END)
@@ -175,6 +166,7 @@ class Pipeline:
             ids = None
             if self.tracker is not None:
                 poses, ids = self.tracker(poses, ts)
+            self._tick()
             image = None
             if self.config.draw:
                 image = draw_poses(frame.copy(), poses, self.style, ids)
@@ -187,12 +179,18 @@ class Pipeline:
                 return
         self._put(self._q[3], _END)
 
-    def _hud_lines(self, t: Timings, people: int) -> list[str]:
+    def _tick(self) -> None:
         now = time.perf_counter()
         self._fps_times = [x for x in self._fps_times if now - x < 2.0] + [now]
-        span = self._fps_times[-1] - self._fps_times[0]
-        fps = (len(self._fps_times) - 1) / span if span > 0 else 0.0
-        return [f"FPS {fps:5.1f}  people {people}",
+
+    def fps(self) -> float:
+        """Frames per second delivered by the overlay stage over the last 2 s."""
+        times = self._fps_times
+        span = times[-1] - times[0] if len(times) > 1 else 0.0
+        return (len(times) - 1) / span if span > 0 else 0.0
+
+    def _hud_lines(self, t: Timings, people: int) -> list[str]:
+        return [f"FPS {self.fps():5.1f}  people {people}",
                 f"infer {t.inference:5.1f} ms  decode {t.decode:4.1f} ms  dropped {self.stats.dropped}"]
 
     # -- control ------------------------------------------------------------------------------------

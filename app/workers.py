@@ -62,14 +62,11 @@ class PipelineWorker(QThread):
                                  hud=False)           # the window has its own HUD under the view
             self.pipeline = Pipeline(src, backend, cfg)
             self.pipeline.style = self.style
-            times: list[float] = []
             for r in self.pipeline.results():
                 while self._pause.is_set() and not self._halt.is_set():
                     self.msleep(20)
                 if self._halt.is_set():
                     break
-                times = (times + [r.timestamp])[-30:]
-                fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
                 if self.record:
                     if writer is None:
                         h, w = r.image.shape[:2]
@@ -77,7 +74,7 @@ class PipelineWorker(QThread):
                     writer.write(r.image)
                     records.append(frame_record(r, src.fps))
                 t = r.timings
-                self.frame.emit(r.image, {"index": r.index, "fps": fps, "people": len(r.poses),
+                self.frame.emit(r.image, {"index": r.index, "fps": self.pipeline.fps(), "people": len(r.poses),
                                           "dropped": self.pipeline.stats.dropped, "preprocess": t.preprocess,
                                           "inference": t.inference, "decode": t.decode, "overlay": t.overlay,
                                           "latency": r.latency_ms})

@@ -10,7 +10,7 @@ from engines.base import Backend
 from ssapose.decode import DecoderConfig
 from ssapose.inference import decode_fields
 from ssapose.poses import Poses
-from ssapose.preprocess import prepare
+from ssapose.preprocess import Letterbox, prepare
 
 
 @dataclass
@@ -39,14 +39,22 @@ class PoseEstimator:
     def __init__(self, backend: Backend, input_size: int = 368, decoder: DecoderConfig = DecoderConfig()):
         self.backend, self.input_size, self.decoder = backend, input_size, decoder
 
-    def __call__(self, frame: np.ndarray, timings: Timings | None = None) -> Poses:
-        t = timings if timings is not None else Timings()
+    def infer(self, frame: np.ndarray, t: Timings) -> tuple[dict[str, np.ndarray], Letterbox]:
+        """Preprocess and run the network on one frame; fills ``t.preprocess`` and ``t.inference``."""
         t0 = time.perf_counter()
         x, box = prepare(frame, self.input_size, self.backend.info.config.preprocess)
         t1 = time.perf_counter()
-        f = self.backend.infer(x)
-        t2 = time.perf_counter()
-        poses = decode_fields(f, self.backend.info.stride, box, self.decoder)
-        t3 = time.perf_counter()
-        t.preprocess, t.inference, t.decode = (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3
+        fields = self.backend.infer(x)
+        t.preprocess, t.inference = (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+        return fields, box
+
+    def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings) -> Poses:
+        """Decode one frame's fields into poses in frame pixels; fills ``t.decode``."""
+        t0 = time.perf_counter()
+        poses = decode_fields(fields, self.backend.info.stride, box, self.decoder)
+        t.decode = (time.perf_counter() - t0) * 1e3
         return poses
+
+    def __call__(self, frame: np.ndarray, timings: Timings | None = None) -> Poses:
+        t = timings if timings is not None else Timings()
+        return self.decode(*self.infer(frame, t), t)
