@@ -38,6 +38,9 @@ class LossConfig:
         distributions, so the subnet's PAFs are held to the PAF target (L2) and to
         the predicted PAFs (L2 in place of the KL term).
     gamma: Eq. 14's gamma (paper: 9).
+    heat_weight: extra weight on the heatmap L2 (paper: 1). Short CPU runs raise
+        it: summed over pixels, the PAF term is ~20x the heatmap term and the
+        shared trunk then learns the heatmaps last.
     offsets_weight: weight of the offset L2 (Lx + Ly).
     fault_threshold: activation that makes a pixel a direction fault (0.4).
     """
@@ -47,6 +50,7 @@ class LossConfig:
     kl: bool = True
     kl_mode: str = "p2h"
     gamma: float = 9.0
+    heat_weight: float = 1.0
     offsets_weight: float = 1.0
     fault_threshold: float = 0.4
 
@@ -142,7 +146,7 @@ def ssa_loss(
                 pw = paf_w * torch.where(paf_faults(out.pafs, tp, config.fault_threshold), betas[s], 1.0)
         l_heat = (hw * (out.heatmaps - th) ** 2).sum() / b
         l_paf = (pw * (out.pafs - tp) ** 2).sum() / b
-        total = total + gamma * l_heat + delta * l_paf
+        total = total + config.heat_weight * gamma * l_heat + delta * l_paf
         logs["heat"] += float(l_heat.detach())
         logs["paf"] += float(l_paf.detach())
         if out.offsets is not None and config.offsets_weight:

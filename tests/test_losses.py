@@ -98,3 +98,12 @@ def test_self_supervision_modes(mode):
     assert all(p.grad is not None for p in sub.parameters())
     with pytest.raises(ValueError):
         SelfSupervision("sideways")
+
+
+def test_heat_weight_scales_only_the_heatmap_term():
+    tg = _targets()
+    pred = _noisy(tg)
+    base = LossConfig(kl=False, pdd="uniform")
+    a, terms = ssa_loss(pred, tg, base)
+    b, _ = ssa_loss(pred, tg, LossConfig(kl=False, pdd="uniform", heat_weight=3.0))
+    assert b.item() - a.item() == pytest.approx(2.0 * terms["heat"], rel=1e-4)
