@@ -1,4 +1,5 @@
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -9,14 +10,14 @@ from ssapose.models import PafToHeat, build_model, get_config, load_checkpoint
 from ssapose.targets import TargetConfig
 from training.config import TrainConfig, load_config
 from training.data import AugmentConfig, CocoKeypoints
-from training.synthetic import generate
+from training.synthetic import ensure_generated, generate
 from training.train import lr_factor, main, train
 
 
 @pytest.fixture(scope="module")
 def tiny_synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("syn")
-    generate(root, 6, 2, seed=3, size=96)
+    ensure_generated(root, 6, 2, seed=3, size=96)
     return root
 
 
@@ -77,7 +78,8 @@ def test_lr_schedule_divides_by_three():
 
 def test_train_and_resume_continue_from_same_step(tiny_synthetic, tmp_path):
     out = tmp_path / "run"
-    base = TrainConfig(synthetic=True, synthetic_dir=str(tiny_synthetic), input_size=96, width=32, batch_size=2,
+    base = TrainConfig(synthetic=True, synthetic_dir=str(tiny_synthetic), synthetic_train=6, synthetic_val=2,
+                       synthetic_seed=3, input_size=96, width=32, batch_size=2,
                        iterations=4, workers=0, eval_every=4, checkpoint_every=2, out=str(out),
                        optimizer="adam", lr=1e-3)
     train(base)
@@ -109,3 +111,27 @@ def test_lr_schedule_follows_the_time_budget():
     cfg = TrainConfig(iterations=1000, lr_steps=(0.5,), time_budget_min=10.0)
     assert lr_factor(10, cfg, minutes=4.0) == 1
     assert lr_factor(10, cfg, minutes=6.0) == pytest.approx(1 / 3)     # cut short by the clock: still anneals
+
+
+def test_synthetic_set_is_regenerated_only_when_its_parameters_change(tmp_path):
+    assert ensure_generated(tmp_path, 2, 1, seed=1, size=64)
+    assert not ensure_generated(tmp_path, 2, 1, seed=1, size=64)
+    assert ensure_generated(tmp_path, 3, 1, seed=1, size=64)
+    assert len(json.loads((tmp_path / "train.json").read_text())["images"]) == 3
+
+
+def test_synthetic_overlap_limit_holds():
+    from training.synthetic import _box, _overlap, generate_image, load_poses
+
+    rng, poses = np.random.default_rng(0), load_poses()
+    worst_free, worst_limited = 0.0, 0.0
+    for _ in range(30):
+        for limit in (1.0, 0.3):
+            _, kps = generate_image(rng, poses, 128, max_overlap=limit)
+            boxes = [_box(k[:, :2]) for k in kps]
+            w = max([_overlap(b, boxes[:i]) for i, b in enumerate(boxes)] + [0.0])
+            if limit == 1.0:
+                worst_free = max(worst_free, w)
+            else:
+                worst_limited = max(worst_limited, w)
+    assert worst_limited <= 0.3 < worst_free

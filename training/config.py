@@ -27,6 +27,8 @@ class TrainConfig:
     synthetic_dir: str = "data/synthetic"
     synthetic_train: int = 800
     synthetic_val: int = 100
+    synthetic_seed: int = 0             # the data's seed (train; val uses seed + 1), apart from the run's seed
+    synthetic_overlap: float = 1.0      # largest share of a person's box another may cover (1: any)
     input_size: int = 256
     augment: bool = True
     aug_scale: tuple = (0.5, 1.1)      # paper: scale 0.5-1.1
@@ -41,6 +43,7 @@ class TrainConfig:
     kl: bool = True
     kl_mode: str = "p2h"                # p2h (paper), h2p or both
     gamma: float = 9.0
+    heat_weight: float = 1.0            # extra weight on the heatmap L2 (paper: 1)
     offsets_weight: float = 1.0
     # optimisation
     optimizer: str = "sgd"              # "sgd" (paper) or "adam" (scale-free; used for short CPU runs)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import cv2
@@ -83,22 +84,37 @@ def _draw_person(img: np.ndarray, kp: np.ndarray, height: float, rng) -> None:
         cv2.circle(img, tuple(np.int32(kp[i])), max(1, t // 2), c, -1)
 
 
-def generate_image(rng, poses: np.ndarray, size: int, max_people: int = 6):
-    """One image and its people as ``(N, 17, 3)`` COCO keypoints (all labelled, v=2)."""
+def _box(xy: np.ndarray) -> np.ndarray:
+    return np.concatenate([xy.min(axis=0), xy.max(axis=0)])
+
+
+def _overlap(box: np.ndarray, others: list[np.ndarray]) -> float:
+    """Largest share of ``box``'s area (or of another's, whichever is smaller) covered by one of ``others``."""
+    worst = 0.0
+    for o in others:
+        wh = np.clip(np.minimum(box[2:], o[2:]) - np.maximum(box[:2], o[:2]), 0, None)
+        inter = wh[0] * wh[1]
+        small = min(np.prod(box[2:] - box[:2]), np.prod(o[2:] - o[:2]))
+        worst = max(worst, inter / max(small, 1e-6))
+    return worst
+
+
+def generate_image(rng, poses: np.ndarray, size: int, max_people: int = 6, max_overlap: float = 1.0):
+    """One image and its people as ``(N, 17, 3)`` COCO keypoints (all labelled, v=2).
+
+    ``max_overlap``: a person is placed again (up to 20 tries, then left out)
+    while its box covers more than this share of a placed person's box, or
+    of its own (1.0: any overlap).
+    """
     img = _background(rng, size)
     n = int(rng.integers(1, max_people + 1))
     people = []
     for _ in range(n):
-        pose = poses[rng.integers(len(poses))].copy()
-        if rng.random() < 0.5:
-            pose[:, 0] *= -1
-            pose = pose[FLIP_COCO]
-        pose += rng.normal(0, 0.015, pose.shape)
-        height = rng.uniform(0.25, 0.8) * size
-        ang = np.deg2rad(rng.normal(0, 12))
-        rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
-        xy = pose @ rot.T * height + rng.uniform(0.15, 0.85, 2) * size
-        people.append((height, xy))
+        for _try in range(20):
+            height, xy = _place(rng, poses, size)
+            if _overlap(_box(xy), [_box(p[1]) for p in people]) <= max_overlap:
+                people.append((height, xy))
+                break
     people.sort(key=lambda p: p[0])                  # small (far) people first: near ones occlude them
     kps = []
     for height, xy in people:
@@ -108,13 +124,28 @@ def generate_image(rng, poses: np.ndarray, size: int, max_people: int = 6):
     return img, np.stack(kps)
 
 
-def write_split(out: Path, split: str, n: int, seed: int, size: int, poses: np.ndarray) -> Path:
+def _place(rng, poses: np.ndarray, size: int) -> tuple[float, np.ndarray]:
+    """A random pose, mirrored, jittered, scaled, rotated and placed: ``(height px, (17, 2) xy)``."""
+    pose = poses[rng.integers(len(poses))].copy()
+    if rng.random() < 0.5:
+        pose[:, 0] *= -1
+        pose = pose[FLIP_COCO]
+    pose += rng.normal(0, 0.015, pose.shape)
+    height = rng.uniform(0.25, 0.8) * size
+    ang = np.deg2rad(rng.normal(0, 12))
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    xy = pose @ rot.T * height + rng.uniform(0.15, 0.85, 2) * size
+    return height, xy
+
+
+def write_split(out: Path, split: str, n: int, seed: int, size: int, poses: np.ndarray,
+                max_overlap: float = 1.0) -> Path:
     """Write ``out/split/*.jpg`` and ``out/split.json``; returns the JSON path."""
     rng = np.random.default_rng(seed)
     (out / split).mkdir(parents=True, exist_ok=True)
     images, anns = [], []
     for i in tqdm(range(n), desc=f"synthetic {split}", unit="img", leave=False):
-        img, kps = generate_image(rng, poses, size)
+        img, kps = generate_image(rng, poses, size, max_overlap=max_overlap)
         name = f"{i:06d}.jpg"
         cv2.imwrite(str(out / split / name), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
         images.append({"id": i + 1, "file_name": name, "width": size, "height": size})
@@ -136,12 +167,32 @@ def write_split(out: Path, split: str, n: int, seed: int, size: int, poses: np.n
     return path
 
 
-def generate(out: str | Path, n_train: int, n_val: int, seed: int = 0, size: int = 256) -> tuple[Path, Path]:
-    """Generate both splits (train with ``seed``, val with ``seed + 1``)."""
+def generate(out: str | Path, n_train: int, n_val: int, seed: int = 0, size: int = 256,
+             max_overlap: float = 1.0) -> tuple[Path, Path]:
+    """Generate both splits (train with ``seed``, val with ``seed + 1``); see ``generate_image``."""
     out = Path(out)
     poses = load_poses()
-    return (write_split(out, "train", n_train, seed, size, poses),
-            write_split(out, "val", n_val, seed + 1, size, poses))
+    return (write_split(out, "train", n_train, seed, size, poses, max_overlap),
+            write_split(out, "val", n_val, seed + 1, size, poses, max_overlap))
+
+
+def ensure_generated(out: str | Path, n_train: int, n_val: int, seed: int = 0, size: int = 256,
+                     max_overlap: float = 1.0) -> bool:
+    """Generate the set into ``out`` unless it is there with these exact parameters.
+
+    The parameters are kept in ``out/params.json``, so a changed config never
+    reuses a stale set. Returns whether it generated.
+    """
+    out = Path(out)
+    params = {"train": n_train, "val": n_val, "seed": seed, "size": size, "max_overlap": max_overlap}
+    meta = out / "params.json"
+    have = json.loads(meta.read_text()) if meta.is_file() else None
+    if have == params and (out / "train.json").is_file() and (out / "val.json").is_file():
+        return False
+    print(f"generating the synthetic dataset in {out} ({params}) ...", file=sys.stderr)
+    generate(out, n_train, n_val, seed, size, max_overlap)
+    meta.write_text(json.dumps(params))
+    return True
 
 
 def main(argv=None) -> None:
@@ -151,9 +202,13 @@ def main(argv=None) -> None:
     ap.add_argument("--val", type=int, default=100, help="validation images (default: %(default)s)")
     ap.add_argument("--size", type=int, default=256, help="image side in pixels (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-overlap", type=float, default=1.0,
+                    help="largest share of a person's box another person may cover (default: %(default)s, any)")
     a = ap.parse_args(argv)
-    tr, va = generate(a.out, a.train, a.val, a.seed, a.size)
-    print(f"wrote {tr} and {va}")
+    if not ensure_generated(a.out, a.train, a.val, a.seed, a.size, a.max_overlap):
+        print(f"{a.out} already holds this set (params.json matches)")
+    else:
+        print(f"wrote {a.out}/train.json and {a.out}/val.json")
 
 
 if __name__ == "__main__":

@@ -35,16 +35,16 @@ def model_config(cfg: TrainConfig):
 
 
 def data_paths(cfg: TrainConfig) -> tuple[str, str, str, str]:
-    """(train_ann, train_images, val_ann, val_images), generating the synthetic set if asked and missing."""
+    """(train_ann, train_images, val_ann, val_images), generating the synthetic set if asked
+    (again whenever the config's generator parameters differ from those it was made with)."""
     if not cfg.synthetic:
         if not cfg.train_ann:
             raise ValueError("set train_ann/train_images (COCO) or synthetic: true")
         return cfg.train_ann, cfg.train_images, cfg.val_ann, cfg.val_images
     root = Path(cfg.synthetic_dir)
-    if not (root / "train.json").is_file() or not (root / "val.json").is_file():
-        from training.synthetic import generate
-        print(f"generating the synthetic dataset in {root} ...", file=sys.stderr)
-        generate(root, cfg.synthetic_train, cfg.synthetic_val, seed=cfg.seed, size=cfg.input_size)
+    from training.synthetic import ensure_generated
+    ensure_generated(root, cfg.synthetic_train, cfg.synthetic_val, seed=cfg.synthetic_seed, size=cfg.input_size,
+                     max_overlap=cfg.synthetic_overlap)
     return str(root / "train.json"), str(root / "train"), str(root / "val.json"), str(root / "val")
 
 
@@ -87,7 +87,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     tcfg = TargetConfig(stride=mcfg.output_stride, sigma=cfg.sigma, paf_width=cfg.paf_width,
                         salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
     lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, kl_mode=cfg.kl_mode, gamma=cfg.gamma,
-                      offsets_weight=cfg.offsets_weight)
+                      heat_weight=cfg.heat_weight, offsets_weight=cfg.offsets_weight)
     train_ann, train_img, val_ann, val_img = data_paths(cfg)
     ds = CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess,
                        AugmentConfig(tuple(cfg.aug_scale), cfg.aug_rotate, cfg.aug_flip) if cfg.augment else None, seed=cfg.seed)
