@@ -115,17 +115,27 @@ _TYPICAL_BODY = np.array([
 TYPICAL_LIMB_LENGTHS = np.linalg.norm(_TYPICAL_BODY[LIMBS[:, 0]] - _TYPICAL_BODY[LIMBS[:, 1]], axis=1)
 
 
+#: Bones of the torso that are no PAF limb (shoulder-shoulder, hip-hip, shoulder-hip):
+#: the torso is rigid, so these bound distances as the limbs do.
+_TORSO_BONES = np.array([(PART_NAMES.index(a), PART_NAMES.index(b)) for a, b in (
+    ("right_shoulder", "left_shoulder"), ("right_hip", "left_hip"),
+    ("right_shoulder", "right_hip"), ("left_shoulder", "left_hip"))], dtype=np.int64)
+
+
 def _path_lengths() -> np.ndarray:
     d = np.full((NUM_PARTS, NUM_PARTS), np.inf)
     np.fill_diagonal(d, 0.0)
     d[LIMBS[:, 0], LIMBS[:, 1]] = d[LIMBS[:, 1], LIMBS[:, 0]] = TYPICAL_LIMB_LENGTHS
+    bones = np.linalg.norm(_TYPICAL_BODY[_TORSO_BONES[:, 0]] - _TYPICAL_BODY[_TORSO_BONES[:, 1]], axis=1)
+    d[_TORSO_BONES[:, 0], _TORSO_BONES[:, 1]] = d[_TORSO_BONES[:, 1], _TORSO_BONES[:, 0]] = bones
     for k in range(NUM_PARTS):                       # Floyd-Warshall on 18 nodes
         d = np.minimum(d, d[:, k:k + 1] + d[k:k + 1, :])
     return d
 
 
-#: ``(18, 18)``: the shortest path through the limbs between two parts of the typical
-#: body. No two parts of one person are farther apart than this (times their scale).
+#: ``(18, 18)``: the shortest path through the limbs and torso bones between two parts
+#: of the typical body. No two parts of one person are farther apart than this (times
+#: their scale).
 TYPICAL_PATH_LENGTHS = _path_lengths()
 
 

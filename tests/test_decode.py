@@ -118,3 +118,26 @@ def test_fragments_merge_within_skeleton_reach_only():
     far[legs, 0] += 600                      # the same leg 600 px away cannot belong to this body
     parts, _ = merge_fragments(np.stack([upper, far]), np.ones(2, np.float32), radius=1.5, min_size=64)
     assert len(parts) == 2
+
+
+def test_torso_bones_bound_the_merge():
+    """Hips are one pelvis apart, not two torsos through the neck: a leg a pelvis-width
+    too far to the side cannot join, however large the merge radius."""
+    from ssapose.decode.merge import merge_fragments
+    from ssapose.skeleton import PART_NAMES, TYPICAL_LIMB_LENGTHS, TYPICAL_PATH_LENGTHS
+    rh, lh = PART_NAMES.index("right_hip"), PART_NAMES.index("left_hip")
+    assert TYPICAL_PATH_LENGTHS[rh, lh] < TYPICAL_LIMB_LENGTHS.max()
+    body = coco_to_parts(synthetic_person(200, 200)[None])[0].astype(np.float32)
+    body[:, 2] = 1.0
+    legs = [PART_NAMES.index(n) for n in ("right_hip", "right_knee", "right_ankle")]
+    upper = body.copy()
+    upper[legs, 2] = 0
+    upper[PART_NAMES.index("neck"), 2] = 0
+    leg = np.zeros_like(body)
+    leg[legs] = body[legs]
+    hip_width = abs(body[rh, 0] - body[lh, 0])
+    for shift, pieces in ((0.0, 1), (-3 * hip_width, 2)):
+        moved = leg.copy()
+        moved[legs, 0] += shift
+        parts, _ = merge_fragments(np.stack([upper, moved]), np.ones(2, np.float32), radius=10, min_size=128)
+        assert len(parts) == pieces

@@ -47,8 +47,8 @@ class DecoderConfig:
     matching: str = "greedy"
     min_parts: int = 3
     min_score: float = 0.2
-    merge_radius: float = 1.5
-    merge_min_size: float = 64.0
+    merge_radius: float = 4.0
+    merge_min_size: float = 128.0
     merge_reach: float = 1.0
 
 

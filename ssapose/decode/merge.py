@@ -30,8 +30,8 @@ def merge_fragments(
     times a size: the larger of the diagonals of the two pieces' boxes, at least
     ``min_size`` pixels. Where either piece has a limb, its scale ``s`` is known
     (:func:`body_scale`) and vetoes impossible merges: no two parts of one person
-    are farther apart than ``reach * s`` times the path through the skeleton
-    between them (``TYPICAL_PATH_LENGTHS``). A wrist cannot be farther from a
+    are farther apart than ``reach * s`` times the path through the skeleton's
+    limbs and torso bones between them (``TYPICAL_PATH_LENGTHS``). A wrist cannot be farther from a
     head than the arm and neck can reach. Among the hosts allowed, the one
     with the smallest relative gap wins. Fragments are taken smallest first;
     hosts grow as they absorb them.
