@@ -56,7 +56,13 @@ class LossConfig:
 
 
 def stage_betas(name: str, n_stages: int) -> list[float]:
-    """The beta of each of ``n_stages`` stages, interpolating the six-stage set."""
+    """The beta of each of ``n_stages`` stages, interpolating the six-stage set.
+
+    The first and last stages keep the set's ends (0 and 1) and the stages between
+    sample its curve at their relative depth. With 2 stages, then, every set is
+    ``(0, 1)`` and the sets cannot differ; with 3 the middle stage gets 0.5
+    (linear), 0.77 (quadratic-a) or 0.23 (quadratic-b).
+    """
     if name not in BETAS:
         raise ValueError(f"unknown PDD beta set {name!r}; known: {', '.join(BETAS)}")
     six = np.asarray(BETAS[name])

@@ -83,6 +83,9 @@ def test_pdd_beta_one_equals_plain_l2_and_less_below():
 def test_stage_betas():
     assert stage_betas("quadratic-b", 6) == [0.0, 0.05, 0.15, 0.31, 0.65, 1.0]
     assert stage_betas("quadratic-b", 2) == [0.0, 1.0]
+    middles = {name: stage_betas(name, 3)[1] for name in ("linear", "quadratic-a", "quadratic-b")}
+    assert middles["linear"] == pytest.approx(0.5) and middles["quadratic-a"] == pytest.approx(0.77)
+    assert middles["quadratic-b"] == pytest.approx(0.23)
     with pytest.raises(ValueError):
         stage_betas("cubic", 6)
 

@@ -35,9 +35,13 @@ ROWS = [
     ("+SALM a=1", dict(salm=True, salm_alpha=1.0), "+0.2 (Table II)", False),
     ("+SALM a=10", dict(salm=True, salm_alpha=10.0), "+3.0", False),
     ("+SALM a=100", dict(salm=True, salm_alpha=100.0), "+2.4", False),
-    ("+PDD linear", dict(pdd="linear"), "+1.1", False),
-    ("+PDD quadratic-a", dict(pdd="quadratic-a"), "+0.5", False),
-    ("+PDD quadratic-b", dict(pdd="quadratic-b"), "+1.3", False),
+    # The lite model has 2 stages, where every beta set is (0, 1) (see ``stage_betas``): one
+    # row says whether PDD acts at all; the sets are compared on a 3-stage lite model.
+    ("+PDD, 2 stages (every set: beta 0, 1)", dict(pdd="quadratic-b"), "-", False),
+    ("baseline L2, 3 stages", dict(refinements=2), "-", False),
+    ("+PDD linear, 3 stages", dict(pdd="linear", refinements=2), "+1.1 (6 stages)", False),
+    ("+PDD quadratic-a, 3 stages", dict(pdd="quadratic-a", refinements=2), "+0.5 (6 stages)", False),
+    ("+PDD quadratic-b, 3 stages", dict(pdd="quadratic-b", refinements=2), "+1.3 (6 stages)", False),
     ("+KL p2h g=0", dict(kl=True, kl_mode="p2h", gamma=0.0), "0.0 (Table I)", False),
     ("+KL p2h g=9", dict(kl=True, kl_mode="p2h", gamma=9.0), "+0.8", False),
     ("+KL p2h g=99", dict(kl=True, kl_mode="p2h", gamma=99.0), "+0.6", False),
