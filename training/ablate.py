@@ -10,8 +10,8 @@ the held-out synthetic validation set. Finished rows are stored in
 ``STUDY/rows/*.json`` and never rerun, so the study resumes where it stopped.
 
 Budget on the 2-core development CPU: 23 trainings of 800 iterations, 3.5-4.5
-minutes each, about 95 minutes in all; ``--quick`` about 15 minutes (the
-per-row validation does not shrink). ``--device cuda --iterations N`` runs the
+minutes each, about 95 minutes in all; ``--quick`` an estimated 20-25 minutes
+(100 iterations a row, plus each row's validation, which does not shrink; not timed). ``--device cuda --iterations N`` runs the
 same study on a GPU with a longer budget.
 """
 from __future__ import annotations
