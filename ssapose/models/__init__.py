@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import torch
@@ -110,13 +109,9 @@ def save_checkpoint(path: str, model: nn.Module, config: ModelConfig, half: bool
             "stride": config.output_stride, "state_dict": state, **extra}
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
-    os.close(fd)
+    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")   # created with the umask's permissions
     try:
         torch.save(blob, tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)            # mkstemp makes it 0600; a checkpoint is an ordinary file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
