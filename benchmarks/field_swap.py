@@ -11,19 +11,16 @@ median heatmap value at the true peaks (a well-trained net is near 1).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from ssapose.coco import evaluate, image_people, load_coco
-from ssapose.decode import DecoderConfig, decode
-from ssapose.inference import torch_fields
+from ssapose.inference import decode_fields, torch_fields
 from ssapose.models import load_checkpoint
 from ssapose.preprocess import prepare
+from ssapose.skeleton import NUM_PARTS
 from ssapose.targets import TargetConfig, encode_targets
 
 #: row name -> which fields come from the ground truth
@@ -52,24 +49,20 @@ def main() -> None:
         if frame is None:
             raise SystemExit(f"cannot read {images / info['file_name']}")
         x, box = prepare(frame, args.input_size, cfg.preprocess)
-        with torch.no_grad():
-            pred = torch_fields(model, x)
+        pred = torch_fields(model, x)
         h, w = pred["heatmaps"].shape[1:]
         parts = image_people(coco, iid, with_ignore=False).parts.copy()
         parts[..., :2] *= box.scale
         t = encode_targets(parts, w * cfg.output_stride, h * cfg.output_stride, TargetConfig(stride=cfg.output_stride))
         truth = {"heatmaps": t.heatmaps, "pafs": t.pafs, "offsets": t.offsets}
-        at_peaks.append(pred["heatmaps"][:18][t.heatmaps[:18] > 0.9])
+        at_peaks.append(pred["heatmaps"][:NUM_PARTS][t.heatmaps[:NUM_PARTS] > 0.9])
         for name, swapped in SWAPS.items():
-            f = {k: truth[k] if k in swapped else pred[k] for k in truth}
-            poses = decode(f["heatmaps"], f["pafs"], cfg.output_stride, f["offsets"], DecoderConfig(),
-                           image_height=box.height).scaled(1 / box.scale, 1 / box.scale)
-            results[name].extend(poses.to_coco_results(iid))
+            fields = {k: truth[k] if k in swapped else pred[k] for k in truth}
+            results[name].extend(decode_fields(fields, cfg.output_stride, box).to_coco_results(iid))
     print(f"{args.model} on {args.ann} ({len(ids)} images, input {args.input_size})")
     print("| fields | AP | AP50 | AR |\n|---|---|---|---|")
     for name, res in results.items():
-        with contextlib.redirect_stdout(io.StringIO()):
-            s = evaluate(coco, res, ids)
+        s = evaluate(coco, res, ids)
         print(f"| {name} | {s['AP']:.3f} | {s['AP50']:.3f} | {s['AR']:.3f} |")
     v = np.concatenate(at_peaks)
     print(f"\nmodel heatmap at true peaks: median {np.median(v):.2f}, share above 0.4: {(v > 0.4).mean():.2f}")

@@ -111,8 +111,15 @@ _TYPICAL_BODY = np.array([
     (0, -90), (0, -60), (-25, -60), (-35, -20), (-40, 15), (25, -60), (35, -20), (40, 15),
     (-15, 10), (-17, 55), (-18, 100), (15, 10), (17, 55), (18, 100), (-6, -96), (6, -96), (-14, -92), (14, -92)],
     dtype=np.float64)
+
+
+def _typical_lengths(pairs: np.ndarray) -> np.ndarray:
+    """``(P,)`` distance between the two parts of each ``(P, 2)`` pair on the typical body."""
+    return np.linalg.norm(_TYPICAL_BODY[pairs[:, 0]] - _TYPICAL_BODY[pairs[:, 1]], axis=1)
+
+
 #: Typical length of each limb, in pixels of that ~200 px body.
-TYPICAL_LIMB_LENGTHS = np.linalg.norm(_TYPICAL_BODY[LIMBS[:, 0]] - _TYPICAL_BODY[LIMBS[:, 1]], axis=1)
+TYPICAL_LIMB_LENGTHS = _typical_lengths(LIMBS)
 
 
 #: Bones of the torso that are no PAF limb (shoulder-shoulder, hip-hip, shoulder-hip):
@@ -126,8 +133,7 @@ def _path_lengths() -> np.ndarray:
     d = np.full((NUM_PARTS, NUM_PARTS), np.inf)
     np.fill_diagonal(d, 0.0)
     d[LIMBS[:, 0], LIMBS[:, 1]] = d[LIMBS[:, 1], LIMBS[:, 0]] = TYPICAL_LIMB_LENGTHS
-    bones = np.linalg.norm(_TYPICAL_BODY[_TORSO_BONES[:, 0]] - _TYPICAL_BODY[_TORSO_BONES[:, 1]], axis=1)
-    d[_TORSO_BONES[:, 0], _TORSO_BONES[:, 1]] = d[_TORSO_BONES[:, 1], _TORSO_BONES[:, 0]] = bones
+    d[_TORSO_BONES[:, 0], _TORSO_BONES[:, 1]] = d[_TORSO_BONES[:, 1], _TORSO_BONES[:, 0]] = _typical_lengths(_TORSO_BONES)
     for k in range(NUM_PARTS):                       # Floyd-Warshall on 18 nodes
         d = np.minimum(d, d[:, k:k + 1] + d[k:k + 1, :])
     return d

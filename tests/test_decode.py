@@ -101,8 +101,8 @@ def test_shape_errors():
         decode(np.zeros((19, 8, 8)), np.zeros((38, 8, 8)), 8, np.zeros((34, 8, 8)))
 
 
-def test_fragments_merge_within_skeleton_reach_only():
-    from ssapose.decode.merge import merge_fragments
+def _upper_body_and_leg():
+    """A body split into two fragments no limb links: ``(body, upper, right leg, leg part indices)``."""
     from ssapose.skeleton import PART_NAMES
     body = coco_to_parts(synthetic_person(200, 200)[None])[0].astype(np.float32)
     body[:, 2] = 1.0
@@ -112,6 +112,12 @@ def test_fragments_merge_within_skeleton_reach_only():
     upper[PART_NAMES.index("neck"), 2] = 0   # ...and without a neck: nothing links them
     leg = np.zeros_like(body)
     leg[legs] = body[legs]
+    return body, upper, leg, legs
+
+
+def test_fragments_merge_within_skeleton_reach_only():
+    from ssapose.decode.merge import merge_fragments
+    _, upper, leg, legs = _upper_body_and_leg()
     parts, _ = merge_fragments(np.stack([upper, leg]), np.ones(2, np.float32), radius=1.5, min_size=64)
     assert len(parts) == 1 and (parts[0, legs, 2] > 0).all()
     far = leg.copy()
@@ -127,14 +133,7 @@ def test_torso_bones_bound_the_merge():
     from ssapose.skeleton import PART_NAMES, TYPICAL_LIMB_LENGTHS, TYPICAL_PATH_LENGTHS
     rh, lh = PART_NAMES.index("right_hip"), PART_NAMES.index("left_hip")
     assert TYPICAL_PATH_LENGTHS[rh, lh] < TYPICAL_LIMB_LENGTHS.max()
-    body = coco_to_parts(synthetic_person(200, 200)[None])[0].astype(np.float32)
-    body[:, 2] = 1.0
-    legs = [PART_NAMES.index(n) for n in ("right_hip", "right_knee", "right_ankle")]
-    upper = body.copy()
-    upper[legs, 2] = 0
-    upper[PART_NAMES.index("neck"), 2] = 0
-    leg = np.zeros_like(body)
-    leg[legs] = body[legs]
+    body, upper, leg, legs = _upper_body_and_leg()
     hip_width = abs(body[rh, 0] - body[lh, 0])
     for shift, pieces in ((0.0, 1), (-3 * hip_width, 2)):
         moved = leg.copy()

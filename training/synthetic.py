@@ -108,12 +108,14 @@ def generate_image(rng, poses: np.ndarray, size: int, max_people: int = 6, max_o
     """
     img = _background(rng, size)
     n = int(rng.integers(1, max_people + 1))
-    people = []
+    people, boxes = [], []
     for _ in range(n):
         for _try in range(20):
             height, xy = _place(rng, poses, size)
-            if _overlap(_box(xy), [_box(p[1]) for p in people]) <= max_overlap:
+            box = _box(xy)
+            if _overlap(box, boxes) <= max_overlap:
                 people.append((height, xy))
+                boxes.append(box)
                 break
     people.sort(key=lambda p: p[0])                  # small (far) people first: near ones occlude them
     kps = []
