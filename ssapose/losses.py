@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ssapose.models.heads import PafToHeat, StageOutput
-from ssapose.skeleton import FLIP_HEATMAPS, FLIP_LIMBS, NUM_PARTS
+from ssapose.skeleton import FLIP_HEATMAPS, FLIP_LIMBS
 
 #: PDD beta sets over six stages (paper, Section IV-B).
 BETAS = {
