@@ -140,3 +140,31 @@ def test_torso_bones_bound_the_merge():
         moved[legs, 0] += shift
         parts, _ = merge_fragments(np.stack([upper, moved]), np.ones(2, np.float32), radius=10, min_size=128)
         assert len(parts) == pieces
+
+
+def test_merging_takes_the_best_fit_first_whatever_the_order():
+    """A face, its own arm right beside it and another person's forearm a little farther:
+    the arm joins the face and the stranger's forearm stays alone, in any input order.
+    (Taking the smallest piece first gave the face to the stranger's forearm.)"""
+    from ssapose.decode.merge import merge_fragments
+    from ssapose.skeleton import PART_NAMES
+    body = coco_to_parts(synthetic_person(200, 200)[None])[0].astype(np.float32)
+    body[:, 2] = 1.0
+
+    def piece(names, dx=0.0):
+        out = np.zeros_like(body)
+        idx = [PART_NAMES.index(n) for n in names]
+        out[idx] = body[idx]
+        out[idx, 0] += dx
+        return out
+
+    face = piece(["nose", "right_eye", "left_eye", "right_ear", "left_ear"])
+    arm = piece(["left_shoulder", "left_elbow", "left_wrist"])
+    stranger = piece(["left_elbow", "left_wrist"], dx=30.0)
+    pieces = np.stack([face, arm, stranger])
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        parts, _ = merge_fragments(pieces[order], np.ones(3, np.float32), radius=4, min_size=128)
+        assert len(parts) == 2
+        joined = parts[np.argmax((parts[..., 2] > 0).sum(axis=1))]
+        np.testing.assert_array_equal(joined[..., 2] > 0, (face[..., 2] > 0) | (arm[..., 2] > 0))
+        np.testing.assert_allclose(joined[arm[..., 2] > 0], arm[arm[..., 2] > 0])

@@ -29,10 +29,11 @@ class DecoderConfig:
     align_threshold: projection counted as aligned by ``"count"`` (paper: 0.5).
     min_aligned: fraction of aligned samples a limb needs (OpenPose: 0.8).
     matching: ``"greedy"`` (OpenPose) or ``"hungarian"``.
-    merge_radius: partial people that no limb connects are merged into a
-        larger person with disjoint parts whose nearest part is within this
-        many times a size (0 turns merging off); see ``merge_fragments``.
-    merge_min_size: smallest size in pixels a merge is judged by.
+    merge_radius: partial people that no limb connects are joined, cheapest
+        join first, when they have no part type in common and their nearest
+        parts are within this many times the smaller one's extent (0 turns
+        merging off); see ``merge_fragments``.
+    merge_min_size: smallest extent in pixels a join is judged by.
     merge_reach: slack on the skeleton-path bound that vetoes impossible merges.
     min_parts: fewest parts a person may have after merging (OpenPose: 3 of 18, neck included).
     min_score: lowest mean part-and-limb score a person may have.

@@ -18,71 +18,120 @@ def body_scale(parts: np.ndarray, have: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(ratio), ratio, np.nan)
 
 
+class _Pieces:
+    """The pieces being merged: parts ``(N, 18, 3)``, their presence, counts, extents and scales."""
+
+    def __init__(self, parts: np.ndarray, scores: np.ndarray, radius: float, min_size: float, reach: float):
+        self.parts, self.scores = parts.copy(), scores.astype(np.float32).copy()
+        self.have = self.parts[..., 2] > 0
+        self.count = self.have.sum(axis=1)
+        self.scale = body_scale(self.parts, self.have)
+        self.extent = np.array([self._extent(i) for i in range(len(parts))])
+        self.radius, self.min_size, self.reach = radius, min_size, reach
+
+    def _extent(self, i: int) -> float:
+        xy = self.parts[i, self.have[i], :2]
+        return float(np.linalg.norm(xy.max(axis=0) - xy.min(axis=0))) if len(xy) else 0.0
+
+    def costs(self, rows: np.ndarray) -> np.ndarray:
+        """``(len(rows), N) float32`` cost of joining each piece of ``rows`` with every piece.
+
+        The cost is the gap between the nearest parts of the two pieces over
+        ``radius`` times the extent of the smaller piece (at least ``min_size``
+        pixels); a join needs a cost of at most 1. Where either piece has a
+        scale ``s``, the skeleton vetoes joins no body can make: two parts are
+        at most ``reach * s`` times their path through the limbs and torso bones
+        apart. Pieces that share a part type, or are the same, cost inf.
+        Computed part against part (K present parts in all), so the work grows
+        with the number of parts, not pieces times 18 squared.
+        """
+        n = len(self.have)
+        out = np.full((len(rows), n), np.inf, np.float32)
+        hv = self.have.astype(np.float32)
+        for lo in range(0, len(rows), 64):                        # bounded memory: 64 pieces at a time
+            block = rows[lo:lo + 64]
+            disjoint = (hv[block] @ hv.T == 0) & (self.count > 0)[None]                  # (B, N)
+            cand = np.flatnonzero(disjoint.any(axis=0))
+            rp, rt = np.nonzero(self.have[block])                 # the block's parts, by row
+            if len(cand) == 0 or len(rp) == 0:
+                continue
+            cp, typ = np.nonzero(self.have[cand])                 # the candidates' parts, by piece
+            pid = cand[cp]
+            starts = np.flatnonzero(np.r_[True, cp[1:] != cp[:-1]])
+            rstarts = np.flatnonzero(np.r_[True, rp[1:] != rp[:-1]])
+            i = block[rp]                                         # (R,) piece of each row part
+            d = np.linalg.norm(self.parts[i, rt, None, :2] - self.parts[pid, typ][None, :, :2], axis=2)  # (R, K)
+            s = np.fmax(self.scale[i][:, None], self.scale[pid][None])                   # NaN: no scale
+            ratio = d / np.maximum(self.reach * s * TYPICAL_PATH_LENGTHS[rt][:, typ], 1e-6)
+            near = np.minimum.reduceat(np.minimum.reduceat(d, starts, axis=1), rstarts, axis=0)
+            stretch = np.maximum.reduceat(np.maximum.reduceat(ratio, starts, axis=1), rstarts, axis=0)
+            b, rows_b = block[rp[rstarts]], lo + rp[rstarts]      # (B',) rows that have parts
+            small = np.where(self.count[b][:, None] <= self.count[cand][None],
+                             self.extent[b][:, None], self.extent[cand][None])
+            gap = near / (self.radius * np.maximum(small, self.min_size))                # (B', G)
+            ok = (gap <= 1.0) & ~(stretch > 1.0) & disjoint[rp[rstarts]][:, cand]
+            out[rows_b[:, None], cand[None]] = np.where(ok, gap, np.inf)
+        return out
+
+    def join(self, h: int, f: int) -> None:
+        """Move piece ``f``'s parts into piece ``h``; ``f`` is left empty."""
+        hv, fv = self.have, self.have[f].copy()
+        self.parts[h, fv] = self.parts[f, fv]
+        self.scores[h] = (self.scores[h] * self.count[h] + self.scores[f] * self.count[f]) / (self.count[h] + self.count[f])
+        hv[h] |= fv
+        hv[f] = False
+        self.count[h] += self.count[f]
+        self.count[f] = 0
+        self.scale[h] = body_scale(self.parts[h:h + 1], hv[h:h + 1])[0]
+        self.extent[h] = self._extent(h)
+
+
 def merge_fragments(
     parts: np.ndarray, scores: np.ndarray, radius: float, min_size: float = 1.0, reach: float = 1.25
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Join fragments (people with few parts) into the person they can belong to.
+    """Join pieces of people that share no limb, cheapest join first.
 
     The limb tree joins hips and shoulders only through the neck, so a person
     whose neck (or an elbow, a nose...) is not visible falls apart into pieces
-    that share no limb. A fragment may join a person that has at least as many
-    parts, none of the same type, and whose nearest part lies within ``radius``
-    times a size: the larger of the diagonals of the two pieces' boxes, at least
-    ``min_size`` pixels. Where either piece has a limb, its scale ``s`` is known
-    (:func:`body_scale`) and vetoes impossible merges: no two parts of one person
-    are farther apart than ``reach * s`` times the path through the skeleton's
-    limbs and torso bones between them (``TYPICAL_PATH_LENGTHS``). A wrist cannot be farther from a
-    head than the arm and neck can reach. Among the hosts allowed, the one
-    with the smallest relative gap wins. Fragments are taken smallest first;
-    hosts grow as they absorb them.
+    that share no limb. Two pieces with no part type in common may join when
+    their gap is small for their size and the skeleton allows it (see
+    ``_Pieces.costs``): a wrist cannot join a head farther than the arm and
+    neck can reach. Joins are made cheapest first over all pairs, and a joined
+    piece is compared afresh with the rest, so the result does not depend on
+    the input order: a piece goes to the best fit left, not to the first host
+    that would take it.
 
     Args:
         parts: ``(N, 18, 3) float32`` (x, y, score) in pixels; score 0 = missing.
         scores: ``(N,)`` person scores.
-        radius: gap allowed, in units of the size; 0 disables merging.
-        min_size: smallest size in pixels, so that single parts can merge.
+        radius: gap allowed, in units of the smaller piece's extent; 0 disables merging.
+        min_size: smallest extent in pixels, so that single parts can merge.
         reach: slack on the skeleton-path bound (1 = the typical body exactly).
     Returns:
-        merged ``(M, 18, 3)`` parts and ``(M,)`` scores, M <= N; a merged
-        person's score is the part-count weighted mean of its pieces' scores.
+        merged ``(M, 18, 3)`` parts and ``(M,)`` scores by descending score, M <= N;
+        a merged person's score is the part-count weighted mean of its pieces' scores.
     """
     n = len(parts)
     if radius <= 0 or n < 2:
         return parts, scores
-    parts, scores = parts.copy(), scores.astype(np.float32).copy()
-    have = parts[..., 2] > 0                                   # (N, 18)
-    count = have.sum(axis=1)
-    scale = body_scale(parts, have)
-    alive = np.ones(n, bool)
-    for f in np.argsort(count, kind="stable"):
-        hosts = alive & (count >= count[f]) & ~(have & have[f]).any(axis=1)
-        hosts[f] = False
-        if not hosts.any():
-            continue
-        h_idx = np.flatnonzero(hosts)
-        fp = np.flatnonzero(have[f])                            # fragment's part types
-        fxy = parts[f, fp, :2]                                  # (F, 2)
-        d = np.linalg.norm(parts[h_idx][:, :, None, :2] - fxy[None, None], axis=3)     # (H, 18, F)
-        pair = have[h_idx][:, :, None]
-        s = np.fmax(scale[h_idx], scale[f])                     # NaN only if neither has a limb
-        bound = reach * s[:, None, None] * TYPICAL_PATH_LENGTHS[:, fp][None]
-        rel_body = np.where(pair, d / np.maximum(bound, 1e-6), -np.inf).max(axis=(1, 2))
-        hxy = parts[h_idx, :, :2]
-        lo = np.where(have[h_idx][..., None], hxy, np.inf).min(axis=1)
-        hi = np.where(have[h_idx][..., None], hxy, -np.inf).max(axis=1)
-        fsize = np.linalg.norm(fxy.max(axis=0) - fxy.min(axis=0))
-        size = np.maximum(np.maximum(np.linalg.norm(hi - lo, axis=1), fsize), min_size)
-        rel = np.where(pair, d, np.inf).min(axis=(1, 2)) / (radius * size)
-        rel = np.where(np.isnan(s) | (rel_body <= 1.0), rel, np.inf)     # the reach bound only vetoes
-        best = int(np.argmin(rel))
-        if rel[best] > 1.0:
-            continue
-        h = h_idx[best]
-        parts[h, have[f]] = parts[f, have[f]]
-        scores[h] = (scores[h] * count[h] + scores[f] * count[f]) / (count[h] + count[f])
-        have[h] |= have[f]
-        count[h] += count[f]
-        scale[h] = body_scale(parts[h:h + 1], have[h:h + 1])[0]
-        alive[f] = False
-    order = np.argsort(-scores[alive], kind="stable")
-    return parts[alive][order], scores[alive][order]
+    p = _Pieces(parts, scores, radius, min_size, reach)
+    cost = p.costs(np.arange(n))
+    best, arg = cost.min(axis=1), cost.argmin(axis=1)
+    while True:
+        i = int(np.argmin(best))
+        if not best[i] <= 1.0:
+            break
+        j = int(arg[i])
+        h, f = (i, j) if (p.count[i], p.scores[i]) >= (p.count[j], p.scores[j]) else (j, i)
+        p.join(h, f)
+        cost[f, :] = cost[:, f] = np.inf
+        row = p.costs(np.array([h]))[0]
+        cost[h, :] = cost[:, h] = row
+        best[f] = np.inf
+        stale = np.flatnonzero((arg == f) | (arg == h) | (np.arange(n) == h))
+        best[stale], arg[stale] = cost[stale].min(axis=1), cost[stale].argmin(axis=1)
+        better = row < best
+        best[better], arg[better] = row[better], h
+    alive = p.count > 0
+    order = np.argsort(-p.scores[alive], kind="stable")
+    return p.parts[alive][order], p.scores[alive][order]
