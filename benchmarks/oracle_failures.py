@@ -6,6 +6,12 @@ For every person that COCOeval does not match at all ten OKS thresholds it
 prints the image, the annotation, its visible keypoint count and how many
 thresholds matched it. It also lists the decoded poses that match nobody at
 OKS 0.5 (false positives), with their rank among the image's poses.
+
+Two reference figures frame the decoder's AP: the number of people whose
+visible parts fall into more than one piece of the limb graph (no PAF joins the
+pieces, so only geometry can), and the AP of *ideal grouping*: the same peaks,
+each given to the annotated person whose keypoint it lies on. No grouping of
+these peaks can score higher.
 """
 from __future__ import annotations
 
@@ -15,11 +21,14 @@ import io
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
-from ssapose.coco import load_coco
-from ssapose.decode import DecoderConfig
+from ssapose.coco import evaluate, image_people, load_coco
+from ssapose.decode import DecoderConfig, find_peaks
 from ssapose.oracle import oracle_eval
-from ssapose.targets import TargetConfig
+from ssapose.poses import Poses
+from ssapose.skeleton import COCO_SIGMAS, LIMBS, NUM_PARTS, parts_to_coco
+from ssapose.targets import TargetConfig, encode_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = [ROOT / "data/coco_mini/annotations/person_keypoints_train2017.json",
@@ -56,6 +65,63 @@ def failures(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict, list[
     return res.stats, lines
 
 
+def oks(truth: np.ndarray, found: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """``(N,)`` COCO OKS of each found pose ``(N, 17, 3)`` against its own person ``(N, 17, 3)``."""
+    vis = truth[..., 2] > 0
+    d2 = ((found[..., :2] - truth[..., :2]) ** 2).sum(axis=2)
+    k = np.exp(-d2 / (2 * COCO_SIGMAS) ** 2 / (area[:, None] + np.spacing(1)) / 2) * (found[..., 2] > 0)
+    return ((k * vis).sum(axis=1) / np.maximum(vis.sum(axis=1), 1)).astype(np.float32)
+
+
+def pieces(visible: np.ndarray) -> int:
+    """Number of connected pieces that the limb graph makes of one person's ``(18,) bool`` visible parts."""
+    label = np.where(visible, np.arange(NUM_PARTS), -1)
+    both = visible[LIMBS[:, 0]] & visible[LIMBS[:, 1]]
+    for _ in range(NUM_PARTS):                                   # propagate the smallest label along limbs
+        lo = np.minimum(label[LIMBS[both, 0]], label[LIMBS[both, 1]])
+        np.minimum.at(label, LIMBS[both, 0], lo)
+        np.minimum.at(label, LIMBS[both, 1], lo)
+    return len(np.unique(label[visible]))
+
+
+def ideal_grouping(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict, int, int]:
+    """AP of ideal grouping, and how many people of how many the limb graph splits into pieces.
+
+    Ideal grouping gives each peak to the annotated person whose keypoint it lies on (within one
+    cell; per part type the assignment that finds the most keypoints) and ranks each pose by its
+    true OKS, the best ranking there is.
+    """
+    coco = load_coco(ann_file)
+    ids = sorted(coco.getImgIds())
+    results, split, total = [], 0, 0
+    for image_id in ids:
+        info = coco.imgs[image_id]
+        truth = image_people(coco, image_id, with_ignore=False).parts                # (N, 18, 3)
+        t = encode_targets(truth, int(info["width"]), int(info["height"]), TargetConfig(stride=stride))
+        peaks = find_peaks(t.heatmaps, t.offsets if use_offsets else None, stride, DecoderConfig())
+        visible = truth[..., 2] > 0
+        split += sum(pieces(v) > 1 for v in visible)
+        total += len(truth)
+        parts = np.zeros(truth.shape, np.float32)
+        for p in range(NUM_PARTS):                 # per part type, the assignment that finds the most keypoints
+            k = peaks.of_part(p)
+            n = np.flatnonzero(visible[:, p])
+            if len(k) == 0 or len(n) == 0:
+                continue
+            d = np.linalg.norm(truth[n, None, p, :2] - peaks.xy[None, k], axis=2)          # (people, peaks)
+            rows, cols = linear_sum_assignment(np.where(d <= stride, d, 1e6))
+            ok = d[rows, cols] <= stride
+            parts[n[rows[ok]], p, :2] = peaks.xy[k[cols[ok]]]
+            parts[n[rows[ok]], p, 2] = peaks.score[k[cols[ok]]]
+        keypoints = parts_to_coco(parts).astype(np.float32)
+        areas = np.array([a["area"] for a in coco.imgToAnns.get(image_id, [])
+                          if not a.get("iscrowd", 0) and (np.reshape(a["keypoints"], (-1, 3))[:, 2] > 0).any()])
+        scores = oks(parts_to_coco(truth), keypoints, areas)                           # the best ranking for AP
+        keep = (parts[..., 2] > 0).any(axis=1)
+        results += Poses(keypoints[keep], scores[keep]).to_coco_results(image_id)
+    return evaluate(coco, results, ids), split, total
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("ann", nargs="*", type=Path, default=DEFAULT, help="COCO keypoint annotation files")
@@ -64,7 +130,9 @@ def main() -> None:
     args = ap.parse_args()
     for f in args.ann:
         stats, lines = failures(str(f), args.stride, not args.no_offsets)
-        print(f"{f.name}: AP {stats['AP']:.3f}, AR {stats['AR']:.3f}")
+        ideal, split, total = ideal_grouping(str(f), args.stride, not args.no_offsets)
+        print(f"{f.name}: AP {stats['AP']:.3f}, AR {stats['AR']:.3f}; ideal grouping AP {ideal['AP']:.3f}; "
+              f"{split} of {total} people split into pieces that no limb joins")
         for line in lines:
             print("  " + line)
 
