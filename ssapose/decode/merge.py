@@ -77,7 +77,8 @@ class _Pieces:
         """Move piece ``f``'s parts into piece ``h``; ``f`` is left empty."""
         hv, fv = self.have, self.have[f].copy()
         self.parts[h, fv] = self.parts[f, fv]
-        self.scores[h] = (self.scores[h] * self.count[h] + self.scores[f] * self.count[f]) / (self.count[h] + self.count[f])
+        total = self.count[h] + self.count[f]
+        self.scores[h] = (self.scores[h] * self.count[h] + self.scores[f] * self.count[f]) / total
         hv[h] |= fv
         hv[f] = False
         self.count[h] += self.count[f]
