@@ -84,46 +84,56 @@ def pieces(visible: np.ndarray) -> int:
     return len(np.unique(label[visible]))
 
 
-def ideal_grouping(ann_file: str, stride: int, use_offsets: bool, shared: bool = False) -> tuple[dict, int, int]:
-    """AP of an ideal grouping of the decoded peaks, and how many people of how many the limb graph splits.
+def _take_peaks(d: np.ndarray, visible: np.ndarray, peaks, stride: int, shared: bool) -> np.ndarray:
+    """``(N, 18, 3)`` parts: each person, fewest keypoints first, takes the nearest peak of each
+    visible part within ``stride`` pixels of its keypoint; without ``shared`` a taken peak is gone.
+    ``d`` is ``(N, 18, K)``: person keypoint to peak distance, inf where the part type differs."""
+    parts = np.zeros(d.shape[:2] + (3,), np.float32)
+    free = np.ones(d.shape[2], bool)
+    for n in np.argsort(visible.sum(axis=1), kind="stable"):
+        dn = np.where(free[None], d[n], np.inf)                                          # (18, K)
+        k = dn.argmin(axis=1)
+        got = dn[np.arange(len(k)), k] <= stride
+        parts[n, got, :2] = peaks.xy[k[got]]
+        parts[n, got, 2] = peaks.score[k[got]]
+        if not shared:
+            free[k[got]] = False
+    return parts
+
+
+def ideal_grouping(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict, dict, int, int]:
+    """AP of ideal groupings of the decoded peaks, and how many people of how many the limb graph splits.
 
     Each annotated person takes, for each of its visible parts, the nearest peak of that part
     within one cell of its keypoint, and each pose is ranked by its true OKS (the best ranking).
-    With ``shared`` a peak may serve several people: no decoder that works from these peaks can
-    score higher. Without it each peak serves one person: people with the fewest keypoints choose
-    first, and the result is a grouping that exists, so the best grouping scores at least that.
+    Returns the AP figures with each peak serving one person (people with the fewest keypoints
+    choose first: a grouping that exists, so the best grouping scores at least that), then with
+    peaks shared (no decoder that works from these peaks can score higher), then the counts.
     """
     coco = load_coco(ann_file)
     ids = sorted(coco.getImgIds())
-    results, split, total = [], 0, 0
+    results = {False: [], True: []}
+    split = total = 0
     for image_id in ids:
         info = coco.imgs[image_id]
-        truth = image_people(coco, image_id, with_ignore=False).parts                # (N, 18, 3)
-        t = encode_targets(truth, int(info["width"]), int(info["height"]), TargetConfig(stride=stride))
-        peaks = find_peaks(t.heatmaps, t.offsets if use_offsets else None, stride, DecoderConfig())
+        people = image_people(coco, image_id, with_ignore=False)
+        truth = people.parts                                                              # (N, 18, 3)
         visible = truth[..., 2] > 0
         split += sum(pieces(v) > 1 for v in visible)
         total += len(truth)
+        t = encode_targets(truth, int(info["width"]), int(info["height"]), TargetConfig(stride=stride))
+        peaks = find_peaks(t.heatmaps, t.offsets if use_offsets else None, stride, DecoderConfig())
+        if len(peaks.part) == 0:
+            continue
         d = np.linalg.norm(truth[:, :, None, :2] - peaks.xy[None, None], axis=3)        # (N, 18, K)
         d = np.where(visible[..., None] & (peaks.part[None, None] == np.arange(NUM_PARTS)[:, None]), d, np.inf)
-        parts = np.zeros(truth.shape, np.float32)
-        free = np.ones(len(peaks.part), bool)
-        for n in np.argsort(visible.sum(axis=1), kind="stable"):
-            dn = np.where(free[None], d[n], np.inf)                                       # (18, K)
-            k = dn.argmin(axis=1) if dn.size else np.zeros(NUM_PARTS, np.int64)
-            got = dn.size > 0 and np.take_along_axis(dn, k[:, None], axis=1)[:, 0] <= stride
-            if dn.size:
-                parts[n, got, :2] = peaks.xy[k[got]]
-                parts[n, got, 2] = peaks.score[k[got]]
-                if not shared:
-                    free[k[got]] = False
-        keypoints = parts_to_coco(parts).astype(np.float32)
-        areas = np.array([a["area"] for a in coco.imgToAnns.get(image_id, [])
-                          if not a.get("iscrowd", 0) and (np.reshape(a["keypoints"], (-1, 3))[:, 2] > 0).any()])
-        scores = oks(parts_to_coco(truth), keypoints, areas)                           # the best ranking for AP
-        keep = (parts[..., 2] > 0).any(axis=1)
-        results += Poses(keypoints[keep], scores[keep]).to_coco_results(image_id)
-    return evaluate(coco, results, ids), split, total
+        for shared, out in results.items():
+            parts = _take_peaks(d, visible, peaks, stride, shared)
+            keypoints = parts_to_coco(parts).astype(np.float32)
+            scores = oks(parts_to_coco(truth), keypoints, people.areas)                 # the best ranking for AP
+            keep = (parts[..., 2] > 0).any(axis=1)
+            out += Poses(keypoints[keep], scores[keep]).to_coco_results(image_id)
+    return evaluate(coco, results[False], ids), evaluate(coco, results[True], ids), split, total
 
 
 def main() -> None:
@@ -134,8 +144,7 @@ def main() -> None:
     args = ap.parse_args()
     for f in args.ann:
         stats, lines = failures(str(f), args.stride, not args.no_offsets)
-        ideal, split, total = ideal_grouping(str(f), args.stride, not args.no_offsets)
-        bound, _, _ = ideal_grouping(str(f), args.stride, not args.no_offsets, shared=True)
+        ideal, bound, split, total = ideal_grouping(str(f), args.stride, not args.no_offsets)
         print(f"{f.name}: AP {stats['AP']:.3f}, AR {stats['AR']:.3f}; ideal grouping AP {ideal['AP']:.3f} "
               f"(peaks shared: {bound['AP']:.3f}); {split} of {total} people split into pieces that no limb joins")
         for line in lines:

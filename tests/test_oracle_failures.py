@@ -29,13 +29,12 @@ def test_limb_graph_pieces():
 def test_ideal_grouping_and_failures_on_coco_tiny():
     mod = _module()
     ann = str(ROOT / "data/coco_tiny/test_coco.json")
-    ideal, split, total = mod.ideal_grouping(ann, 8, True)
+    ideal, _, split, total = mod.ideal_grouping(ann, 8, True)
     assert total == 12 and split == 1 and ideal["AP"] > 0.999
     stats, lines = mod.failures(ann, 8, True)
     assert stats["AP"] > 0.999 and lines == []
-    ideal32, _, _ = mod.ideal_grouping(ann, 32, False)
+    ideal32, shared32, _, _ = mod.ideal_grouping(ann, 32, False)
     assert ideal32["AP"] < ideal["AP"]          # upsampling at stride 32 loses keypoints that no grouping recovers
-    shared32, _, _ = mod.ideal_grouping(ann, 32, False, shared=True)
     assert shared32["AP"] >= ideal32["AP"]      # sharing peaks can only help
 
 
@@ -54,8 +53,7 @@ def test_a_head_annotated_twice_caps_the_grouping(tmp_path):
     ann.write_text(json.dumps({
         "images": [{"id": 1, "width": 240, "height": 260, "file_name": "x.jpg"}], "annotations": anns,
         "categories": [{"id": 1, "name": "person", "keypoints": [], "skeleton": []}]}))
-    exclusive, _, _ = mod.ideal_grouping(str(ann), 8, True)
-    shared, _, _ = mod.ideal_grouping(str(ann), 8, True, shared=True)
+    exclusive, shared, _, _ = mod.ideal_grouping(str(ann), 8, True)
     assert shared["AP"] > 0.99
     # the person left without the head keeps 12 of 17 keypoints (OKS 0.71): matched at the OKS thresholds
     # 0.50-0.70; above them recall is 1 of 2, which COCO's 101 recall points score 51/101
