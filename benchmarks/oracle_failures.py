@@ -122,7 +122,8 @@ def ideal_grouping(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict,
         split += sum(pieces(v) > 1 for v in visible)
         total += len(truth)
         t = encode_targets(truth, int(info["width"]), int(info["height"]), TargetConfig(stride=stride))
-        peaks = find_peaks(t.heatmaps, t.offsets if use_offsets else None, stride, DecoderConfig())
+        peaks = find_peaks(t.heatmaps, t.offsets, stride,
+                           DecoderConfig(refine="offsets" if use_offsets else "upsample"))
         if len(peaks.part) == 0:
             continue
         d = np.linalg.norm(truth[:, :, None, :2] - peaks.xy[None, None], axis=3)        # (N, 18, K)

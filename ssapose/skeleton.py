@@ -69,6 +69,18 @@ OPENPOSE_PAF_CHANNELS = np.array(
 )
 
 
+#: OpenPose's COCO-18 heatmap channel order (Caffe model, Lightweight OpenPose and
+#: Open Model Zoo's human-pose-estimation-0001); the 19th channel is background.
+OPENPOSE_PART_NAMES: tuple[str, ...] = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
+    "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle",
+    "right_eye", "left_eye", "right_ear", "left_ear",
+)
+#: Our heatmap channel i is OpenPose's channel OPENPOSE_HEATMAP_CHANNELS[i] (background last in both).
+OPENPOSE_HEATMAP_CHANNELS = np.array([OPENPOSE_PART_NAMES.index(n) for n in PART_NAMES] + [NUM_PARTS],
+                                     dtype=np.int64)
+
+
 def _mirror_name(name: str) -> str:
     if name.startswith("left_"):
         return "right_" + name[5:]

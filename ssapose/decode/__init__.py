@@ -1,7 +1,8 @@
 """The decoder: network fields at output resolution -> people in input pixels.
 
-peaks (NMS on the low-resolution heatmaps) -> refinement (block-inside
-offsets, or upsampling) -> PAF limb scores -> per-limb matching -> assembly.
+peaks (NMS on the low-resolution heatmaps) -> sub-cell refinement (block-inside
+offsets, a log-parabola fit, both, or upsampling) -> PAF limb scores -> per-limb
+matching -> assembly -> fragment merging.
 """
 from __future__ import annotations
 
@@ -12,9 +13,14 @@ import numpy as np
 from ssapose.decode.assemble import assemble
 from ssapose.decode.limbs import match_pairs, pair_scores
 from ssapose.decode.merge import merge_fragments
-from ssapose.decode.peaks import Peaks, peaks_by_upsampling, peaks_with_offsets
+from ssapose.decode.peaks import (Peaks, peaks_at_cells, peaks_by_fit, peaks_by_upsampling,
+                                  peaks_with_offsets)
 from ssapose.poses import Poses
 from ssapose.skeleton import LIMBS, NUM_OFFSETS, NUM_PAFS, NUM_PARTS
+
+
+#: The sub-cell refinements of ``DecoderConfig.refine``.
+REFINEMENTS = ("offsets", "fit", "fit+offsets", "upsample", "none")
 
 
 @dataclass(frozen=True)
@@ -22,8 +28,13 @@ class DecoderConfig:
     """Decoder parameters (defaults follow OpenPose where the paper is silent).
 
     peak_threshold: minimum heatmap value of a part candidate (OpenPose: 0.1).
-    use_offsets: refine peaks by the offsets when the model has them; if
-        False, or no offsets are given, upsample the heatmaps instead.
+    refine: how a low-resolution peak becomes a sub-cell position: ``"offsets"``
+        (the network's block-inside offsets, Eq. 8), ``"fit"`` (a parabola through
+        the log heatmap at the peak and its 4 neighbours, no network output
+        needed), ``"fit+offsets"`` (the offsets as a learned residual on the fit),
+        ``"upsample"`` (OpenPose: bicubic x stride, NMS at input resolution) or
+        ``"none"`` (cell centres). The offset modes fall back to ``"fit"`` when no
+        offsets are given.
     paf_method: ``"count"`` (paper, Eq. 3) or ``"mean"`` (OpenPose).
     n_samples: points sampled on each candidate limb (OpenPose: 10).
     align_threshold: projection counted as aligned by ``"count"`` (paper: 0.5).
@@ -40,7 +51,7 @@ class DecoderConfig:
     """
 
     peak_threshold: float = 0.1
-    use_offsets: bool = True
+    refine: str = "fit"
     paf_method: str = "count"
     n_samples: int = 10
     align_threshold: float = 0.5
@@ -56,9 +67,20 @@ class DecoderConfig:
 def find_peaks(heatmaps: np.ndarray, offsets: np.ndarray | None, stride: int, config: DecoderConfig) -> Peaks:
     """Part candidates in input pixels from ``(>=18, H, W)`` heatmaps and optional ``(36, H, W)`` offsets."""
     parts = np.ascontiguousarray(heatmaps[:NUM_PARTS], dtype=np.float32)
-    if offsets is not None and config.use_offsets:
-        return peaks_with_offsets(parts, np.asarray(offsets, np.float32), stride, config.peak_threshold)
-    return peaks_by_upsampling(parts, stride, config.peak_threshold)
+    mode, t = config.refine, config.peak_threshold
+    if mode not in REFINEMENTS:
+        raise ValueError(f"unknown refinement {mode!r}; use one of {', '.join(REFINEMENTS)}")
+    if offsets is None and mode in ("offsets", "fit+offsets"):
+        mode = "fit"
+    if mode == "offsets":
+        return peaks_with_offsets(parts, np.asarray(offsets, np.float32), stride, t)
+    if mode == "fit+offsets":
+        return peaks_by_fit(parts, stride, t, residual=np.asarray(offsets, np.float32))
+    if mode == "fit":
+        return peaks_by_fit(parts, stride, t)
+    if mode == "upsample":
+        return peaks_by_upsampling(parts, stride, t)
+    return peaks_at_cells(parts, stride, t)
 
 
 def connect(peaks: Peaks, pafs: np.ndarray, stride: int, config: DecoderConfig,

@@ -35,7 +35,7 @@ def pair_scores(
             projection exceeds ``align_threshold`` (0.5; the paper writes the
             test as a cross product, but a count of *aligned* samples is what
             its threshold, taken from OpenPose, measures); the mean projection
-            breaks ties. ``"mean"``, OpenPose's: the mean projection plus a
+            breaks ties, and the score is scaled back into [0, 1]. ``"mean"``, OpenPose's: the mean projection plus a
             distance prior ``min(0.5 * image_height / length - 1, 0)``.
         align_threshold: projection above which a sample counts as aligned
             (``count``; OpenPose's criterion uses 0.05 with ``mean``).
@@ -62,7 +62,8 @@ def pair_scores(
     mean = dot.mean(axis=1)
     if method == "count":
         aligned = (dot > align_threshold).mean(axis=1)
-        scores = aligned + mean / (10.0 * n_samples)
+        tie = 1.0 / (10.0 * n_samples)
+        scores = (aligned + tie * mean) / (1.0 + tie)          # the same order, at most 1 for unit fields
         valid = aligned >= min_aligned
     else:
         height = float(image_height if image_height is not None else h * stride)

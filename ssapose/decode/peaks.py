@@ -1,4 +1,7 @@
-"""Part candidates: peaks on the heatmaps, refined by offsets (Eq. 8) or by upsampling."""
+"""Part candidates: peaks on the low-resolution heatmaps, refined to sub-cell positions.
+
+Refinements: block-inside offsets (Eq. 8), a parabola fitted to the log heatmap
+around the peak, both (offsets as a residual on the fit), or OpenPose's upsampling."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,6 +68,75 @@ def peaks_with_offsets(heatmaps: np.ndarray, offsets: np.ndarray, stride: int, t
     oy = offsets[2 * c + 1, y, x]
     xy = np.stack([cells_to_pixels(x + np.clip(ox, -0.5, 0.5), stride),
                    cells_to_pixels(y + np.clip(oy, -0.5, 0.5), stride)], axis=1)
+    return Peaks(c.astype(np.int64), xy.astype(np.float32), heatmaps[c, y, x].astype(np.float32))
+
+
+def log_parabola_shift(heatmaps: np.ndarray, c: np.ndarray, y: np.ndarray, x: np.ndarray,
+                       eps: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sub-cell position of each peak from its 4 neighbours, with no upsampling.
+
+    A gaussian is a parabola in log space, so per axis the vertex of the parabola
+    through ``log h`` at ``-1, 0, +1`` is the peak: ``d = (l - r) / (2 (l - 2c + r))``.
+    A missing neighbour (image border) mirrors the other one; a flat or non-concave
+    profile gives 0.
+
+    Args:
+        heatmaps: ``(C, H, W) float32``; c, y, x: ``(K,)`` int peak positions (cells).
+        eps: floor of the heatmap before the log.
+    Returns:
+        dx, dy ``(K,) float32`` in cells, clipped to ``[-0.5, 0.5]``; and the fitted
+        peak value ``(K,) float32`` (the parabola's maximum, back in heatmap units,
+        at least the cell's value and at most 1).
+    """
+    _, h, w = heatmaps.shape
+    lg = np.log(np.maximum(heatmaps, eps))
+    centre = lg[c, y, x]
+
+    def axis(minus: np.ndarray, plus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        curv = minus - 2 * centre + plus
+        ok = curv < -1e-6
+        d = np.where(ok, (minus - plus) / (2 * np.where(ok, curv, -1.0)), 0.0)
+        d = np.clip(d, -0.5, 0.5)
+        gain = 0.5 * (plus - minus) * d + 0.5 * np.where(ok, curv, 0.0) * d * d   # the parabola's rise at d
+        return d.astype(np.float32), gain
+
+    left = np.where(x > 0, lg[c, y, np.maximum(x - 1, 0)], lg[c, y, np.minimum(x + 1, w - 1)])
+    right = np.where(x < w - 1, lg[c, y, np.minimum(x + 1, w - 1)], left)
+    up = np.where(y > 0, lg[c, np.maximum(y - 1, 0), x], lg[c, np.minimum(y + 1, h - 1), x])
+    down = np.where(y < h - 1, lg[c, np.minimum(y + 1, h - 1), x], up)
+    dx, gx = axis(left, right)
+    dy, gy = axis(up, down)
+    cell = heatmaps[c, y, x]
+    value = np.maximum(cell, np.minimum(np.exp(centre + gx + gy), 1.0))   # a heatmap's ideal peak is 1
+    return dx, dy, np.where(cell > eps, value, cell).astype(np.float32)
+
+
+def peaks_by_fit(heatmaps: np.ndarray, stride: int, threshold: float,
+                 residual: np.ndarray | None = None) -> Peaks:
+    """Peaks on the low-resolution heatmaps, refined by :func:`log_parabola_shift`.
+
+    Args:
+        heatmaps: ``(18, H, W)`` part heatmaps.
+        stride: input pixels per cell; threshold: minimum heatmap value of a peak.
+        residual: optional ``(36, H, W)`` offsets in cells added to the fit (a learned
+            correction, ``(x, y)`` per part); the sum is clipped to the cell.
+    Returns:
+        Peaks in input pixels, scored by the fitted peak value.
+    """
+    c, y, x = local_maxima(heatmaps, threshold)
+    dx, dy, value = log_parabola_shift(heatmaps, c, y, x)
+    if residual is not None:
+        dx = dx + residual[2 * c, y, x]
+        dy = dy + residual[2 * c + 1, y, x]
+    xy = np.stack([cells_to_pixels(x + np.clip(dx, -0.5, 0.5), stride),
+                   cells_to_pixels(y + np.clip(dy, -0.5, 0.5), stride)], axis=1)
+    return Peaks(c.astype(np.int64), xy.astype(np.float32), value)
+
+
+def peaks_at_cells(heatmaps: np.ndarray, stride: int, threshold: float) -> Peaks:
+    """Peaks at the centres of their cells (no refinement): the baseline every refinement beats."""
+    c, y, x = local_maxima(heatmaps, threshold)
+    xy = np.stack([cells_to_pixels(x, stride), cells_to_pixels(y, stride)], axis=1)
     return Peaks(c.astype(np.int64), xy.astype(np.float32), heatmaps[c, y, x].astype(np.float32))
 
 

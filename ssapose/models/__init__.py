@@ -15,6 +15,7 @@ from torch import nn
 
 from ssapose.models.heads import PafToHeat, StageOutput
 from ssapose.models.lite import LitePose
+from ssapose.models.lwop import LightweightOpenPose
 from ssapose.models.openpose import OpenPoseRIE
 from ssapose.skeleton import NUM_HEATMAPS, NUM_OFFSETS, NUM_PAFS
 
@@ -43,7 +44,8 @@ class Preprocess:
 class ModelConfig:
     """A network by registry name with its parameters.
 
-    arch: ``"openpose"`` (VGG19-10 + 6 stages) or ``"lite"``.
+    arch: ``"openpose"`` (VGG19-10 + 6 stages), ``"lwop"`` (Lightweight OpenPose,
+    MobileNet-v1 + 2 stages, the pretrained default) or ``"lite"``.
     offsets: with the 36 RIE offset channels.
     stages: OpenPose stages (1-6).
     stride, width, refinements: lite model only.
@@ -59,15 +61,19 @@ class ModelConfig:
 
     @property
     def output_stride(self) -> int:
-        return 8 if self.arch == "openpose" else self.stride
+        return self.stride if self.arch == "lite" else 8
 
     def channel_layout(self) -> dict:
         return {"heatmaps": NUM_HEATMAPS, "pafs": NUM_PAFS, "offsets": NUM_OFFSETS if self.offsets else 0}
 
 
 #: Named configs. ``openpose`` is the paper's model; ``openpose-baseline`` is
-#: OpenPose without offsets; ``lite``/``lite16`` are the CPU real-time models.
+#: OpenPose without offsets; ``lwop`` is Lightweight OpenPose with RIE offsets (its
+#: pretrained COCO weights come from ``ssapose import-ir``); ``lite``/``lite16`` are
+#: small networks for tests and CPU training runs.
 REGISTRY: dict[str, ModelConfig] = {
+    "lwop": ModelConfig(arch="lwop", offsets=True, stages=2,
+                        preprocess=Preprocess(mean=(0.50196,) * 3, std=(1.0, 1.0, 1.0), pad_to=8, fit="height")),
     "openpose": ModelConfig(arch="openpose", offsets=True,
                             preprocess=Preprocess(mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0), pad_to=8, fit="height")),
     "openpose-baseline": ModelConfig(arch="openpose", offsets=False,
@@ -86,6 +92,8 @@ def get_config(name: str, **overrides) -> ModelConfig:
 def build_model(config: ModelConfig) -> nn.Module:
     if config.arch == "openpose":
         return OpenPoseRIE(stages=config.stages, offsets=config.offsets)
+    if config.arch == "lwop":
+        return LightweightOpenPose(offsets=config.offsets)
     if config.arch == "lite":
         return LitePose(stride=config.stride, width=config.width, refinements=config.refinements,
                         offsets=config.offsets)
@@ -144,4 +152,4 @@ def load_checkpoint(path: str, map_location: str = "cpu") -> tuple[nn.Module, Mo
 
 
 __all__ = ["ModelConfig", "Preprocess", "REGISTRY", "get_config", "build_model", "save_checkpoint",
-           "load_checkpoint", "PafToHeat", "StageOutput", "OpenPoseRIE", "LitePose"]
+           "load_checkpoint", "PafToHeat", "StageOutput", "OpenPoseRIE", "LitePose", "LightweightOpenPose"]
