@@ -1,4 +1,4 @@
-# Set-up and the two main jobs. `make demo` and `make test` work on a fresh machine.
+# Set-up and the two main jobs. `make demo` and `make test` work on a fresh machine with ../shared beside the repo.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,20 +6,30 @@ BIN := $(VENV)/bin
 $(BIN)/ssapose: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# CPU torch first: a bare `torch` requirement would pull a multi-GB CUDA build.
+	# CPU torch first: a bare `torch` requirement would pull a multi-GB CUDA build (see README: GPU set-up).
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev,app]"
+	$(BIN)/pip install -q -e ".[dev,app,openvino]"
 	touch $@
 
 venv: $(BIN)/ssapose
 
-# The app on the bundled demo video and model; headless machines get the same pipeline from the command line.
-demo: venv
+# The default model: Lightweight OpenPose's COCO weights read from ../shared (never copied into the repo),
+# plus the RIE offset heads SSA-Pose trained (models/lwop-offsets.pt), then its ONNX and INT8 exports.
+models/lwop.pt: $(BIN)/ssapose models/lwop-offsets.pt
+	$(BIN)/ssapose import-ir --out $@
+
+models/lwop.onnx: models/lwop.pt
+	$(BIN)/ssapose export $< --out $@
+
+models: models/lwop.onnx
+
+# The app on the demo clip and the default model; headless machines get the same pipeline from the command line.
+demo: venv models
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(BIN)/ssapose app; \
 	else echo "no display: running the headless pipeline (ssapose video)"; \
 	$(BIN)/ssapose video --out demo-annotated.mp4 --json demo-poses.json; fi
 
-test: venv
+test: venv models
 	$(BIN)/python -m pytest -q
 
-.PHONY: venv demo test
+.PHONY: venv models demo test

@@ -7,9 +7,11 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO_VIDEO = str(ROOT / "data" / "demo.mp4")
-DEFAULT_MODEL = str(ROOT / "models" / "ssapose-lite.onnx")
+from ssapose import paths
+
+DEMO_VIDEO = str(paths.demo_video(must_exist=False))
+DEFAULT_MODEL = str(paths.DEFAULT_MODEL)
+DEFAULT_INPUT_SIZE = 368
 
 
 def add_commands(sub) -> None:
@@ -17,7 +19,7 @@ def add_commands(sub) -> None:
                        description="Capture -> inference -> offset-refined PAF decoding -> overlay, each stage in "
                                    "its own thread. INPUT is a video file, a GIF, an image folder, one image or a "
                                    "webcam index. Without INPUT it runs the bundled demo clip.")
-    p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source (default: the bundled demo video)")
+    p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source (default: the demo clip in the shared folder)")
     p.add_argument("--out", help="write the annotated video here (.mp4)")
     p.add_argument("--json", help="write per-frame poses here (JSON)")
     add_model_args(p)
@@ -40,10 +42,13 @@ def add_commands(sub) -> None:
 
 
 def add_model_args(p) -> None:
-    p.add_argument("--model", default=DEFAULT_MODEL, help="model file .pt/.onnx/.engine (default: bundled)")
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="model file .pt/.onnx/.xml/.engine (default: %(default)s, made by `make`)")
     p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "tensorrt"),
                    help="inference backend (default: from the model file's suffix)")
-    p.add_argument("--input-size", type=int, default=368, help="network input, longer side in pixels (default: 368)")
+    p.add_argument("--input-size", type=int, default=DEFAULT_INPUT_SIZE,
+                   help="network input height in pixels; the width follows the frame's aspect ratio, padded to the "
+                        "stride (OpenPose's -1xH). Lite models fit the longer side instead. (default: %(default)s)")
     p.add_argument("--threads", type=int, default=pipeline_threads(),
                    help="CPU threads for inference (default: cores - 1 = %(default)s, leaving a core to the "
                         "capture, decode and overlay threads)")

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from ssapose import paths
 
 
 def has_display() -> bool:
@@ -29,8 +29,10 @@ def build_window(source: str, model: str, settings=None):
             self.settings = settings if settings is not None else QSettings("ssapose", "app")
             self.setWindowTitle("SSA-Pose")
             self.live = LiveTab(self.settings, source, model)
-            self.eval = EvalTab(self.settings, str(ROOT / "data/coco_tiny/test_coco.json"),
-                                str(ROOT / "data/coco_tiny"), model)
+            ann = paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",
+                               must_exist=False)
+            images = paths.shared("data", "coco_mini", "val2017", must_exist=False)
+            self.eval = EvalTab(self.settings, str(ann), str(images), model)
             tabs = QTabWidget()
             tabs.addTab(self.live, "Live")
             tabs.addTab(self.eval, "COCO evaluation")

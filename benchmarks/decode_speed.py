@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ssapose import paths
 from ssapose.coco import image_people, load_coco
 from ssapose.decode import DecoderConfig, decode
 from ssapose.skeleton import coco_to_parts
 from ssapose.targets import TargetConfig, encode_targets
 
 ROOT = Path(__file__).resolve().parents[1]
-FILES = [ROOT / "data/coco_mini/annotations/person_keypoints_val2017.json", ROOT / "data/coco_tiny/test_coco.json"]
+FILES = [paths.coco_set(n).ann for n in ("val", "tiny")]
 
 
 def scenes(size: int):

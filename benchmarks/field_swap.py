@@ -30,7 +30,7 @@ SWAPS = {"model": (), "ground-truth offsets": ("offsets",), "ground-truth PAFs":
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="models/ssapose-lite.pt")
+    ap.add_argument("--model", required=True, help="a checkpoint trained on the synthetic set")
     ap.add_argument("--ann", default="data/synthetic/val.json")
     ap.add_argument("--images", help="image folder (default: next to --ann, named like it)")
     ap.add_argument("--input-size", type=int, default=256)

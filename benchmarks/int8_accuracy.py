@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 
+from ssapose import paths
 from engines.evaluate import evaluate_model
 
 SETS = [("synthetic val (100 images)", "data/synthetic/val.json", "data/synthetic/val", 256),
-        ("coco_tiny (4 real images)", "data/coco_tiny/test_coco.json", "data/coco_tiny", 368)]
+        ("coco_tiny (4 real images)", str(paths.coco_set("tiny").ann), str(paths.coco_set("tiny").images), 368)]
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ssapose import paths
 from ssapose.coco import evaluate, image_people, load_coco
 from ssapose.decode import DecoderConfig, find_peaks
 from ssapose.oracle import oracle_eval
@@ -31,9 +32,7 @@ from ssapose.skeleton import COCO_SIGMAS, LIMBS, NUM_PARTS, parts_to_coco
 from ssapose.targets import TargetConfig, encode_targets
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = [ROOT / "data/coco_mini/annotations/person_keypoints_train2017.json",
-           ROOT / "data/coco_mini/annotations/person_keypoints_val2017.json",
-           ROOT / "data/coco_tiny/test_coco.json"]
+DEFAULT = [paths.coco_set(n).ann for n in ("train", "val", "tiny")]
 
 
 def failures(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict, list[str]]:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ssapose import paths
 from ssapose.decode import DecoderConfig
 from ssapose.oracle import oracle_eval
 from ssapose.targets import TargetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = [ROOT / "data/coco_mini/annotations/person_keypoints_train2017.json",
-           ROOT / "data/coco_mini/annotations/person_keypoints_val2017.json",
-           ROOT / "data/coco_tiny/test_coco.json"]
+DEFAULT = [paths.coco_set(n).ann for n in ("train", "val", "tiny")]
 
 
 def main(files: list[Path]) -> None:

@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from ssapose import paths
 from app.pipeline import Pipeline, PipelineConfig
 from engines import create_backend
 from engines.runner import PoseEstimator, Timings
@@ -54,8 +55,8 @@ def pipeline_fps(frames: list, backend, input_size: int) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="models/ssapose-lite.onnx")
-    ap.add_argument("--video", default="data/demo.mp4")
+    ap.add_argument("--model", default=str(paths.DEFAULT_ONNX))
+    ap.add_argument("--video", default=str(paths.demo_video(must_exist=False)))
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--input-size", type=int, default=368)
     ap.add_argument("--threads", type=int, help="inference threads (default: the library's)")

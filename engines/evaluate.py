@@ -5,20 +5,23 @@ from typing import Callable
 
 from engines import create_backend
 from engines.runner import PoseEstimator
-from ssapose.coco import evaluate, load_coco
+from ssapose.coco import evaluate, find_image_dir, load_coco
 from ssapose.decode import DecoderConfig
 from ssapose.evaluation import coco_results, predict_images
 
 
-def evaluate_model(model: str, ann_file: str, image_dir: str, input_size: int = 368, backend: str = "auto",
+def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = 368, backend: str = "auto",
                    decoder: DecoderConfig = DecoderConfig(), progress: bool = False,
                    on_image: Callable[[int, int], bool] | None = None) -> tuple[dict, list[dict]]:
     """Run the model on every image of ``ann_file`` and score it.
+
+    ``image_dir`` None finds the images beside the file or in the COCO layout.
 
     ``on_image(done, total)`` is called after each image; returning False cancels
     (the figures then cover the images done). Returns ``(stats, results)``.
     """
     coco = load_coco(ann_file)
+    image_dir = image_dir or find_image_dir(ann_file, coco)
     est = PoseEstimator(create_backend(model, backend), input_size, decoder)
     try:
         poses = predict_images(coco, image_dir, est, on_image, progress)

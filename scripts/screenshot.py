@@ -14,13 +14,14 @@ from PyQt5.QtCore import QSettings, QTimer  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
 from app.main_window import build_window  # noqa: E402
+from ssapose import paths  # noqa: E402
 
 
 def main(out: str = str(ROOT / "docs/screenshot.png"), frames: int = 240) -> int:
     app = QApplication(sys.argv[:1])
     settings = QSettings(str(ROOT / "runs/screenshot-settings.ini"), QSettings.IniFormat)
     settings.clear()
-    win = build_window(str(ROOT / "data/demo.mp4"), str(ROOT / "models/ssapose-lite.pt"), settings)
+    win = build_window(str(paths.demo_video()), str(paths.DEFAULT_MODEL), settings)
     win.resize(1100, 760)
     win.show()
     win.live.start()

@@ -33,6 +33,28 @@ def load_coco(ann_file: str):
     return coco
 
 
+def find_image_dir(ann_file: str, coco) -> str:
+    """The folder that holds the images of ``ann_file``.
+
+    Looks beside the file, then in the COCO layout: ``annotations/person_keypoints_val2017.json``
+    beside ``val2017/`` or ``images/val2017/`` (the split named in the file name).
+
+    Raises:
+        FileNotFoundError: naming every folder looked in.
+    """
+    ann_dir = os.path.dirname(os.path.abspath(ann_file))
+    parent = os.path.dirname(ann_dir)
+    split = os.path.splitext(os.path.basename(ann_file))[0].rsplit("_", 1)[-1]
+    candidates = [ann_dir, os.path.join(parent, split), os.path.join(parent, "images", split),
+                  os.path.join(ann_dir, "images"), os.path.join(parent, "images")]
+    images = list(coco.imgs.values())[:3]
+    for d in candidates:
+        if images and all(os.path.isfile(os.path.join(d, im["file_name"])) for im in images):
+            return d
+    raise FileNotFoundError(f"cannot find the images of {ann_file}; looked in {', '.join(dict.fromkeys(candidates))}. "
+                            "Name the folder with --images")
+
+
 def _sanitise(coco) -> None:
     """Make malformed keypoint annotations harmless, in place.
 

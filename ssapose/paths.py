@@ -61,14 +61,14 @@ def coco_set(name: str) -> CocoSet:
     return CocoSet(label, shared(*ann), shared(*images))
 
 
-def demo_video() -> Path:
-    """The demo clip: 768x432, 10 fps, 1394 frames, CC BY 4.0."""
-    return shared("data", "video", "one-by-one-person-detection.mp4")
+def demo_video(must_exist: bool = True) -> Path:
+    """The demo clip: 768x432, 10 fps, 1394 frames, people walking through a room one at a time (CC BY 4.0)."""
+    return shared("data", "video", "one-by-one-person-detection.mp4", must_exist=must_exist)
 
 
-def lwop_ir() -> Path:
+def lwop_ir(must_exist: bool = True) -> Path:
     """Open Model Zoo's human-pose-estimation-0001 IR (XML; the .bin lies beside it)."""
-    return shared("weights", "human-pose-estimation-0001", "human-pose-estimation-0001.xml")
+    return shared("weights", "human-pose-estimation-0001", "human-pose-estimation-0001.xml", must_exist=must_exist)
 
 
 def calibration_images() -> list[Path]:

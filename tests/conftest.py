@@ -3,13 +3,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from ssapose import paths
 from ssapose.skeleton import coco_to_parts
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data"
+DATA = paths.shared_root() / "data"           # real data lives in ../shared, never in the repo
 TINY_ANN = DATA / "coco_tiny" / "test_coco.json"
 MINI_ANNS = sorted((DATA / "coco_mini" / "annotations").glob("*.json"))
+DEMO = DATA / "video" / "one-by-one-person-detection.mp4"
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +39,20 @@ def synthetic_person(cx: float, cy: float, scale: float = 1.0) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def trained_model(tmp_path_factory):
-    """The bundled model when it exists, else a small untrained lite checkpoint (for plumbing tests)."""
-    bundled = ROOT / "models" / "ssapose-lite.pt"
-    if bundled.is_file():
-        return str(bundled)
+def small_model(tmp_path_factory):
+    """A small random lite checkpoint: fast, for plumbing tests that need any network."""
     from ssapose.models import build_model, get_config, save_checkpoint
+    torch.manual_seed(0)
     cfg = get_config("lite", width=32)
     path = tmp_path_factory.mktemp("model") / "lite.pt"
     save_checkpoint(str(path), build_model(cfg), cfg)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def real_model(tmp_path_factory):
+    """The default model, built here from the shared IR and the committed offset heads, as `make` does."""
+    from ssapose.models.lwop_weights import build_checkpoint
+    path = tmp_path_factory.mktemp("lwop") / "lwop.pt"
+    build_checkpoint(str(paths.lwop_ir()), str(path), str(paths.OFFSET_HEADS))
     return str(path)

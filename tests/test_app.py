@@ -9,13 +9,13 @@ pytest.importorskip("pytestqt")
 from PyQt5.QtCore import QSettings  # noqa: E402
 
 from app.main_window import build_window  # noqa: E402
-from conftest import DATA  # noqa: E402
+from conftest import DATA, DEMO, TINY_ANN  # noqa: E402
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, trained_model):
+def window(qtbot, tmp_path, small_model):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-    w = build_window(str(DATA / "coco_tiny"), trained_model, settings)
+    w = build_window(str(DATA / "coco_tiny"), small_model, settings)
     qtbot.addWidget(w)
     w.show()
     yield w
@@ -57,6 +57,8 @@ def test_bad_source_shows_a_dialog_and_app_stays_up(window, qtbot, monkeypatch):
 
 def test_eval_mode_on_coco_tiny_shows_ap_table(window, qtbot):
     ev = window.eval
+    ev.ann.setText(str(TINY_ANN))
+    ev.images.setText(str(DATA / "coco_tiny"))
     ev.run()
     qtbot.waitUntil(lambda: ev.table.item(0, 0) is not None, timeout=120000)
     assert 0.0 <= float(ev.table.item(0, 0).text()) <= 1.0
@@ -64,10 +66,10 @@ def test_eval_mode_on_coco_tiny_shows_ap_table(window, qtbot):
 
 
 def test_settings_are_remembered(window, tmp_path):
-    window.live.source.setText(str(DATA / "demo.mp4"))
+    window.live.source.setText(str(DEMO))
     window.live.start()
     window.live.stop()
-    assert window.settings.value("source") == str(DATA / "demo.mp4")
+    assert window.settings.value("source") == str(DEMO)
 
 
 def test_snapshot_and_no_display_message(window, qtbot, tmp_path, monkeypatch, capsys):
@@ -87,7 +89,7 @@ def test_snapshot_and_no_display_message(window, qtbot, tmp_path, monkeypatch, c
 def test_pause_and_recording(window, qtbot, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     live = window.live
-    live.source.setText(str(DATA / "demo.mp4"))      # long enough to go on after the pause
+    live.source.setText(str(DEMO))      # long enough to go on after the pause
     live.record.setChecked(True)
     live.size.setValue(256)
     live.start()
@@ -107,7 +109,7 @@ def test_pause_and_recording(window, qtbot, tmp_path, monkeypatch):
     assert len(frames) >= 3 and {"frame", "time", "people"} <= set(frames[0])
 
 
-def test_video_show_window_runs_offscreen(qtbot, capsys, trained_model):
+def test_video_show_window_runs_offscreen(qtbot, capsys, small_model):
     from app.cli import main
-    assert main(["video", str(DATA / "coco_tiny"), "--show", "--model", trained_model, "--input-size", "256"]) == 0
+    assert main(["video", str(DATA / "coco_tiny"), "--show", "--model", small_model, "--input-size", "256"]) == 0
     assert "4 frames processed" in capsys.readouterr().out

@@ -4,7 +4,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from conftest import ROOT, synthetic_person
+from conftest import ROOT, TINY_ANN, synthetic_person
 from ssapose.skeleton import PART_NAMES, coco_to_parts
 
 
@@ -28,7 +28,7 @@ def test_limb_graph_pieces():
 
 def test_ideal_grouping_and_failures_on_coco_tiny():
     mod = _module()
-    ann = str(ROOT / "data/coco_tiny/test_coco.json")
+    ann = str(TINY_ANN)
     ideal, _, split, total = mod.ideal_grouping(ann, 8, True)
     assert total == 12 and split == 1 and ideal["AP"] > 0.999
     stats, lines = mod.failures(ann, 8, True)

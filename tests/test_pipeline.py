@@ -13,7 +13,7 @@ from ssapose.skeleton import coco_to_parts
 from ssapose.sources import FrameSource, SourceError
 from ssapose.targets import TargetConfig, encode_targets
 
-from conftest import DATA, synthetic_person
+from conftest import DATA, DEMO, synthetic_person
 
 
 class FieldsBackend(Backend):
@@ -127,7 +127,7 @@ def test_sources(tmp_path):
 
 
 def test_every_frame_of_the_demo_video_in_order():
-    src = FrameSource(str(DATA / "demo.mp4"))
+    src = FrameSource(str(DEMO))
     assert src.count == 1394
     out = [r.index for r in Pipeline(src, FieldsBackend(n_people=1), PipelineConfig(draw=False)).results()]
     assert out == list(range(1394))

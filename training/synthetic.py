@@ -20,11 +20,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from ssapose import paths
 from ssapose.skeleton import COCO_KEYPOINT_NAMES, COCO_LIMBS, FLIP_COCO
 
-ROOT = Path(__file__).resolve().parents[1]
-POSE_SOURCES = [ROOT / "data/coco_mini/annotations/person_keypoints_train2017.json",
-                ROOT / "data/coco_tiny/test_coco.json"]
+#: Real poses the figures are drawn in: coco_mini train2017 only (never an evaluation set).
+POSE_SOURCES = [paths.shared("data", "coco_mini", "annotations", "person_keypoints_train2017.json", must_exist=False)]
 TEMPLATE = np.array([[0, -90], [-6, -96], [6, -96], [-14, -92], [14, -92], [-25, -60], [25, -60], [-35, -20],
                      [35, -20], [-40, 15], [40, 15], [-15, 10], [15, 10], [-17, 55], [17, 55], [-18, 100],
                      [18, 100]], float)[:, ::1] * [-1, 1]   # image left = person's right
@@ -33,6 +33,9 @@ LEFT = np.array([n.startswith("left_") for n in COCO_KEYPOINT_NAMES])
 
 def load_poses(files=POSE_SOURCES, min_keypoints: int = 13) -> np.ndarray:
     """``(P, 17, 2)`` complete poses, centred and normalised to a height of ~1."""
+    for f in files:
+        if not Path(f).is_file():
+            paths.shared(str(Path(f).relative_to(paths.shared_root())))   # says where the shared folder is
     out = []
     for f in files:
         for a in json.loads(Path(f).read_text())["annotations"]:

@@ -25,7 +25,8 @@ REFINEMENTS = ("offsets", "fit", "fit+offsets", "upsample", "none")
 
 @dataclass(frozen=True)
 class DecoderConfig:
-    """Decoder parameters (defaults follow OpenPose where the paper is silent).
+    """Decoder parameters (defaults follow OpenPose where the paper is silent; the
+    refinement and PAF score were chosen on coco_mini train2017, see BENCHMARKS.md).
 
     peak_threshold: minimum heatmap value of a part candidate (OpenPose: 0.1).
     refine: how a low-resolution peak becomes a sub-cell position: ``"offsets"``
@@ -35,7 +36,9 @@ class DecoderConfig:
         ``"upsample"`` (OpenPose: bicubic x stride, NMS at input resolution) or
         ``"none"`` (cell centres). The offset modes fall back to ``"fit"`` when no
         offsets are given.
-    paf_method: ``"count"`` (paper, Eq. 3) or ``"mean"`` (OpenPose).
+    paf_method: ``"mean"`` (OpenPose; the default, best on real maps) or
+        ``"count"`` (paper, Eq. 3). See BENCHMARKS.md for why count loses on
+        real network PAFs, whose projections rarely reach its 0.5 threshold.
     n_samples: points sampled on each candidate limb (OpenPose: 10).
     align_threshold: projection counted as aligned by ``"count"`` (paper: 0.5).
     min_aligned: fraction of aligned samples a limb needs (OpenPose: 0.8).
@@ -52,7 +55,7 @@ class DecoderConfig:
 
     peak_threshold: float = 0.1
     refine: str = "fit"
-    paf_method: str = "count"
+    paf_method: str = "mean"
     n_samples: int = 10
     align_threshold: float = 0.5
     min_aligned: float = 0.8

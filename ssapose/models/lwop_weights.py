@@ -12,6 +12,8 @@ its fields differ from OpenVINO's INT8 run by that quantization only.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import torch
 
@@ -77,3 +79,41 @@ def load_ir(model: LightweightOpenPose, xml_path: str) -> IRGraph:
     if left or unexpected:
         raise ValueError(f"IR weights do not fit the network: missing {left[:3]}, unexpected {unexpected[:3]}")
     return graph
+
+
+def offset_heads_state(model: LightweightOpenPose) -> dict[str, torch.Tensor]:
+    """Only the parameters SSA-Pose trained itself (the RIE offset heads), for a small file of our own."""
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items() if k.startswith("offset_heads.")}
+
+
+def build_checkpoint(xml_path: str, out: str, offset_heads: str | None = None) -> dict:
+    """Write an ``lwop`` checkpoint: the IR's weights plus, if given, our trained offset heads.
+
+    Args:
+        xml_path: the IR's XML (the .bin beside it).
+        out: the checkpoint to write (``.pt``).
+        offset_heads: a file of :func:`offset_heads_state` (with its training notes), or None
+            for zero offset heads.
+    Returns:
+        A summary: ``{"layers", "parameters", "offset_heads"}``.
+    """
+    from ssapose.models import get_config, save_checkpoint
+
+    config = get_config("lwop")
+    model = LightweightOpenPose(offsets=True)
+    graph = load_ir(model, xml_path)
+    scale, shift = ir_input_normalisation(graph)
+    if abs(scale - 1 / 255) > 1e-5 or not np.allclose(-shift, config.preprocess.mean, atol=1e-3):
+        raise ValueError(f"the IR normalises its input as x * {scale:.6f} + {shift.tolist()}; the lwop "
+                         f"preprocessing expects x / 255 - {config.preprocess.mean[0]}")
+    notes = {}
+    if offset_heads:
+        blob = torch.load(offset_heads, map_location="cpu", weights_only=False)
+        state = blob.get("state_dict", blob)
+        model.load_state_dict({**model.state_dict(), **state})
+        notes = blob.get("notes", {})
+    save_checkpoint(out, model, config, source={"ir": os.path.basename(xml_path),
+                                                "offset_heads": os.path.basename(offset_heads or ""),
+                                                "offset_training": notes})
+    return {"layers": len(LAYERS), "parameters": sum(p.numel() for p in model.parameters()),
+            "offset_heads": offset_heads or "zero"}

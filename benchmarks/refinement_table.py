@@ -1,0 +1,89 @@
+"""AP of every sub-cell refinement x PAF score x input height, on the real COCO sets.
+
+Usage: python benchmarks/refinement_table.py [--model models/lwop.pt] [--heights 256 368]
+       [--sets val tiny train] [--refine fit offsets ...] [--paf count mean]
+
+The network runs once per image and height (its fields are cached under
+runs/fields/); each decoder variant then decodes the same fields, so the table
+compares decoders on identical maps. Decode time is the median per image.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import pickle
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from engines import create_backend  # noqa: E402
+from engines.runner import PoseEstimator, Timings  # noqa: E402
+from ssapose import paths  # noqa: E402
+from ssapose.coco import evaluate, load_coco  # noqa: E402
+from ssapose.decode import REFINEMENTS, DecoderConfig  # noqa: E402
+from ssapose.inference import decode_fields  # noqa: E402
+
+
+def cached_fields(model: str, set_name: str, height: int, cache: Path) -> tuple[object, list]:
+    """``(coco, [(image_id, fields, letterbox)])`` for one set at one height, computed once."""
+    cs = paths.coco_set(set_name)
+    coco = load_coco(str(cs.ann))
+    key = hashlib.sha1(f"{os.path.getmtime(model)}{os.path.getsize(model)}".encode()).hexdigest()[:8]
+    f = cache / f"{Path(model).stem}-{key}-{set_name}-{height}.pkl"
+    if f.exists():
+        return coco, pickle.loads(f.read_bytes())
+    est = PoseEstimator(create_backend(model), height)
+    out = []
+    for image_id in sorted(coco.getImgIds()):
+        img = cv2.imread(str(cs.images / coco.imgs[image_id]["file_name"]))
+        fields, box = est.infer(img, Timings())
+        out.append((image_id, fields, box))
+    cache.mkdir(parents=True, exist_ok=True)
+    f.write_bytes(pickle.dumps(out))
+    return coco, out
+
+
+def score(coco, items: list, stride: int, decoder: DecoderConfig) -> tuple[float, float]:
+    """``(AP, median decode ms)`` of one decoder on cached fields."""
+    results, times = [], []
+    for image_id, fields, box in items:
+        t0 = time.perf_counter()
+        poses = decode_fields(fields, stride, box, decoder)
+        times.append((time.perf_counter() - t0) * 1e3)
+        results.extend(poses.to_coco_results(image_id))
+    return evaluate(coco, results, [i for i, _, _ in items])["AP"], float(np.median(times))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
+    ap.add_argument("--heights", type=int, nargs="+", default=[256, 368])
+    ap.add_argument("--sets", nargs="+", default=["val", "tiny", "train"], choices=("val", "tiny", "train"))
+    ap.add_argument("--refine", nargs="+", default=list(REFINEMENTS), choices=REFINEMENTS)
+    ap.add_argument("--paf", nargs="+", default=["count", "mean"], choices=("count", "mean"))
+    ap.add_argument("--cache", default=str(ROOT / "runs" / "fields"))
+    args = ap.parse_args()
+    stride = create_backend(args.model).info.stride
+    print(f"model {args.model}; AP (COCOeval, OKS) / median decode ms per image")
+    print("| refinement | PAF | height | " + " | ".join(args.sets) + " |")
+    print("|---|---|---|" + "---|" * len(args.sets))
+    data = {(s, h): cached_fields(args.model, s, h, Path(args.cache)) for h in args.heights for s in args.sets}
+    for refine in args.refine:
+        for paf in args.paf:
+            for h in args.heights:
+                dec = replace(DecoderConfig(), refine=refine, paf_method=paf)
+                cells = [score(*data[(s, h)], stride, dec) for s in args.sets]
+                print(f"| {refine} | {paf} | {h} | " + " | ".join(f"{a:.3f} / {ms:.1f}" for a, ms in cells) + " |",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
