@@ -14,14 +14,15 @@ $(BIN)/ssapose: pyproject.toml
 venv: $(BIN)/ssapose
 
 # The default model: Lightweight OpenPose's COCO weights read from ../shared (never copied into the repo),
-# plus the RIE offset heads SSA-Pose trained (models/lwop-offsets.pt), then its ONNX and INT8 exports.
+# plus the RIE offset heads SSA-Pose trained (models/lwop-offsets.pt).
 models/lwop.pt: $(BIN)/ssapose models/lwop-offsets.pt
 	$(BIN)/ssapose import-ir --out $@
 
-models/lwop.onnx: models/lwop.pt
-	$(BIN)/ssapose export $< --out $@
+# ONNX (parity-checked against PyTorch) and the INT8 OpenVINO IR, the default model on a CPU.
+models/lwop.int8.xml: models/lwop.pt
+	$(BIN)/ssapose export $< --out models/lwop.onnx --int8
 
-models: models/lwop.onnx
+models: models/lwop.int8.xml
 
 # The app on the demo clip and the default model; headless machines get the same pipeline from the command line.
 demo: venv models

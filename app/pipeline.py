@@ -1,4 +1,4 @@
-"""The threaded video pipeline: capture -> inference -> decode -> overlay, one thread per stage.
+"""The threaded video pipeline: capture -> preprocess -> inference -> decode -> overlay, one thread per stage.
 
 Stages are joined by bounded queues. In file mode every frame goes through, in
 order (puts block). In live mode the capture stage keeps only the newest frame
@@ -84,12 +84,13 @@ class Pipeline:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         size = 1 if config.live else config.queue_size
-        self._q = [queue.Queue(maxsize=size) for _ in range(3)] + [queue.Queue(maxsize=config.queue_size)]
+        self._q = [queue.Queue(maxsize=size) for _ in range(4)] + [queue.Queue(maxsize=config.queue_size)]
         self._threads = [threading.Thread(target=self._guard, args=(fn,), name=f"ssapose-{fn.__name__}", daemon=True)
-                         for fn in (self._capture, self._infer, self._decode, self._overlay)]
+                         for fn in (self._capture, self._preprocess, self._infer, self._decode, self._overlay)]
         self._t0 = 0.0
         self._switch: float | None = None
         self._fps_times: list[float] = []
+        self._last_overlay = 0.0
 
     # -- plumbing -------------------------------------------------------------------------------
     def _put(self, q: queue.Queue, item) -> bool:
@@ -142,25 +143,34 @@ class Pipeline:
                 return
         self._put(q, _END)
 
-    def _infer(self) -> None:
+    def _preprocess(self) -> None:
         while (item := self._get(self._q[0])) is not _END:
             i, ts, frame = item
             t = Timings()
-            fields, box = self.estimator.infer(frame, t)
-            if not self._put(self._q[1], (i, ts, frame, fields, box, t)):
+            x, box = self.estimator.prepare(frame, t)
+            if not self._put(self._q[1], (i, ts, frame, x, box, t)):
                 return
         self._put(self._q[1], _END)
 
-    def _decode(self) -> None:
+    def _infer(self) -> None:
+        """Runs the network only, so that the slowest stage does nothing else."""
         while (item := self._get(self._q[1])) is not _END:
-            i, ts, frame, fields, box, t = item
-            poses = self.estimator.decode(fields, box, t)
-            if not self._put(self._q[2], (i, ts, frame, poses, t)):
+            i, ts, frame, x, box, t = item
+            fields = self.estimator.network(x, t)
+            if not self._put(self._q[2], (i, ts, frame, fields, box, t)):
                 return
         self._put(self._q[2], _END)
 
-    def _overlay(self) -> None:
+    def _decode(self) -> None:
         while (item := self._get(self._q[2])) is not _END:
+            i, ts, frame, fields, box, t = item
+            poses = self.estimator.decode(fields, box, t)
+            if not self._put(self._q[3], (i, ts, frame, poses, t)):
+                return
+        self._put(self._q[3], _END)
+
+    def _overlay(self) -> None:
+        while (item := self._get(self._q[3])) is not _END:
             i, ts, frame, poses, t = item
             t0 = time.perf_counter()
             ids = None
@@ -173,11 +183,12 @@ class Pipeline:
                 if self.config.hud and self.style.show_fps:
                     draw_hud(image, self._hud_lines(t, len(poses)))
             t.overlay = (time.perf_counter() - t0) * 1e3
+            self._last_overlay = t.overlay
             latency = (time.perf_counter() - self._t0 - ts) * 1e3
             self.stats.processed += 1
-            if not self._put(self._q[3], FrameResult(i, ts, poses, t, image, ids, latency)):
+            if not self._put(self._q[4], FrameResult(i, ts, poses, t, image, ids, latency)):
                 return
-        self._put(self._q[3], _END)
+        self._put(self._q[4], _END)
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -190,8 +201,9 @@ class Pipeline:
         return (len(times) - 1) / span if span > 0 else 0.0
 
     def _hud_lines(self, t: Timings, people: int) -> list[str]:
-        return [f"FPS {self.fps():5.1f}  people {people}",
-                f"infer {t.inference:5.1f} ms  decode {t.decode:4.1f} ms  dropped {self.stats.dropped}"]
+        return [f"FPS {self.fps():5.1f}  people {people}  dropped {self.stats.dropped}",
+                f"pre {t.preprocess:4.1f}  infer {t.inference:5.1f}  decode {t.decode:4.1f}  "
+                f"draw {self._last_overlay:4.1f} ms"]
 
     # -- control ------------------------------------------------------------------------------------
     def start(self) -> "Pipeline":
@@ -210,7 +222,7 @@ class Pipeline:
             self.start()
         try:
             while True:
-                item = self._get(self._q[3])
+                item = self._get(self._q[4])
                 if item is _END:
                     break
                 yield item

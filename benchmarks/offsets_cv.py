@@ -40,7 +40,7 @@ def main() -> None:
     args = ap.parse_args()
     work, cache = Path(args.work), ROOT / "runs" / "fields"
     work.mkdir(parents=True, exist_ok=True)
-    base = str(paths.DEFAULT_MODEL)
+    base = str(paths.CHECKPOINT)
     dec = DecoderConfig(paf_method="mean")
     print("| refinement | " + " | ".join(f"train2017 CV AP, height {h}" for h in args.heights) + " |")
     print("|---|" + "---|" * len(args.heights))

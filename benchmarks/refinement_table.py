@@ -64,7 +64,7 @@ def score(coco, items: list, stride: int, decoder: DecoderConfig) -> tuple[float
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
+    ap.add_argument("--model", default=str(paths.CHECKPOINT))
     ap.add_argument("--heights", type=int, nargs="+", default=[256, 368])
     ap.add_argument("--sets", nargs="+", default=["val", "tiny", "train"], choices=("val", "tiny", "train"))
     ap.add_argument("--refine", nargs="+", default=list(REFINEMENTS), choices=REFINEMENTS)

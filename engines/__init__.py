@@ -1,40 +1,60 @@
 """Inference engines behind one interface (:class:`engines.base.Backend`).
 
 ``create_backend(path)`` picks the implementation from the file: ``.pt`` -> PyTorch,
-``.onnx`` -> ONNX Runtime, ``.engine``/``.plan`` -> TensorRT.
+``.xml`` -> OpenVINO, ``.engine``/``.plan`` -> TensorRT, and ``.onnx`` -> on a CPU the
+fastest backend installed (OpenVINO, else ONNX Runtime), on a GPU ONNX Runtime.
 """
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from engines.base import Backend, ModelInfo
 
-SUFFIXES = {".pt": "torch", ".pth": "torch", ".onnx": "onnx", ".engine": "tensorrt", ".plan": "tensorrt"}
+SUFFIXES = {".pt": "torch", ".pth": "torch", ".onnx": "onnx", ".xml": "openvino", ".engine": "tensorrt",
+            ".plan": "tensorrt"}
+BACKENDS = ("auto", "torch", "onnx", "openvino", "tensorrt")
+#: The --backend help shared by every command.
+BACKEND_HELP = ("inference backend; auto picks by the file: .pt torch, .xml openvino, .engine tensorrt, .onnx "
+                "openvino on a CPU when installed, else onnxruntime (default: %(default)s)")
 
 
-def backend_kind(path: str, kind: str = "auto") -> str:
+def backend_kind(path: str, kind: str = "auto", device: str = "cpu") -> str:
+    """The backend that runs ``path``: ``kind`` if named, else by the file's suffix.
+
+    An ``.onnx`` file on the CPU goes to OpenVINO when it is installed (about as fast as
+    ONNX Runtime in fp32 on this project's 2-core machine, see BENCHMARKS.md, and the
+    same runtime as the INT8 model), else to ONNX Runtime.
+    """
     if kind != "auto":
+        if kind not in BACKENDS:
+            raise ValueError(f"unknown backend {kind!r}; use one of {', '.join(BACKENDS)}")
         return kind
     suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
         raise ValueError(f"cannot tell the backend of {path!r} from its suffix; use one of {sorted(SUFFIXES)} "
                          "or name the backend")
+    if suffix == ".onnx" and device == "cpu" and importlib.util.find_spec("openvino") is not None:
+        return "openvino"
     return SUFFIXES[suffix]
 
 
 def create_backend(path: str, kind: str = "auto", device: str = "cpu", threads: int | None = None) -> Backend:
-    """Open a model file with the backend its suffix (or ``kind``) names."""
-    kind = backend_kind(path, kind)
+    """Open a model file with the backend its suffix (or ``kind``) names (see :func:`backend_kind`)."""
+    kind = backend_kind(path, kind, device)
     if kind == "torch":
         from engines.torch_backend import TorchBackend
         return TorchBackend(path, device=device, threads=threads)
     if kind == "onnx":
         from engines.onnx_backend import OnnxBackend
         return OnnxBackend(path, threads=threads)
+    if kind == "openvino":
+        from engines.openvino_backend import OpenVINOBackend
+        return OpenVINOBackend(path, threads=threads)
     if kind == "tensorrt":
         from engines.tensorrt_backend import TensorRTBackend
         return TensorRTBackend(path)
-    raise ValueError(f"unknown backend {kind!r}; use auto, torch, onnx or tensorrt")
+    raise ValueError(f"unknown backend {kind!r}; use one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["Backend", "ModelInfo", "create_backend", "backend_kind"]
+__all__ = ["Backend", "ModelInfo", "BACKENDS", "BACKEND_HELP", "create_backend", "backend_kind"]

@@ -1,10 +1,12 @@
-"""Subcommands of ``ssapose`` that run models: eval, export, engine build, benchmark."""
+"""Subcommands of ``ssapose`` that make and score model files: import-ir, eval, export, engine build."""
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
 
+from engines import BACKEND_HELP, BACKENDS
+from engines.cli_args import input_size, prepare_output
 from ssapose import paths
 from ssapose.coco import format_stats
 from ssapose.decode import REFINEMENTS, DecoderConfig
@@ -12,11 +14,26 @@ from ssapose.decode import REFINEMENTS, DecoderConfig
 DEFAULT_MODEL = str(paths.DEFAULT_MODEL)
 DEFAULT_ANN = str(paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",
                                must_exist=False))
+DEFAULT_INPUT_SIZE = 368
 
 
 def calibration_default() -> list[str]:
     """coco_mini train2017 images from the shared folder (never an evaluation set)."""
     return [str(p) for p in paths.calibration_images()]
+
+
+def add_model_args(p, threads_default: int | None = None) -> None:
+    """--model, --backend, --device, --input-size, --threads: the same for every command that runs a model."""
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help="model file: .xml (OpenVINO IR), .onnx, .pt or .engine (default: %(default)s, made by `make`)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)
+    p.add_argument("--device", default="cpu",
+                   help="cpu, or cuda / cuda:N for a .pt model with a CUDA build of torch (default: %(default)s)")
+    p.add_argument("--input-size", type=input_size, default=DEFAULT_INPUT_SIZE,
+                   help="network input height in pixels; the width follows the frame's aspect ratio, padded to the "
+                        "stride (OpenPose's -1xH). Lite models fit the longer side instead (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=threads_default,
+                   help="CPU threads for inference (default: %(default)s; None lets the backend choose)")
 
 
 def add_commands(sub) -> None:
@@ -26,8 +43,8 @@ def add_commands(sub) -> None:
                                    "write a checkpoint, adding the RIE offset heads trained by SSA-Pose. "
                                    "`make` runs this into models/lwop.pt.")
     p.add_argument("xml", nargs="?", default=str(paths.lwop_ir(must_exist=False)),
-                   help="the IR's .xml, the .bin beside it (default: the one in the shared folder)")
-    p.add_argument("--out", default=str(paths.DEFAULT_MODEL), help="checkpoint to write (default: %(default)s)")
+                   help="the IR's .xml, with the .bin beside it (default: the one in the shared folder)")
+    p.add_argument("--out", default=str(paths.CHECKPOINT), help="checkpoint to write (default: %(default)s)")
     p.add_argument("--offsets", default=str(paths.OFFSET_HEADS) if paths.OFFSET_HEADS.exists() else None,
                    help="trained offset heads to add (default: %(default)s; without it the offsets are zero)")
     p.set_defaults(func=run_import_ir)
@@ -40,9 +57,7 @@ def add_commands(sub) -> None:
     p.add_argument("--ann", default=DEFAULT_ANN, help="COCO keypoint annotation file (default: %(default)s)")
     p.add_argument("--images", help="image folder (default: beside the annotation file, or its COCO split folder "
                                     "such as ../val2017)")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="model file .pt/.onnx/.engine (default: bundled)")
-    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "tensorrt"))
-    p.add_argument("--input-size", type=int, default=368, help="network input size in pixels (default: 368)")
+    add_model_args(p)
     p.add_argument("--stride", type=int, default=8, choices=(4, 8, 16, 32), help="oracle stride (default: 8)")
     p.add_argument("--no-offsets", action="store_true",
                    help="oracle only: decode by upsampling instead of the encoded offsets")
@@ -52,47 +67,50 @@ def add_commands(sub) -> None:
     p.add_argument("--paf-method", choices=("count", "mean"), default=DecoderConfig.paf_method,
                    help="limb score: OpenPose's mean projection or the paper's aligned-sample count "
                         "(default: %(default)s)")
-    p.add_argument("--matching", choices=("greedy", "hungarian"), default="greedy", help="per-limb matching")
+    p.add_argument("--matching", choices=("greedy", "hungarian"), default="greedy",
+                   help="per-limb matching of candidates (default: %(default)s)")
     p.add_argument("--out", help="write the figures and the results as JSON here")
     p.set_defaults(func=run_eval)
 
-    p = sub.add_parser("export", help="export a checkpoint to ONNX (optionally INT8 for the CPU)",
+    p = sub.add_parser("export", help="export a checkpoint to ONNX, and to INT8 for the CPU",
                        description="Write an ONNX model with named outputs (heatmaps, pafs, offsets), dynamic "
-                                   "height and width and opset 17, then check it against PyTorch on real images.")
-    p.add_argument("model", help="checkpoint .pt")
-    p.add_argument("--out", required=True, help="output .onnx")
-    p.add_argument("--int8", action="store_true", help="also write a statically quantised INT8 model (OUT with .int8.onnx)")
+                                   "height and width and opset 17, check it against PyTorch on real images, and "
+                                   "with --int8 quantize it for OpenVINO (NNCF, calibrated on coco_mini train2017 "
+                                   "and frames of the demo clip, never on an evaluation set).")
+    p.add_argument("model", nargs="?", default=str(paths.CHECKPOINT), help="checkpoint .pt (default: %(default)s)")
+    p.add_argument("--out", default=str(paths.DEFAULT_ONNX), help="output .onnx (default: %(default)s)")
+    p.add_argument("--int8", action="store_true",
+                   help="also write the INT8 OpenVINO IR OUT.int8.xml (+ .bin); needs openvino and nncf")
+    p.add_argument("--int8-onnx", action="store_true",
+                   help="also write an ONNX Runtime QDQ INT8 model OUT.int8.onnx (any ONNX runtime)")
     p.add_argument("--calibration", nargs="*", default=None,
-                   help="images for parity and INT8 calibration (default: coco_mini train2017 from the shared folder)")
-    p.add_argument("--input-size", type=int, default=368)
+                   help="images for the parity check and INT8 calibration (default: coco_mini train2017 from the "
+                        "shared folder, plus 20 demo-clip frames for --int8)")
+    p.add_argument("--input-size", type=input_size, default=DEFAULT_INPUT_SIZE,
+                   help="input height for the parity check and calibration (default: %(default)s)")
     p.set_defaults(func=run_export)
 
     p = sub.add_parser("engine", help="TensorRT engines", description="Build TensorRT engines (NVIDIA GPU).")
     esub = p.add_subparsers(dest="engine_command", metavar="ACTION")
-    b = esub.add_parser("build", help="build an FP16 TensorRT engine from an exported ONNX file")
-    b.add_argument("onnx")
-    b.add_argument("--out", required=True, help="output .engine")
-    b.add_argument("--fp16", action="store_true", help="allow FP16 kernels")
-    b.add_argument("--min", default="128", help="smallest input, HxW or SIZE (default: 128)")
-    b.add_argument("--opt", default="368", help="input size to tune for (default: 368)")
-    b.add_argument("--max", default="736", help="largest input (default: 736)")
+    b = esub.add_parser("build", help="build a TensorRT engine (FP16 by default) from an exported ONNX file",
+                        description="Build a TensorRT 10/11 engine with one optimisation profile covering the "
+                                    "app's input shapes. Needs an NVIDIA GPU, TensorRT and a CUDA build of torch.")
+    b.add_argument("onnx", help="the ONNX file written by `ssapose export`")
+    b.add_argument("--out", required=True, help="output .engine (a .json sidecar is written beside it)")
+    b.add_argument("--fp32", action="store_true", help="build in FP32 instead of FP16")
+    b.add_argument("--min", default="128x128", help="smallest input, HxW or SIZE (default: %(default)s)")
+    b.add_argument("--opt", default="368x656",
+                   help="input to tune for, HxW (default: %(default)s, 16:9 video at height 368)")
+    b.add_argument("--max", default="736x1312", help="largest input, HxW (default: %(default)s)")
     b.add_argument("--workspace", type=float, default=2.0, help="builder workspace in GiB (default: 2)")
     b.add_argument("--timing-cache", help="timing cache file (default: OUT.timing)")
     b.set_defaults(func=run_engine_build)
+    p.set_defaults(func=lambda args: _usage(p))
 
-    p = sub.add_parser("benchmark", help="per-stage latency and FPS of a model",
-                       description="Median and p90 ms of preprocess, inference, decode and overlay, and FPS, "
-                                   "after warm-up runs.")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="model file (default: bundled)")
-    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "tensorrt"))
-    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
-    p.add_argument("--threads", type=int, help="CPU threads for inference")
-    p.add_argument("--input-size", type=int, default=368)
-    p.add_argument("--video", help="frames from this video/GIF/folder (default: the bundled COCO images)")
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--frames", type=int, default=50, help="timed frames (default: 50)")
-    p.add_argument("--json", help="write the result as JSON here")
-    p.set_defaults(func=run_benchmark)
+
+def _usage(parser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
 
 
 def run_import_ir(args) -> int:
@@ -101,6 +119,7 @@ def run_import_ir(args) -> int:
     if not Path(args.xml).is_file():
         paths.lwop_ir()   # names the shared folder when the default is missing
         raise FileNotFoundError(f"IR file not found: {args.xml}")
+    prepare_output(args.out, (".pt", ".pth"), "checkpoint")
     info = build_checkpoint(args.xml, args.out, args.offsets)
     print(f"wrote {args.out}: Lightweight OpenPose from {Path(args.xml).name} ({info['layers']} convolutions, "
           f"{info['parameters'] / 1e6:.2f} M parameters), offset heads: {info['offset_heads']}")
@@ -109,6 +128,8 @@ def run_import_ir(args) -> int:
 
 def run_eval(args) -> int:
     ann = args.ann
+    if args.out:
+        prepare_output(args.out, (".json",))
     if args.oracle:
         from ssapose.oracle import oracle_eval
         from ssapose.targets import TargetConfig
@@ -123,8 +144,9 @@ def run_eval(args) -> int:
         from engines.evaluate import evaluate_model
 
         dec = DecoderConfig(refine=args.refine, paf_method=args.paf_method, matching=args.matching)
-        stats, results = evaluate_model(args.model, ann, args.images, args.input_size,
-                                        backend=args.backend, decoder=dec, progress=sys.stderr.isatty())
+        stats, results = evaluate_model(args.model, ann, args.images, args.input_size, backend=args.backend,
+                                        decoder=dec, progress=sys.stderr.isatty(), device=args.device,
+                                        threads=args.threads)
         title = f"{Path(args.model).name} on {Path(ann).name}, input {args.input_size}"
     print(format_stats(stats, title))
     if args.out:
@@ -135,43 +157,39 @@ def run_eval(args) -> int:
 def run_export(args) -> int:
     from engines.export import export_onnx, parity, quantize_int8
 
-    args.calibration = args.calibration or calibration_default()
+    prepare_output(args.out, (".onnx",))
+    stem = str(Path(args.out).with_suffix(""))
+    images = args.calibration or calibration_default()
+    print(f"exporting {args.model} to ONNX ...", flush=True)
     info = export_onnx(args.model, args.out, args.input_size)
-    diff = parity(args.model, args.out, args.calibration, args.input_size)
+    print(f"checking it against PyTorch on {len(images)} real images ...", flush=True)
+    diff = parity(args.model, args.out, images, args.input_size)
     print(f"wrote {args.out} (outputs {', '.join(info.outputs)}, stride {info.stride}); "
-          f"max |torch - onnxruntime| = {diff:.2e} on {len(args.calibration)} real images")
+          f"max |torch - onnxruntime| = {diff:.2e}")
     if diff > 1e-4:
         print(f"ssapose export: error: parity check failed ({diff:.2e} > 1e-4)", file=sys.stderr)
         return 1
     if args.int8:
-        out8 = str(Path(args.out).with_suffix("")) + ".int8.onnx"
-        quantize_int8(args.out, out8, args.calibration, args.input_size)
-        print(f"wrote {out8} (INT8, calibrated on {len(args.calibration)} images)")
+        from engines.openvino_export import calibration_frames, quantize_openvino
+
+        video = None if args.calibration else str(paths.demo_video())
+        frames = calibration_frames(images, video)
+        print(f"quantizing to INT8 for OpenVINO, calibrated on {len(frames)} frames (about 30 s) ...", flush=True)
+        out = quantize_openvino(args.out, stem + ".int8.xml", frames, args.input_size)
+        print(f"wrote {out} (INT8)")
+    if args.int8_onnx:
+        print(f"quantizing to ONNX Runtime QDQ INT8 on {len(images)} images ...", flush=True)
+        quantize_int8(args.out, stem + ".int8.onnx", images, args.input_size)
+        print(f"wrote {stem}.int8.onnx (INT8)")
     return 0
 
 
 def run_engine_build(args) -> int:
-    if not getattr(args, "onnx", None):
-        print("usage: ssapose engine build MODEL.onnx --out MODEL.engine [--fp16]", file=sys.stderr)
-        return 2
     from engines.tensorrt_backend import ShapeRange, build_engine
 
+    prepare_output(args.out, (".engine", ".plan"), "engine")
     shapes = ShapeRange(ShapeRange.parse(args.min), ShapeRange.parse(args.opt), ShapeRange.parse(args.max))
-    path = build_engine(args.onnx, args.out, shapes, fp16=args.fp16, workspace_gib=args.workspace,
+    path = build_engine(args.onnx, args.out, shapes, fp16=not args.fp32, workspace_gib=args.workspace,
                         timing_cache=args.timing_cache)
-    print(f"wrote {path} and {path}.json")
-    return 0
-
-
-def run_benchmark(args) -> int:
-    from engines.benchmark import benchmark, dump, format_result
-    from ssapose.sources import read_frames
-
-    frames = read_frames(args.video, limit=max(args.frames, 1)) if args.video else \
-        [f for p in calibration_default()[:8] for f in read_frames(p)]
-    r = benchmark(args.model, frames, args.input_size, args.backend, args.device, args.threads,
-                  warmup=args.warmup, repeat=args.frames, progress=sys.stderr.isatty())
-    print(format_result(r))
-    if args.json:
-        dump(r, args.json)
+    print(f"wrote {path} and {path}.json ({'FP32' if args.fp32 else 'FP16'}, inputs {shapes.describe()})")
     return 0

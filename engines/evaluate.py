@@ -10,9 +10,10 @@ from ssapose.decode import DecoderConfig
 from ssapose.evaluation import coco_results, predict_images
 
 
-def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = 368, backend: str = "auto",
-                   decoder: DecoderConfig = DecoderConfig(), progress: bool = False,
-                   on_image: Callable[[int, int], bool] | None = None) -> tuple[dict, list[dict]]:
+def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = 368,
+                   backend: str = "auto", decoder: DecoderConfig = DecoderConfig(), progress: bool = False,
+                   on_image: Callable[[int, int], bool] | None = None, device: str = "cpu",
+                   threads: int | None = None) -> tuple[dict, list[dict]]:
     """Run the model on every image of ``ann_file`` and score it.
 
     ``image_dir`` None finds the images beside the file or in the COCO layout.
@@ -22,7 +23,7 @@ def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size:
     """
     coco = load_coco(ann_file)
     image_dir = image_dir or find_image_dir(ann_file, coco)
-    est = PoseEstimator(create_backend(model, backend), input_size, decoder)
+    est = PoseEstimator(create_backend(model, backend, device=device, threads=threads), input_size, decoder)
     try:
         poses = predict_images(coco, image_dir, est, on_image, progress)
     finally:

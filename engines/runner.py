@@ -39,14 +39,24 @@ class PoseEstimator:
     def __init__(self, backend: Backend, input_size: int = 368, decoder: DecoderConfig = DecoderConfig()):
         self.backend, self.input_size, self.decoder = backend, input_size, decoder
 
-    def infer(self, frame: np.ndarray, t: Timings) -> tuple[dict[str, np.ndarray], Letterbox]:
-        """Preprocess and run the network on one frame; fills ``t.preprocess`` and ``t.inference``."""
+    def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:
+        """Resize, pad and normalise one frame: ``(1, 3, h, w)`` input; fills ``t.preprocess``."""
         t0 = time.perf_counter()
         x, box = prepare(frame, self.input_size, self.backend.info.config.preprocess)
-        t1 = time.perf_counter()
+        t.preprocess = (time.perf_counter() - t0) * 1e3
+        return x, box
+
+    def network(self, x: np.ndarray, t: Timings) -> dict[str, np.ndarray]:
+        """Run the network on a prepared input; fills ``t.inference``."""
+        t0 = time.perf_counter()
         fields = self.backend.infer(x)
-        t.preprocess, t.inference = (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
-        return fields, box
+        t.inference = (time.perf_counter() - t0) * 1e3
+        return fields
+
+    def infer(self, frame: np.ndarray, t: Timings) -> tuple[dict[str, np.ndarray], Letterbox]:
+        """:meth:`prepare` then :meth:`network` on one frame."""
+        x, box = self.prepare(frame, t)
+        return self.network(x, t), box
 
     def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings) -> Poses:
         """Decode one frame's fields into poses in frame pixels; fills ``t.decode``."""

@@ -51,6 +51,9 @@ class ShapeRange:
         h = int(parts[0])
         return h, int(parts[-1])
 
+    def describe(self) -> str:
+        return " .. ".join(f"{h}x{w}" for h, w in (self.min, self.opt, self.max))
+
 
 def build_engine(onnx_path: str, out: str, shapes: ShapeRange = ShapeRange(), fp16: bool = True,
                  workspace_gib: float = 2.0, timing_cache: str | None = None) -> Path:

@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 from PyQt5.QtCore import QSettings, QTimer  # noqa: E402
 from PyQt5.QtWidgets import QApplication  # noqa: E402
 
-from app.main_window import build_window  # noqa: E402
+from app.qt.main_window import build_window  # noqa: E402
 from ssapose import paths  # noqa: E402
 
 

@@ -76,8 +76,10 @@ def calibration_images() -> list[Path]:
     return sorted(coco_set("train").images.glob("*.jpg"))
 
 
-#: The default model, made from the shared IR and our offset heads by ``make`` (untracked).
-DEFAULT_MODEL = ROOT / "models" / "lwop.pt"
+#: The model files ``make`` builds from the shared IR and our offset heads (untracked):
+#: the PyTorch checkpoint, its ONNX export and the INT8 OpenVINO IR, the default on a CPU.
+CHECKPOINT = ROOT / "models" / "lwop.pt"
 DEFAULT_ONNX = ROOT / "models" / "lwop.onnx"
+DEFAULT_MODEL = ROOT / "models" / "lwop.int8.xml"
 #: Our own trained parameters (the RIE offset heads), committed.
 OFFSET_HEADS = ROOT / "models" / "lwop-offsets.pt"

@@ -8,7 +8,7 @@ pytest.importorskip("pytestqt")
 
 from PyQt5.QtCore import QSettings  # noqa: E402
 
-from app.main_window import build_window  # noqa: E402
+from app.qt.main_window import build_window  # noqa: E402
 from conftest import DATA, DEMO, TINY_ANN  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def test_thresholds_change_the_overlay(window, qtbot):
 
 def test_bad_source_shows_a_dialog_and_app_stays_up(window, qtbot, monkeypatch):
     messages = []
-    monkeypatch.setattr("app.live_tab.QMessageBox.critical", lambda *a: messages.append(a[2]))
+    monkeypatch.setattr("app.qt.live_tab.QMessageBox.critical", lambda *a: messages.append(a[2]))
     window.live.source.setText("/no/such/video.mp4")
     window.live.start()
     qtbot.waitUntil(lambda: len(messages) > 0, timeout=30000)
@@ -104,8 +104,9 @@ def test_pause_and_recording(window, qtbot, tmp_path, monkeypatch):
     live.stop()
     videos = list(tmp_path.glob("ssapose-*.mp4"))
     assert len(videos) == 1 and videos[0].stat().st_size > 0
-    import json
-    frames = json.loads(videos[0].with_suffix(".json").read_text())["frames"]
+    from app.outputs import read_json_lines
+    header, frames = read_json_lines(str(videos[0].with_suffix(".jsonl")))
+    assert header["source"] == str(DEMO)
     assert len(frames) >= 3 and {"frame", "time", "people"} <= set(frames[0])
 
 

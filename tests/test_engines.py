@@ -67,8 +67,13 @@ def test_estimator_runs_on_a_real_image(lite_files):
 
 
 def test_backend_kind_and_errors(tmp_path, lite_files):
-    assert backend_kind("a.pt") == "torch" and backend_kind("a.onnx") == "onnx"
+    assert backend_kind("a.pt") == "torch" and backend_kind("a.xml") == "openvino"
+    assert backend_kind("a.onnx") == "openvino"                   # on a CPU, the faster runtime when installed
+    assert backend_kind("a.onnx", device="cuda") == "onnx"
+    assert backend_kind("a.onnx", "onnx") == "onnx"
     assert backend_kind("a.engine") == "tensorrt" and backend_kind("a.plan") == "tensorrt"
+    with pytest.raises(ValueError, match="unknown backend"):
+        backend_kind("a.onnx", "tflite")
     with pytest.raises(ValueError, match="suffix"):
         backend_kind("model.bin")
     with pytest.raises(FileNotFoundError):

@@ -96,3 +96,30 @@ def test_truncated_or_broken_ir_gives_a_clear_error(tmp_path):
         IRGraph(str(xml))
     with pytest.raises(FileNotFoundError):
         IRGraph(str(tmp_path / "none.xml"))
+
+
+def demo_frames(indices: list[int]) -> dict[int, np.ndarray]:
+    cap = cv2.VideoCapture(str(paths.demo_video()))
+    out, i = {}, 0
+    while len(out) < len(indices):
+        ok, frame = cap.read()
+        assert ok, f"demo clip ended before frame {max(indices)}"
+        if i in indices:
+            out[i] = frame
+        i += 1
+    return out
+
+
+def test_demo_clip_empty_room_and_one_person(real_model):
+    """Frames picked by eye: the empty room (a table, a pillar, the floor) and one person walking."""
+    from engines import create_backend
+    from engines.runner import PoseEstimator
+
+    est = PoseEstimator(create_backend(real_model), 368)
+    empty, one = [30, 470, 1380], [120, 300, 1050]
+    frames = demo_frames(empty + one)
+    assert [len(est(frames[i])) for i in empty] == [0, 0, 0]
+    people = [est(frames[i]) for i in one]
+    assert [len(p) for p in people] == [1, 1, 1]
+    for p in people:                    # a whole body: head, shoulders, hips, ankles found
+        assert (p.keypoints[0][:, 2] > 0).sum() >= 12

@@ -162,10 +162,19 @@ def test_one_euro_smooths_jitter():
     assert oks_matrix(p, p)[0, 0] == pytest.approx(1.0)
 
 
-def test_video_cli_errors(tmp_path, capsys):
+def test_video_cli_errors(tmp_path, capsys, small_model):
     assert main(["video", str(tmp_path / "missing.mp4")]) == 1
     assert "not found" in capsys.readouterr().err
-    assert main(["video", str(DATA / "coco_tiny"), "--out", str(tmp_path / "no/such/dir/out.mp4")]) == 1
-    assert "does not exist" in capsys.readouterr().err
     assert main(["video", str(DATA / "coco_tiny"), "--model", str(tmp_path / "none.pt")]) == 1
     assert "not found" in capsys.readouterr().err
+    # one rule for outputs, checked before any work: the extension must fit, a missing folder is made
+    assert main(["video", str(DATA / "coco_tiny"), "--model", small_model, "--out", str(tmp_path / "x.txt")]) == 1
+    assert "must end in .mp4" in capsys.readouterr().err and not (tmp_path / "x.txt").exists()
+    out = tmp_path / "no/such/dir/out.mp4"
+    assert main(["video", str(DATA / "coco_tiny"), "--model", small_model, "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
+    for bad in ("0", "-5", "abc"):
+        with pytest.raises(SystemExit) as e:
+            main(["video", "--input-size", bad])
+        assert e.value.code == 2
+    assert "--input-size" in capsys.readouterr().err

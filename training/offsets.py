@@ -131,7 +131,7 @@ def fit_heads(model: LightweightOpenPose, data: dict, steps: int, lr: float, wei
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default=str(paths.DEFAULT_MODEL), help="lwop checkpoint (default: %(default)s)")
+    ap.add_argument("--model", default=str(paths.CHECKPOINT), help="lwop checkpoint (default: %(default)s)")
     ap.add_argument("--out", default=str(paths.OFFSET_HEADS), help="offset heads file (default: %(default)s)")
     ap.add_argument("--mode", choices=("absolute", "residual"), default="residual",
                     help="Eq. 7 offsets, or a residual on the log-parabola fit (default: %(default)s)")

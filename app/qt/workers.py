@@ -1,7 +1,6 @@
 """Qt worker threads: they run the pipeline and the evaluation, and talk to the GUI only by signals."""
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
@@ -48,13 +47,11 @@ class PipelineWorker(QThread):
         self.wait(10000)
 
     def run(self) -> None:
-        import cv2
-
-        from app.commands import frame_record, pipeline_threads
+        from app.outputs import JsonLinesWriter, VideoOut, pipeline_threads
         from engines import create_backend
         from ssapose.sources import FrameSource
 
-        writer, records, src = None, [], None
+        video, poses, src = None, None, None
         try:
             src = FrameSource(self.source)
             backend = create_backend(self.model, self.backend_kind, threads=pipeline_threads())
@@ -68,11 +65,12 @@ class PipelineWorker(QThread):
                 if self._halt.is_set():
                     break
                 if self.record:
-                    if writer is None:
-                        h, w = r.image.shape[:2]
-                        writer = cv2.VideoWriter(self.record, cv2.VideoWriter_fourcc(*"mp4v"), src.fps or 25.0, (w, h))
-                    writer.write(r.image)
-                    records.append(frame_record(r, src.fps))
+                    if video is None:
+                        video = VideoOut(self.record, src.fps)
+                        poses = JsonLinesWriter(str(Path(self.record).with_suffix(".jsonl")), self.source,
+                                                self.model, src.fps)
+                    video.write(r.image)
+                    poses.write(r, src.fps)
                 t = r.timings
                 self.frame.emit(r.image, {"index": r.index, "fps": self.pipeline.fps(), "people": len(r.poses),
                                           "dropped": self.pipeline.stats.dropped, "preprocess": t.preprocess,
@@ -85,9 +83,9 @@ class PipelineWorker(QThread):
                 self.pipeline.stop()
             if src is not None:
                 src.close()
-            if writer is not None:
-                writer.release()
-                Path(str(Path(self.record).with_suffix(".json"))).write_text(json.dumps({"frames": records}))
+            for out in (video, poses):
+                if out is not None:
+                    out.close()
 
 
 class EvalWorker(QThread):

@@ -8,12 +8,12 @@ import numpy as np
 
 class Viewer:
     def __init__(self, title: str = "SSA-Pose"):
-        from app.main_window import has_display
+        from app.qt.display import has_display
         if not has_display():
             raise RuntimeError("--show needs a display; without one, write the result with --out")
         from PyQt5.QtWidgets import QApplication
 
-        from app.qt_image import FrameView
+        from app.qt.image import FrameView
 
         self.app = QApplication.instance() or QApplication(sys.argv[:1])
         self.view = FrameView()

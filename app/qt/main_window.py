@@ -1,17 +1,12 @@
 """The SSA-Pose main window: a live tab and a COCO evaluation tab, shortcuts and remembered settings."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
+from app.qt.display import has_display
 from ssapose import paths
-
-
-def has_display() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or \
-        os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal", "vnc") or sys.platform in ("win32", "darwin")
 
 
 def build_window(source: str, model: str, settings=None):
@@ -20,8 +15,8 @@ def build_window(source: str, model: str, settings=None):
     from PyQt5.QtWidgets import QMainWindow, QShortcut, QTabWidget
     from PyQt5.QtGui import QKeySequence
 
-    from app.eval_tab import EvalTab
-    from app.live_tab import LiveTab
+    from app.qt.eval_tab import EvalTab
+    from app.qt.live_tab import LiveTab
 
     class MainWindow(QMainWindow):
         def __init__(self):

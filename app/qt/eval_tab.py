@@ -9,8 +9,8 @@ import numpy as np
 from PyQt5.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QListWidget, QMessageBox,
                              QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from app.qt_image import FrameView
-from app.workers import EvalWorker, per_image_oks
+from app.qt.image import FrameView
+from app.qt.workers import EvalWorker, per_image_oks
 from ssapose.coco import STAT_NAMES, load_coco
 from ssapose.overlay import DrawStyle, draw_poses
 from ssapose.poses import Poses

@@ -8,8 +8,8 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                              QMessageBox, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
-from app.qt_image import FrameView
-from app.workers import PipelineWorker
+from app.qt.image import FrameView
+from app.qt.workers import PipelineWorker
 from ssapose.overlay import DrawStyle
 
 

@@ -1,0 +1,91 @@
+"""What the pipeline writes, in one format for the CLI and the app: per-frame records as JSON Lines,
+the annotated video, and the thread budget the stages share.
+
+JSON Lines (``poses.jsonl`` or any name): the first line is a header
+``{"ssapose": 1, "source", "model", "fps", "keypoints": [17 COCO names]}``, then one
+line per frame ``{"frame", "time", "people": [{"keypoints": 17 x [x, y, score], "score",
+"track_id"}]}`` in pixels of the input frame. Each line is flushed as its frame comes
+out, so an interrupted run keeps every frame written so far.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from ssapose.skeleton import COCO_KEYPOINT_NAMES
+
+
+def pipeline_threads() -> int:
+    """Inference threads when the stages run in parallel: all cores but one (at least 1)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def frame_record(r, fps: float) -> dict:
+    """One pipeline result (``app.pipeline.FrameResult``) as a JSON-ready dict."""
+    people = []
+    for n, (kp, s) in enumerate(zip(r.poses.keypoints, r.poses.scores)):
+        people.append({"keypoints": [[round(float(x), 2), round(float(y), 2), round(float(c), 3)] for x, y, c in kp],
+                       "score": round(float(s), 4),
+                       "track_id": int(r.track_ids[n]) if r.track_ids is not None else -1})
+    t = r.index / fps if fps > 0 else r.timestamp
+    return {"frame": r.index, "time": round(t, 4), "people": people}
+
+
+class JsonLinesWriter:
+    """Writes the header at once and one flushed line per frame (see the module docstring)."""
+
+    def __init__(self, path: str, source: str, model: str, fps: float):
+        self.path = path
+        self.file = open(path, "w", encoding="utf-8")
+        self._line({"ssapose": 1, "source": source, "model": model, "fps": fps,
+                    "keypoints": list(COCO_KEYPOINT_NAMES)})
+
+    def _line(self, obj: dict) -> None:
+        self.file.write(json.dumps(obj, separators=(",", ":")) + "\n")
+        self.file.flush()
+
+    def write(self, result, fps: float) -> None:
+        self._line(frame_record(result, fps))
+
+    def close(self) -> None:
+        if not self.file.closed:
+            self.file.close()
+
+
+def read_json_lines(path: str) -> tuple[dict, list[dict]]:
+    """``(header, frames)`` of a file written by :class:`JsonLinesWriter`; a cut-off last line is skipped."""
+    header, frames = {}, []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                break                       # the line being written when the run was killed
+            if n == 0 and "ssapose" in obj:
+                header = obj
+            else:
+                frames.append(obj)
+    return header, frames
+
+
+class VideoOut:
+    """The annotated mp4, opened on the first frame (its size comes from the frame)."""
+
+    def __init__(self, path: str, fps: float):
+        self.path, self.fps, self.writer = path, fps or 25.0, None
+
+    def write(self, image: np.ndarray) -> None:
+        import cv2
+
+        if self.writer is None:
+            h, w = image.shape[:2]
+            self.writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
+            if not self.writer.isOpened():
+                raise ValueError(f"cannot write video {self.path} (no mp4v encoder?)")
+        self.writer.write(image)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()
