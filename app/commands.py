@@ -95,6 +95,8 @@ def run_video(args) -> int:
     n = pipe.stats.processed
     print(f"{n} frames processed, {pipe.stats.dropped} dropped"
           + (f"; video: {args.out}" if args.out else "") + (f"; poses: {args.json}" if args.json else ""))
+    if n:
+        print(pipe.summary().describe())
     return 0
 
 

@@ -9,6 +9,7 @@ shuts every thread down; ``join`` never hangs on a full queue.
 """
 from __future__ import annotations
 
+import itertools
 import queue
 import sys
 import threading
@@ -59,6 +60,35 @@ class PipelineConfig:
 
 
 @dataclass
+class RunSummary:
+    """A finished run: ``frames`` in ``wall_s`` seconds; ``stages``: median ms per frame of each stage
+    (capture, preprocess, inference, decode, overlay), timed inside the same run."""
+
+    frames: int
+    wall_s: float
+    stages: dict
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def slowest(self) -> str:
+        return max(self.stages, key=self.stages.get)
+
+    @property
+    def bound_fps(self) -> float:
+        """The rate of the slowest stage: what a perfect pipeline of these stages would deliver."""
+        ms = self.stages[self.slowest]
+        return 1000.0 / ms if ms > 0 else float("inf")
+
+    def describe(self) -> str:
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in self.stages.items())
+        return (f"{self.fps:.1f} FPS over {self.frames} frames; stage medians (ms): {parts}; slowest: {self.slowest} "
+                f"({self.bound_fps:.1f} FPS), pipeline/slowest = {self.fps / self.bound_fps:.2f}")
+
+
+@dataclass
 class Stats:
     captured: int = 0
     dropped: int = 0
@@ -91,6 +121,9 @@ class Pipeline:
         self._switch: float | None = None
         self._fps_times: list[float] = []
         self._last_overlay = 0.0
+        self._capture_ms: list[float] = []
+        self._timings: list[Timings] = []
+        self._t_end = 0.0
 
     # -- plumbing -------------------------------------------------------------------------------
     def _put(self, q: queue.Queue, item) -> bool:
@@ -121,9 +154,13 @@ class Pipeline:
     # -- stages -------------------------------------------------------------------------------------
     def _capture(self) -> None:
         q = self._q[0]
-        for i, frame in enumerate(self.frames):
-            if self._stop.is_set():
+        frames = iter(self.frames)
+        for i in itertools.count():
+            t0 = time.perf_counter()
+            frame = next(frames, _END)
+            if frame is _END or self._stop.is_set():
                 break
+            self._capture_ms.append((time.perf_counter() - t0) * 1e3)
             if frame is None or getattr(frame, "size", 0) == 0:
                 raise ValueError(f"frame {i} is empty (zero-size)")
             item = (i, time.perf_counter() - self._t0, frame)
@@ -186,6 +223,8 @@ class Pipeline:
             self._last_overlay = t.overlay
             latency = (time.perf_counter() - self._t0 - ts) * 1e3
             self.stats.processed += 1
+            self._timings.append(t)
+            self._t_end = time.perf_counter()
             if not self._put(self._q[4], FrameResult(i, ts, poses, t, image, ids, latency)):
                 return
         self._put(self._q[4], _END)
@@ -240,6 +279,14 @@ class Pipeline:
         if self._switch is not None:
             sys.setswitchinterval(self._switch)
             self._switch = None
+
+    def summary(self) -> "RunSummary":
+        """Throughput of the run so far and each stage's median time, measured in this same run."""
+        stages = {"capture": float(np.median(self._capture_ms)) if self._capture_ms else 0.0}
+        for k in ("preprocess", "inference", "decode", "overlay"):
+            stages[k] = float(np.median([getattr(t, k) for t in self._timings])) if self._timings else 0.0
+        wall = self._t_end - self._t0 if self._timings else 0.0
+        return RunSummary(len(self._timings), wall, stages)
 
     def alive_threads(self) -> list[str]:
         return [th.name for th in self._threads if th.is_alive()]

@@ -17,6 +17,7 @@ from ssapose.preprocess import Letterbox, prepare
 class Timings:
     """Per-stage wall time of one frame, in milliseconds."""
 
+    capture: float = 0.0
     preprocess: float = 0.0
     inference: float = 0.0
     decode: float = 0.0
@@ -24,6 +25,7 @@ class Timings:
     extra: dict = field(default_factory=dict)
 
     def total(self) -> float:
+        """The frame's processing time (capture excluded: it is the source's, not ours)."""
         return self.preprocess + self.inference + self.decode + self.overlay
 
 

@@ -54,10 +54,25 @@ def draw_poses(frame: np.ndarray, poses: Poses, style: DrawStyle = DrawStyle(),
     return frame
 
 
+_HUD_FONT, _HUD_SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.5
+
+
+def hud_boxes(lines: list[str]) -> list[tuple[int, int, int, int, int, int]]:
+    """Per line: the text origin ``(x, y)`` and its background box ``(x0, y0, x1, y1)`` in pixels,
+    from the text's own metrics (so box and text can never drift apart)."""
+    out, y = [], 4
+    for text in lines:
+        (w, h), base = cv2.getTextSize(text, _HUD_FONT, _HUD_SCALE, 1)
+        x0, y0 = 4, y
+        out.append((8, y0 + 3 + h, x0, y0, 8 + w + 4, y0 + 3 + h + base + 2))
+        y = y0 + h + base + 7
+    return out
+
+
 def draw_hud(frame: np.ndarray, lines: list[str]) -> np.ndarray:
-    """Draw text lines (FPS, latency...) in the top-left corner, in place."""
-    for i, text in enumerate(lines):
-        y = 18 + 18 * i
-        cv2.putText(frame, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(frame, text, (8, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    """Draw text lines (FPS, per-stage ms...) in the top-left corner, in place: white text on a
+    dark box measured from the same text, readable on any background."""
+    for text, (x, y, x0, y0, x1, y1) in zip(lines, hud_boxes(lines)):
+        cv2.rectangle(frame, (x0, y0), (x1, y1), (0, 0, 0), -1)
+        cv2.putText(frame, text, (x, y), _HUD_FONT, _HUD_SCALE, (255, 255, 255), 1, cv2.LINE_AA)
     return frame

@@ -46,6 +46,9 @@ def prepare(frame: np.ndarray, size: int, pre: Preprocess) -> tuple[np.ndarray, 
 
 def normalise(image: np.ndarray, pre: Preprocess) -> np.ndarray:
     """``(H, W, 3) uint8`` BGR -> ``(3, H, W) float32`` normalised as the checkpoint says."""
-    x = image[..., ::-1] if pre.rgb else image
-    x = (x.astype(np.float32) / 255.0 - np.asarray(pre.mean, np.float32)) / np.asarray(pre.std, np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1))
+    chw = np.ascontiguousarray((image[..., ::-1] if pre.rgb else image).transpose(2, 0, 1))   # uint8: cheap
+    std = np.asarray(pre.std, np.float32)
+    x = chw.astype(np.float32)
+    x *= (1.0 / (255.0 * std))[:, None, None]          # in place: (x / 255 - mean) / std
+    x -= (np.asarray(pre.mean, np.float32) / std)[:, None, None]
+    return x

@@ -178,3 +178,19 @@ def test_video_cli_errors(tmp_path, capsys, small_model):
             main(["video", "--input-size", bad])
         assert e.value.code == 2
     assert "--input-size" in capsys.readouterr().err
+
+
+def test_hud_box_encloses_its_text():
+    from ssapose.overlay import draw_hud, hud_boxes
+
+    lines = ["FPS  41.8  people 1  dropped 0", "pre  5.4  infer  22.9  decode  2.3  draw  0.4 ms"]
+    img = np.full((120, 500, 3), 128, np.uint8)          # mid-grey: text, box and background differ
+    draw_hud(img, lines)
+    inside = np.zeros(img.shape[:2], bool)
+    for _, _, x0, y0, x1, y1 in hud_boxes(lines):
+        box = img[y0:y1 + 1, x0:x1 + 1]
+        assert (box[0] == 0).all() and (box[-1] == 0).all() and (box[:, 0] == 0).all() and (box[:, -1] == 0).all()
+        inside[y0:y1 + 1, x0:x1 + 1] = True
+    text = img.max(axis=2) > 200
+    assert text.sum() > 100 and not (text & ~inside).any()                 # no text pixel outside its box
+    assert (img[~inside] == 128).all()
