@@ -1,4 +1,4 @@
-"""TensorRT 10+ backend and engine builder (FP16, dynamic height/width, timing cache).
+"""TensorRT 10 and 11 backend and engine builder (FP16, dynamic height/width, timing cache).
 
 Runtime uses the named-tensor API only: ``num_io_tensors``, ``get_tensor_name``,
 ``get_tensor_mode``, ``set_input_shape``, ``set_tensor_address`` and
@@ -38,9 +38,12 @@ def sidecar_path(engine_path: str | Path) -> Path:
 class ShapeRange:
     """Optimisation profile for the input, ``(height, width)`` in pixels for min, opt and max."""
 
-    min: tuple[int, int] = (128, 128)
-    opt: tuple[int, int] = (368, 368)
-    max: tuple[int, int] = (736, 736)
+    min: tuple[int, int] = (32, 32)
+    opt: tuple[int, int] = (368, 656)          # 16:9 video at the default height
+    max: tuple[int, int] = (1088, 1920)
+
+    def covers(self, height: int, width: int) -> bool:
+        return self.min[0] <= height <= self.max[0] and self.min[1] <= width <= self.max[1]
 
     @staticmethod
     def parse(text: str) -> tuple[int, int]:
@@ -55,44 +58,91 @@ class ShapeRange:
         return " .. ".join(f"{h}x{w}" for h, w in (self.min, self.opt, self.max))
 
 
-def build_engine(onnx_path: str, out: str, shapes: ShapeRange = ShapeRange(), fp16: bool = True,
-                 workspace_gib: float = 2.0, timing_cache: str | None = None) -> Path:
-    """Parse an exported ONNX file and serialise a TensorRT engine plus its JSON sidecar."""
-    trt = import_tensorrt()
+def trt_major(trt) -> int:
+    return int(str(trt.__version__).split(".")[0])
+
+
+def network_flags(trt, strongly_typed: bool) -> int:
+    """``create_network`` flags. TensorRT 11 types every network strongly (its flag is deprecated and
+    ignored); TensorRT 10 needs ``STRONGLY_TYPED`` asked for."""
+    if strongly_typed and trt_major(trt) < 11:
+        return 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+    return 0
+
+
+def require_cuda_torch():
+    """torch with CUDA, which provides TensorRT's buffers and stream; checked before any long build."""
     import torch
 
+    if not torch.cuda.is_available():
+        build = "a CPU-only build" if torch.version.cuda is None else f"CUDA {torch.version.cuda}, but no GPU is visible"
+        raise RuntimeError(f"TensorRT needs a CUDA build of torch and a GPU; this torch {torch.__version__} is {build}. "
+                           "Install a CUDA torch, e.g. pip install torch --index-url "
+                           "https://download.pytorch.org/whl/cu128 (see README: GPU set-up)")
+    return torch
+
+
+def load_timing_cache(trt, config, cache_file: Path):
+    """The timing cache from ``cache_file``, or an empty one when the file is missing or was made by
+    another GPU or TensorRT version (``set_timing_cache`` refuses those). Returns ``(cache, reused)``."""
+    data = cache_file.read_bytes() if cache_file.is_file() else b""
+    cache = config.create_timing_cache(data)
+    if cache is not None and config.set_timing_cache(cache, False):
+        return cache, bool(data)
+    cache = config.create_timing_cache(b"")
+    if not config.set_timing_cache(cache, False):
+        raise RuntimeError("TensorRT refused even an empty timing cache")
+    return cache, False
+
+
+def build_engine(onnx_path: str, out: str, shapes: ShapeRange = ShapeRange(), fp16: bool = True,
+                 workspace_gib: float = 2.0, timing_cache: str | None = None) -> Path:
+    """Parse an exported ONNX file and serialise a TensorRT engine plus its JSON sidecar.
+
+    FP16 is built the same way on TensorRT 10 and 11: the ONNX is converted to FP16 (FP32 I/O,
+    ``engines.onnx_fp16``) and the network is strongly typed, since 11.x has no FP16 builder flag.
+    """
+    trt = import_tensorrt()
+    torch = require_cuda_torch()
     from engines.onnx_backend import read_info
+    from engines.onnx_fp16 import convert_to_fp16
 
     info = read_info(onnx_path)
+    source = onnx_path
+    if fp16:
+        source = str(out) + ".fp16.onnx"
+        convert_to_fp16(onnx_path, source)
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
-    network = builder.create_network(0)          # TensorRT 10: networks are explicit-batch by default
+    network = builder.create_network(network_flags(trt, strongly_typed=fp16))
     parser = trt.OnnxParser(network, logger)
-    if not parser.parse(Path(onnx_path).read_bytes()):
+    try:
+        ok = parser.parse(Path(source).read_bytes())
+    finally:
+        if fp16:
+            Path(source).unlink(missing_ok=True)
+    if not ok:
         errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
         raise ValueError(f"TensorRT cannot parse {onnx_path}: {errors}")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_gib * (1 << 30)))
-    if fp16:
-        if not builder.platform_has_fast_fp16:
-            raise ValueError("this GPU has no fast FP16; build without --fp16")
-        config.set_flag(trt.BuilderFlag.FP16)
     profile = builder.create_optimization_profile()
     profile.set_shape(INPUT_NAME, (1, 3, *shapes.min), (1, 3, *shapes.opt), (1, 3, *shapes.max))
     config.add_optimization_profile(profile)
     cache_file = Path(timing_cache or str(out) + ".timing")
-    cache = config.create_timing_cache(cache_file.read_bytes() if cache_file.is_file() else b"")
-    config.set_timing_cache(cache, False)
+    load_timing_cache(trt, config, cache_file)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:
         raise RuntimeError("TensorRT failed to build the engine (see the log above)")
     Path(out).write_bytes(bytes(serialized))
-    cache_file.write_bytes(bytes(config.get_timing_cache().serialize()))
     sidecar_path(out).write_text(json.dumps({
         "tensorrt": trt.__version__, "gpu": torch.cuda.get_device_name(0),
         "compute_capability": list(torch.cuda.get_device_capability(0)), "fp16": fp16,
         "shapes": {"min": shapes.min, "opt": shapes.opt, "max": shapes.max},
         "model": json.loads(info.to_json())}, indent=1))
+    cache = config.get_timing_cache()
+    if cache is not None:                    # only a nicety: never fail after the engine is written
+        cache_file.write_bytes(bytes(cache.serialize()))
     return Path(out)
 
 
@@ -100,9 +150,10 @@ def check_sidecar(engine_path: str, trt_version: str, gpu: str) -> ModelInfo:
     """Read the sidecar and refuse an engine built by another TensorRT or on another GPU."""
     side = sidecar_path(engine_path)
     if not side.is_file():
-        raise ValueError(f"{side} is missing: rebuild the engine with `ssapose engine build MODEL.onnx --out {engine_path}`")
+        raise ValueError(f"{side} is missing: rebuild the engine with `ssapose engine build MODEL.onnx "
+                         f"--out {engine_path}` (FP16 by default)")
     meta = json.loads(side.read_text())
-    rebuild = f"rebuild it here with `ssapose engine build MODEL.onnx --fp16 --out {engine_path}`"
+    rebuild = f"rebuild it here with `ssapose engine build MODEL.onnx --out {engine_path}` (FP16 by default)"
     if meta.get("tensorrt") != trt_version:
         raise ValueError(f"{engine_path} was built by TensorRT {meta.get('tensorrt')}, this is {trt_version}: {rebuild}")
     if meta.get("gpu") != gpu:
@@ -111,17 +162,23 @@ def check_sidecar(engine_path: str, trt_version: str, gpu: str) -> ModelInfo:
 
 
 class TensorRTBackend(Backend):
+    """Runs a serialised engine with the named-tensor API (TensorRT 10 and 11; no bindings).
+
+    Inputs are copied through a pinned host buffer on the backend's own CUDA stream, and
+    the outputs come back the same way; buffers are reused while the input shape stays.
+    """
+
     name = "tensorrt"
 
     def __init__(self, path: str):
         trt = import_tensorrt()
-        import torch
-
-        if not torch.cuda.is_available():
-            raise RuntimeError("TensorRT needs a CUDA GPU, and torch sees none")
+        torch = require_cuda_torch()
         if not os.path.isfile(path):
             raise FileNotFoundError(f"engine file not found: {path}")
         super().__init__(check_sidecar(path, trt.__version__, torch.cuda.get_device_name(0)))
+        meta = json.loads(sidecar_path(path).read_text())
+        self.shapes = ShapeRange(*(tuple(meta.get("shapes", {}).get(k, d)) for k, d in
+                                   (("min", ShapeRange.min), ("opt", ShapeRange.opt), ("max", ShapeRange.max))))
         self.torch = torch
         self.logger = trt.Logger(trt.Logger.WARNING)
         self.runtime = trt.Runtime(self.logger)
@@ -139,23 +196,51 @@ class TensorRTBackend(Backend):
             kind.append((name, dtypes[self.engine.get_tensor_dtype(name)]))
         if [n for n, _ in self.inputs] != [INPUT_NAME]:
             raise ValueError(f"engine inputs {self.inputs} are not [{INPUT_NAME!r}]")
+        self._shape = None
+        self._buffers: dict = {}
+
+    def _bind(self, shape: tuple[int, ...]) -> None:
+        """Set the input shape and (re)allocate device and pinned host buffers for it."""
+        torch = self.torch
+        name, dtype = self.inputs[0]
+        if not self.context.set_input_shape(name, shape):
+            raise ValueError(f"input {shape[2]}x{shape[3]} (HxW) is outside the engine's optimisation profile "
+                             f"{self.shapes.describe()}: rebuild it with `ssapose engine build MODEL.onnx --out "
+                             "ENGINE --min HxW --max HxW` covering this size, or change --input-size")
+        self._buffers = {name: (torch.empty(shape, dtype=dtype, device="cuda"),
+                                torch.empty(shape, dtype=torch.float32, pin_memory=True))}
+        for out_name, out_dtype in self.outputs:
+            out_shape = tuple(self.context.get_tensor_shape(out_name))
+            self._buffers[out_name] = (torch.empty(out_shape, dtype=out_dtype, device="cuda"),
+                                       torch.empty(out_shape, dtype=torch.float32, pin_memory=True))
+        for n, (dev, _) in self._buffers.items():
+            self.context.set_tensor_address(n, dev.data_ptr())
+        self._shape = shape
 
     def infer(self, batch) -> dict[str, np.ndarray]:
         torch = self.torch
-        name, dtype = self.inputs[0]
-        x = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(batch, np.float32))
-        x = x.to("cuda", dtype).contiguous()
-        self.context.set_input_shape(name, tuple(x.shape))
-        self.context.set_tensor_address(name, x.data_ptr())
-        buffers = {}
-        for out_name, out_dtype in self.outputs:
-            shape = tuple(self.context.get_tensor_shape(out_name))
-            buffers[out_name] = torch.empty(shape, dtype=out_dtype, device="cuda")
-            self.context.set_tensor_address(out_name, buffers[out_name].data_ptr())
-        self.stream.wait_stream(torch.cuda.current_stream())
-        if not self.context.execute_async_v3(self.stream.cuda_stream):
-            raise RuntimeError("TensorRT execution failed")
+        x = np.ascontiguousarray(batch, np.float32)
+        if tuple(x.shape) != self._shape:
+            self._bind(tuple(x.shape))
+        name = self.inputs[0][0]
+        dev_in, host_in = self._buffers[name]
+        host_in.numpy()[...] = x
+        with torch.cuda.stream(self.stream):
+            dev_in.copy_(host_in, non_blocking=True)          # casts to FP16 if the engine's input is
+            if not self.context.execute_async_v3(self.stream.cuda_stream):
+                raise RuntimeError("TensorRT execution failed")
+            for out_name, _ in self.outputs:
+                dev, host = self._buffers[out_name]
+                host.copy_(dev, non_blocking=True)
         self.stream.synchronize()
-        fields = {k: v.float().cpu().numpy() for k, v in buffers.items()}
+        fields = {k: self._buffers[k][1].numpy().copy() for k, _ in self.outputs}
         check_fields(fields, self.info)
         return fields
+
+    def close(self) -> None:
+        """Free the buffers, the context and the engine (in that order)."""
+        self._buffers.clear()
+        self._shape = None
+        for attr in ("context", "engine", "runtime"):
+            if hasattr(self, attr):
+                delattr(self, attr)

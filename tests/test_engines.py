@@ -128,15 +128,28 @@ def test_tensorrt_checks_without_gpu(tmp_path):
     assert check_sidecar(str(eng), "10.1.0", "NVIDIA A100").stride == 8
 
 
+def close_relative(a: dict, b: dict, rel: float) -> None:
+    """Every field of ``b`` within ``rel`` of the field's range in ``a`` (max), and 10x tighter on average."""
+    assert set(a) == set(b)
+    for k in a:
+        scale = float(np.abs(a[k]).max())
+        assert scale > 0, k
+        err = np.abs(a[k] - b[k])
+        assert err.max() <= rel * scale, (k, float(err.max()), scale)
+        assert err.mean() <= rel * scale / 10, (k, float(err.mean()), scale)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is None, reason="TensorRT is not installed")
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
 def test_tensorrt_engine_matches_onnx(lite_files, tmp_path):
     from engines.tensorrt_backend import build_engine
     eng = build_engine(str(lite_files[1]), str(tmp_path / "m.engine"), ShapeRange((64, 64), (128, 128), (256, 256)))
     x = np.random.default_rng(0).normal(size=(1, 3, 128, 128)).astype(np.float32)
-    a, b = create_backend(str(lite_files[1])).infer(x), create_backend(str(eng)).infer(x)
-    assert set(a) == set(b)
-    assert max(np.abs(a[k] - b[k]).max() for k in a) < 5e-2
+    be = create_backend(str(eng))
+    close_relative(create_backend(str(lite_files[1]), "onnx").infer(x), be.infer(x), 0.02)
+    with pytest.raises(ValueError, match="outside the engine's optimisation profile"):
+        be.infer(np.zeros((1, 3, 512, 512), np.float32))
+    be.close()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
@@ -144,4 +157,13 @@ def test_torch_cuda_fp16_matches_cpu(lite_files):
     x = np.random.default_rng(0).normal(size=(1, 3, 128, 128)).astype(np.float32)
     a = create_backend(str(lite_files[0])).infer(x)
     b = create_backend(str(lite_files[0]), device="cuda").infer(x)
-    assert max(np.abs(a[k] - b[k]).max() for k in a) < 5e-2
+    close_relative(a, b, 0.02)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_real_model_on_cuda_matches_cpu(real_model):
+    import cv2
+    from ssapose.preprocess import prepare
+    cpu = create_backend(real_model)
+    x, _ = prepare(cv2.imread(IMAGES[0]), 368, cpu.info.config.preprocess)
+    close_relative(cpu.infer(x), create_backend(real_model, device="cuda").infer(x), 0.02)

@@ -17,8 +17,9 @@ from ssapose.poses import Poses
 
 
 class EvalTab(QWidget):
-    def __init__(self, settings, ann: str, images: str, model: str):
+    def __init__(self, settings, ann: str, images: str, model: str, device: str = "cpu"):
         super().__init__()
+        self.device = device
         self.settings, self.worker, self.coco, self.results = settings, None, None, []
         self.ann = QLineEdit(str(settings.value("eval_ann", ann)))
         self.images = QLineEdit(str(settings.value("eval_images", images)))
@@ -86,7 +87,7 @@ class EvalTab(QWidget):
             return
         self.settings.setValue("eval_ann", self.ann.text())
         self.settings.setValue("eval_images", self.images.text())
-        self.worker = EvalWorker(self.model.text(), self.ann.text(), self.images.text())
+        self.worker = EvalWorker(self.model.text(), self.ann.text(), self.images.text(), device=self.device)
         self.worker.progress.connect(lambda d, t: (self.progress.setMaximum(t), self.progress.setValue(d)))
         self.worker.done.connect(self.on_done)
         self.worker.failed.connect(lambda m: QMessageBox.critical(self, "SSA-Pose", m))

@@ -10,18 +10,19 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHB
 
 from app.qt.image import FrameView
 from app.qt.workers import PipelineWorker
+from engines import BACKENDS
 from ssapose.overlay import DrawStyle
 
 
 class LiveTab(QWidget):
-    def __init__(self, settings, source: str, model: str):
+    def __init__(self, settings, source: str, model: str, device: str = "cpu"):
         super().__init__()
-        self.settings, self.worker = settings, None
+        self.settings, self.worker, self.device = settings, None, device
         self.source = QLineEdit(str(settings.value("source", source)))
         self.source.setToolTip("webcam index (0, 1...), video or GIF file, image folder or image")
         self.model = QLineEdit(str(settings.value("model", model)))
         self.backend = QComboBox()
-        self.backend.addItems(["auto", "torch", "onnx", "tensorrt"])
+        self.backend.addItems(list(BACKENDS))
         self.size = QSpinBox()
         self.size.setRange(64, 1024)
         self.size.setSingleStep(32)
@@ -100,7 +101,7 @@ class LiveTab(QWidget):
         if self.record.isChecked():
             rec = str(Path.cwd() / f"ssapose-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
         self.worker = PipelineWorker(self.source.text().strip(), self.model.text().strip(), self.backend.currentText(),
-                                     self.size.value(), self.style(), rec)
+                                     self.size.value(), self.style(), rec, self.device)
         self.worker.frame.connect(self.on_frame)
         self.worker.failed.connect(self.on_error)
         self.worker.finished.connect(lambda: self.hud.setText(self.hud.text() + "  [stopped]"))

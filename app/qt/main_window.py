@@ -9,7 +9,7 @@ from app.qt.display import has_display
 from ssapose import paths
 
 
-def build_window(source: str, model: str, settings=None):
+def build_window(source: str, model: str, settings=None, device: str = "cpu"):
     """Create (not show) the main window; ``settings`` defaults to QSettings('ssapose', 'app')."""
     from PyQt5.QtCore import QSettings
     from PyQt5.QtWidgets import QMainWindow, QShortcut, QTabWidget
@@ -23,11 +23,11 @@ def build_window(source: str, model: str, settings=None):
             super().__init__()
             self.settings = settings if settings is not None else QSettings("ssapose", "app")
             self.setWindowTitle("SSA-Pose")
-            self.live = LiveTab(self.settings, source, model)
+            self.live = LiveTab(self.settings, source, model, device)
             ann = paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",
                                must_exist=False)
             images = paths.shared("data", "coco_mini", "val2017", must_exist=False)
-            self.eval = EvalTab(self.settings, str(ann), str(images), model)
+            self.eval = EvalTab(self.settings, str(ann), str(images), model, device)
             tabs = QTabWidget()
             tabs.addTab(self.live, "Live")
             tabs.addTab(self.eval, "COCO evaluation")
@@ -67,7 +67,7 @@ def launch(args) -> int:
     from PyQt5.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    win = build_window(args.input, args.model)
+    win = build_window(args.input, args.model, device=args.device)
     win.show()
     win.live.start()
     return app.exec_()

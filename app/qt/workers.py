@@ -22,8 +22,9 @@ class PipelineWorker(QThread):
     failed = pyqtSignal(str)
 
     def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = 368,
-                 style: DrawStyle = DrawStyle(), record: str | None = None):
+                 style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu"):
         super().__init__()
+        self.device = device
         self.source, self.model, self.backend_kind, self.input_size = source, model, backend, input_size
         self.style, self.record = style, record
         self.pipeline: Pipeline | None = None
@@ -54,7 +55,7 @@ class PipelineWorker(QThread):
         video, poses, src = None, None, None
         try:
             src = FrameSource(self.source)
-            backend = create_backend(self.model, self.backend_kind, threads=pipeline_threads())
+            backend = create_backend(self.model, self.backend_kind, device=self.device, threads=pipeline_threads())
             cfg = PipelineConfig(input_size=self.input_size, live=src.kind == "webcam", style=self.style,
                                  hud=False)           # the window has its own HUD under the view
             self.pipeline = Pipeline(src, backend, cfg)
@@ -95,9 +96,11 @@ class EvalWorker(QThread):
     done = pyqtSignal(dict, list)
     failed = pyqtSignal(str)
 
-    def __init__(self, model: str, ann: str, images: str, input_size: int = 368, backend: str = "auto"):
+    def __init__(self, model: str, ann: str, images: str, input_size: int = 368, backend: str = "auto",
+                 device: str = "cpu"):
         super().__init__()
         self.args = (model, ann, images, input_size, backend)
+        self.device = device
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -112,7 +115,7 @@ class EvalWorker(QThread):
                 self.progress.emit(done, total)
                 return not self._cancel.is_set()
 
-            stats, results = evaluate_model(model, ann, images, size, backend, on_image=tick)
+            stats, results = evaluate_model(model, ann, images, size, backend, on_image=tick, device=self.device)
             self.done.emit(stats, results)
         except Exception as e:  # noqa: BLE001
             self.failed.emit(str(e))
