@@ -89,3 +89,14 @@ def test_cpu_torch_gives_a_clear_cuda_error(small_model):
         require_cuda_torch()
     with pytest.raises(RuntimeError, match="CPU-only build"):
         create_backend(small_model, device="cuda")
+
+
+def test_half_keeps_batchnorm_in_fp32():
+    from engines.torch_backend import half_except_norms
+    from ssapose.models import build_model, get_config
+
+    m = half_except_norms(build_model(get_config("lite", width=32)))
+    norms = [x for x in m.modules() if isinstance(x, torch.nn.BatchNorm2d)]
+    convs = [x for x in m.modules() if isinstance(x, torch.nn.Conv2d)]
+    assert norms and all(n.weight.dtype == torch.float32 and n.running_var.dtype == torch.float32 for n in norms)
+    assert convs and all(c.weight.dtype == torch.float16 for c in convs)

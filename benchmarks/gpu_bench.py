@@ -1,0 +1,107 @@
+"""GPU figures: network ms, end-to-end FPS on the demo clip, AP against the CPU reference.
+
+Usage: python benchmarks/gpu_bench.py --model runs/gpu/lwop.pt --onnx runs/gpu/lwop.onnx [--engine runs/gpu/lwop.engine]
+       [--heights 256 368] [--iters 300] [--skip-ap]
+
+Per backend (torch CUDA FP16, and TensorRT FP16 when an engine is given) and height:
+the network alone (median of --iters synchronised runs on a demo frame), the threaded
+pipeline on every frame of the demo clip with the overlay drawn (file mode), and the AP
+on coco_mini val2017 next to ONNX Runtime FP32 on the CPU. Also the paper's VGG19 +
+6-stage model (random weights: speed only) at height 368. Prints markdown tables.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from engines import create_backend  # noqa: E402
+from engines.evaluate import evaluate_model  # noqa: E402
+from engines.torch_backend import TorchBackend  # noqa: E402
+from ssapose import paths  # noqa: E402
+from ssapose.models import build_model, get_config  # noqa: E402
+from ssapose.preprocess import prepare  # noqa: E402
+from ssapose.sources import read_frames  # noqa: E402
+
+
+def network_ms(backend, x: np.ndarray, iters: int) -> float:
+    """Median ms of ``backend.infer`` (host to host, synchronised) after a warm-up."""
+    for _ in range(20):
+        backend.infer(x)
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        backend.infer(x)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(times))
+
+
+def vgg_checkpoint(path: str) -> str:
+    """The paper's OpenPose + RIE network with random weights (speed only), saved as a checkpoint."""
+    from ssapose.models import save_checkpoint
+
+    config = get_config("openpose")
+    save_checkpoint(path, build_model(config), config)
+    return path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, help="lwop checkpoint")
+    ap.add_argument("--onnx", help="its ONNX export, for the CPU reference AP")
+    ap.add_argument("--engine", help="a TensorRT engine of the same model")
+    ap.add_argument("--heights", type=int, nargs="+", default=[256, 368])
+    ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--skip-ap", action="store_true")
+    args = ap.parse_args()
+    print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}", flush=True)
+    frames = read_frames(str(paths.demo_video()))
+    backends = [("torch CUDA FP16 + CUDA graphs", lambda: TorchBackend(args.model, "cuda")),
+                ("torch CUDA FP16, eager", lambda: TorchBackend(args.model, "cuda", cuda_graphs=False))]
+    if args.engine:
+        backends.append(("TensorRT FP16", lambda: create_backend(args.engine)))
+    val = paths.coco_set("val")
+    print("\n| backend | height | input | network ms (median) | network FPS | pipeline FPS, demo clip, overlay drawn "
+          "| slowest stage | val AP |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, make in backends:
+        be = make()
+        for h in args.heights:
+            x, _ = prepare(frames[0], h, be.info.config.preprocess)
+            ms = network_ms(be, x, args.iters)
+            pipe = Pipeline(iter(frames), be, PipelineConfig(input_size=h, draw=True))
+            n = sum(1 for _ in pipe.results())
+            run = pipe.summary()
+            ap_text = "-"
+            if not args.skip_ap and (h == 368 or "TensorRT" in name) and "eager" not in name:
+                stats, _ = evaluate_model(args.model if "torch" in name else args.engine, str(val.ann),
+                                          str(val.images), h, device="cuda")
+                ap_text = f"{stats['AP']:.3f}"
+            print(f"| {name} | {h} | {x.shape[2]}x{x.shape[3]} | {ms:.2f} | {1000 / ms:.0f} | {run.fps:.0f} "
+                  f"({n} frames) | {run.slowest} {run.stages[run.slowest]:.2f} ms | {ap_text} |", flush=True)
+        be.close()
+    if args.onnx and not args.skip_ap:
+        for h in args.heights:
+            stats, _ = evaluate_model(args.onnx, str(val.ann), str(val.images), h, backend="onnx")
+            print(f"| ONNX Runtime FP32 (CPU reference) | {h} | | | | | | {stats['AP']:.3f} |", flush=True)
+    print("\n| paper model (VGG19-10 + 6 stages + RIE), random weights | input | network ms (median) | network FPS |")
+    print("|---|---|---|---|")
+    vgg = vgg_checkpoint(str(Path(args.model).with_name("vgg-random.pt")))
+    for label, graphs in (("torch CUDA FP16 + CUDA graphs", True), ("torch CUDA FP16, eager", False)):
+        be = TorchBackend(vgg, "cuda", cuda_graphs=graphs)
+        for h, w in ((368, 368), (368, 656)):
+            ms = network_ms(be, np.zeros((1, 3, h, w), np.float32), max(50, args.iters // 3))
+            print(f"| {label} | {h}x{w} | {ms:.2f} | {1000 / ms:.0f} |", flush=True)
+        be.close()
+
+
+if __name__ == "__main__":
+    main()
