@@ -1,7 +1,7 @@
 """The ``ssapose`` console script: gathers the subcommands of every layer.
 
-Layers register their own commands (engines: eval, export, engine, benchmark;
-app: video, app). Qt is imported only by the ``app`` command itself.
+Layers register their own commands (engines: import-ir, eval, export, engine;
+app: video, app, benchmark). Qt is imported only by the ``app`` command itself.
 """
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      "estimation (OpenPose-style PAFs with resolution-irrelevant encoding).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_engine_commands(sub)
+    from app.bench import add_command as add_benchmark
     from app.commands import add_commands as add_app_commands
 
     add_app_commands(sub)
+    add_benchmark(sub)
     return parser
 
 

@@ -26,7 +26,20 @@ def summarise(samples: dict[str, list[float]]) -> dict:
 def benchmark(model: str, frames: list[np.ndarray], input_size: int = 368, backend: str = "auto",
               device: str = "cpu", threads: int | None = None, warmup: int = 5, repeat: int = 50,
               progress: bool = True) -> dict:
-    """Run ``warmup`` untimed frames, then ``repeat`` timed ones (cycling over ``frames``).
+    """Open ``model`` and run :func:`benchmark_backend` on it."""
+    be = create_backend(model, backend, device=device, threads=threads)
+    try:
+        out = benchmark_backend(be, frames, input_size, warmup, repeat, progress)
+    finally:
+        be.close()
+    out["model"] = model
+    return out
+
+
+def benchmark_backend(be, frames: list[np.ndarray], input_size: int = 368, warmup: int = 5, repeat: int = 50,
+                      progress: bool = True) -> dict:
+    """Run ``warmup`` untimed frames, then ``repeat`` timed ones (cycling over ``frames``), one stage
+    after the other.
 
     Returns ``{"preprocess": {"median_ms", "p90_ms"}, ..., "total": ..., "fps": ...,
     "end_to_end_fps": ...}``; ``total`` is one frame's latency, ``end_to_end_fps``
@@ -34,7 +47,6 @@ def benchmark(model: str, frames: list[np.ndarray], input_size: int = 368, backe
     """
     if not frames:
         raise ValueError("the benchmark needs at least one frame")
-    be = create_backend(model, backend, device=device, threads=threads)
     est = PoseEstimator(be, input_size)
     for i in range(warmup):
         est(frames[i % len(frames)])
@@ -52,9 +64,8 @@ def benchmark(model: str, frames: list[np.ndarray], input_size: int = 368, backe
         samples["total"].append(t.total())
     elapsed = time.perf_counter() - t_start
     out = summarise(samples)
-    out.update({"end_to_end_fps": repeat / elapsed, "model": model, "backend": be.name, "input_size": input_size,
+    out.update({"end_to_end_fps": repeat / elapsed, "backend": be.name, "input_size": input_size,
                 "frames": repeat, "frame_shape": list(frames[0].shape)})
-    be.close()
     return out
 
 

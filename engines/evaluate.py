@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from engines import create_backend
+from engines import Backend, create_backend
 from engines.runner import PoseEstimator
 from ssapose.coco import evaluate, find_image_dir, load_coco
 from ssapose.decode import DecoderConfig
@@ -13,20 +13,23 @@ from ssapose.evaluation import coco_results, predict_images
 def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = 368,
                    backend: str = "auto", decoder: DecoderConfig = DecoderConfig(), progress: bool = False,
                    on_image: Callable[[int, int], bool] | None = None, device: str = "cpu",
-                   threads: int | None = None) -> tuple[dict, list[dict]]:
+                   threads: int | None = None, opened: Backend | None = None) -> tuple[dict, list[dict]]:
     """Run the model on every image of ``ann_file`` and score it.
 
-    ``image_dir`` None finds the images beside the file or in the COCO layout.
+    ``image_dir`` None finds the images beside the file or in the COCO layout. ``opened``: an
+    already opened backend to use (and leave open) instead of opening ``model``.
 
     ``on_image(done, total)`` is called after each image; returning False cancels
     (the figures then cover the images done). Returns ``(stats, results)``.
     """
     coco = load_coco(ann_file)
     image_dir = image_dir or find_image_dir(ann_file, coco)
-    est = PoseEstimator(create_backend(model, backend, device=device, threads=threads), input_size, decoder)
+    be = opened or create_backend(model, backend, device=device, threads=threads)
+    est = PoseEstimator(be, input_size, decoder)
     try:
         poses = predict_images(coco, image_dir, est, on_image, progress)
     finally:
-        est.backend.close()
+        if opened is None:
+            be.close()
     results = coco_results(poses)
     return evaluate(coco, results, list(poses)), results

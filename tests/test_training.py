@@ -135,3 +135,93 @@ def test_synthetic_overlap_limit_holds():
             else:
                 worst_limited = max(worst_limited, w)
     assert worst_limited <= 0.3 < worst_free
+
+
+def quick_config(tiny_synthetic, out, **kw) -> TrainConfig:
+    return TrainConfig(**{**dict(synthetic=True, synthetic_dir=str(tiny_synthetic), synthetic_train=6,
+                                 synthetic_val=2, synthetic_seed=3, input_size=96, width=32, batch_size=2,
+                                 iterations=4, workers=0, eval_every=100, checkpoint_every=100, out=str(out),
+                                 optimizer="adam", lr=1e-3), **kw})
+
+
+def test_resume_restores_model_and_optimizer_exactly(tiny_synthetic, tmp_path):
+    """The state after loading a checkpoint is the saved state, to the bit (weights, Adam moments, step).
+    It is read at the first loss of the resumed run: after one forward pass, which moves BatchNorm's
+    running statistics but no parameter."""
+    import training.train as tr
+
+    cfg = quick_config(tiny_synthetic, tmp_path / "run", iterations=3)
+    train(cfg)
+    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    seen = {}
+    real_loss = tr.ssa_loss
+
+    def stop_at_once(stages, tg, lcfg, subnet):       # called after the checkpoint was loaded
+        frame = __import__("inspect").currentframe().f_back
+        seen["model"] = {k: v.detach().clone() for k, v in frame.f_locals["model"].named_parameters()}
+        seen["optimizer"] = frame.f_locals["opt"].state_dict()
+        seen["step"] = frame.f_locals["step"]
+        raise KeyboardInterrupt
+
+    tr.ssa_loss = stop_at_once
+    try:
+        train(quick_config(tiny_synthetic, tmp_path / "run", iterations=6), resume="auto")
+    finally:
+        tr.ssa_loss = real_loss
+    assert seen["step"] == saved["step"] == 3
+    assert seen["model"]
+    for k, v in seen["model"].items():
+        assert torch.equal(v, saved["state_dict"][k].to(v.dtype)), k
+    for slot, state in saved["optimizer"]["state"].items():
+        for name, t in state.items():
+            assert torch.equal(torch.as_tensor(seen["optimizer"]["state"][slot][name]), torch.as_tensor(t)), name
+
+
+def test_interrupt_saves_last_and_resume_goes_on(tiny_synthetic, tmp_path, capsys):
+    import training.train as tr
+
+    calls = {"n": 0}
+    real_loss = tr.ssa_loss
+
+    def interrupt_third(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_loss(*a, **k)
+
+    tr.ssa_loss = interrupt_third
+    try:
+        last = train(quick_config(tiny_synthetic, tmp_path / "run", iterations=5))
+    finally:
+        tr.ssa_loss = real_loss
+    assert torch.load(last, weights_only=False)["step"] == 2
+    assert "interrupted at step 2" in capsys.readouterr().err
+    train(quick_config(tiny_synthetic, tmp_path / "run", iterations=5), resume="auto")
+    assert torch.load(last, weights_only=False)["step"] == 5
+
+
+def test_resume_without_checkpoint_fails_before_any_work(tmp_path, capsys):
+    syn, out = tmp_path / "syn", tmp_path / "run"
+    assert main(["--synthetic", "true", "--synthetic-dir", str(syn), "--out", str(out), "--resume"]) == 1
+    assert "nothing to resume" in capsys.readouterr().err
+    assert not syn.exists() and not out.exists()
+
+
+@pytest.mark.parametrize("text, words", [
+    ("lr: abc\n", ["c.yaml", "'lr'", "float", "'abc'"]),
+    ("iterations: [1, 2]\n", ["c.yaml", "'iterations'", "int", "[1, 2]"]),
+    ("iterations: 7\n  lr: [\n", ["c.yaml", "not valid YAML", "line"]),
+    ("- 1\n- 2\n", ["c.yaml", "mapping"]),
+])
+def test_config_errors_name_file_key_type_and_value(tmp_path, capsys, text, words):
+    f = tmp_path / "c.yaml"
+    f.write_text(text)
+    assert main(["--config", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert all(w in err for w in words), err
+    assert "Traceback" not in err
+
+
+def test_unknown_model_is_a_clean_error(tmp_path, capsys):
+    assert main(["--model", "nosuch", "--out", str(tmp_path / "r")]) == 1
+    assert "unknown model 'nosuch'" in capsys.readouterr().err

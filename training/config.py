@@ -66,27 +66,60 @@ class TrainConfig:
 
 
 def load_config(path: str | None) -> TrainConfig:
-    """A config from a YAML file (unknown keys are an error), or the defaults."""
+    """A config from a YAML file, or the defaults.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: naming the file, and the key, the expected type and the value when a key is
+            unknown or its value has the wrong type; or the line of a YAML syntax error.
+    """
     cfg = TrainConfig()
     if not path:
         return cfg
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
-    data = yaml.safe_load(p.read_text()) or {}
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"{path}: not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of config keys to values, got a {type(data).__name__}")
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{path}: unknown keys {unknown}; known keys: {sorted(known)}")
-    return _with(cfg, data)
+    return _with(cfg, data, source=path)
 
 
-def _with(cfg: TrainConfig, values: dict) -> TrainConfig:
+def _convert(name: str, default, value, source: str):
+    """``value`` as the type of the field's default, or a ValueError naming source, key, type and value."""
+    kind = type(default)
+    try:
+        if isinstance(default, tuple):
+            if not isinstance(value, (list, tuple)):
+                raise TypeError
+            return tuple(float(v) for v in value)
+        if isinstance(default, bool):
+            if isinstance(value, bool):
+                return value
+            return _bool(str(value))
+        if isinstance(value, (list, tuple, dict)) or (kind is int and isinstance(value, float)
+                                                      and not value.is_integer()):
+            raise TypeError
+        return kind(value)
+    except (TypeError, ValueError, argparse.ArgumentTypeError):
+        want = "a list of numbers" if isinstance(default, tuple) else kind.__name__
+        raise ValueError(f"{source}: key {name!r} expects {want}, got {value!r}") from None
+
+
+def _with(cfg: TrainConfig, values: dict, source: str = "command line") -> TrainConfig:
     conv = {}
     for f in fields(TrainConfig):
         if f.name in values and values[f.name] is not None:
-            v = values[f.name]
-            conv[f.name] = tuple(v) if isinstance(f.default, tuple) else type(f.default)(v)
+            conv[f.name] = _convert(f.name, f.default, values[f.name], source)
     return dataclasses.replace(cfg, **conv)
 
 
@@ -100,15 +133,17 @@ def _bool(s: str) -> bool:
 
 def add_override_args(parser: argparse.ArgumentParser) -> None:
     """One ``--name VALUE`` option per config field; given ones override the file."""
-    g = parser.add_argument_group("overrides (any config key)")
+    g = parser.add_argument_group("overrides (any config key; the value shown is the built-in default, which "
+                                  "the --config file may change)")
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
+        shown = f"default: {f.default!r}"
         if isinstance(f.default, bool):
-            g.add_argument(flag, dest=f.name, type=_bool, metavar="BOOL", default=None, help=f"(default {f.default})")
+            g.add_argument(flag, dest=f.name, type=_bool, metavar="BOOL", default=None, help=shown)
         elif isinstance(f.default, tuple):
-            g.add_argument(flag, dest=f.name, type=float, nargs="*", default=None, help=f"(default {f.default})")
+            g.add_argument(flag, dest=f.name, type=float, nargs="*", default=None, help=shown)
         else:
-            g.add_argument(flag, dest=f.name, type=type(f.default), default=None, help=f"(default {f.default!r})")
+            g.add_argument(flag, dest=f.name, type=type(f.default), default=None, help=shown)
 
 
 def apply_overrides(cfg: TrainConfig, args: argparse.Namespace) -> TrainConfig:

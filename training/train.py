@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import signal
 import sys
 import time
 from pathlib import Path
@@ -60,15 +61,34 @@ def lr_factor(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
     return (1 / 3) ** sum(progress >= f for f in cfg.lr_steps)
 
 
+def resume_path(cfg: TrainConfig, resume: str | None) -> Path | None:
+    """The checkpoint ``--resume`` names (``auto``: OUT/last.pt), checked before any other work."""
+    if not resume:
+        return None
+    path = Path(cfg.out) / "last.pt" if resume == "auto" else Path(resume)
+    if not path.is_file():
+        raise FileNotFoundError(f"nothing to resume: {path} does not exist (a run writes OUT/last.pt every "
+                                f"checkpoint_every steps, at the end, and when it is interrupted)")
+    return path
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def train(cfg: TrainConfig, resume: str | None = None) -> Path:
-    """Run training; returns the path of the final checkpoint (``out/last.pt``)."""
+    """Run training; returns the path of the final checkpoint (``out/last.pt``).
+
+    Ctrl-C (SIGINT) or SIGTERM stops it cleanly: ``out/last.pt`` is written atomically and the
+    run goes on from there with ``--resume``.
+    """
     torch.manual_seed(cfg.seed)
     device = torch.device(cfg.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     mcfg = model_config(cfg)
+    resume_from = resume_path(cfg, resume)
+    out = Path(cfg.out)
     model = build_model(mcfg).to(device)
     if cfg.init:
         from ssapose.models.openpose_weights import load_init
@@ -89,13 +109,14 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, kl_mode=cfg.kl_mode, gamma=cfg.gamma,
                       heat_weight=cfg.heat_weight, offsets_weight=cfg.offsets_weight)
     train_ann, train_img, val_ann, val_img = data_paths(cfg)
+    out.mkdir(parents=True, exist_ok=True)
     ds = CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess,
                        AugmentConfig(tuple(cfg.aug_scale), cfg.aug_rotate, cfg.aug_flip) if cfg.augment else None, seed=cfg.seed)
     loader = make_loader(ds, cfg.batch_size, cfg.workers)
     step, best = 0, -1.0
     last = out / "last.pt"
-    if resume:
-        blob = torch.load(resume if resume != "auto" else last, map_location=device, weights_only=False)
+    if resume_from:
+        blob = torch.load(resume_from, map_location=device, weights_only=False)
         model.load_state_dict(blob["state_dict"])
         if subnet is not None and blob.get("subnet"):
             subnet.load_state_dict(blob["subnet"])
@@ -123,53 +144,61 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     model.train()
     bar = tqdm(total=cfg.iterations, initial=step, desc="train", unit="it", dynamic_ncols=True)
     done = step >= cfg.iterations
-    while not done:
-        for x, tg in loader:
-            x = x.to(device, non_blocking=True)
-            tg = {k: v.to(device, non_blocking=True) for k, v in tg.items()}
-            with torch.autocast(device.type, enabled=cfg.amp and device.type == "cuda"):
-                stages = model(x)
-            stages = [type(s)(*(t.float() if t is not None else None for t in s)) for s in stages]
-            loss, terms = ssa_loss(stages, tg, lcfg, subnet)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            if cfg.clip_grad:
-                scaler.unscale_(opt)
-                torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{terms['total']:.1f}", lr=f"{sched.get_last_lr()[0]:.2g}")
-            minutes = (time.time() - t0) / 60
-            out_of_time = cfg.time_budget_min and minutes >= cfg.time_budget_min
-            done = step >= cfg.iterations or out_of_time
-            stats = {}
-            if val_ann and (step % cfg.eval_every == 0 or done):
-                stats = validate(model, mcfg, val_ann, val_img, cfg.input_size)
-                bar.write(f"step {step}: val AP {stats['AP']:.3f} AP50 {stats['AP50']:.3f} "
-                          f"err {stats['err_px']:.2f}px ({minutes:.1f} min)")
-                if stats["AP"] > best:
-                    best = stats["AP"]
-                    save_checkpoint(str(out / "best.pt"), model, mcfg, half=True, step=step, val=stats)
-            if step % 10 == 0 or stats:
-                log.writerow([step, f"{minutes:.2f}", f"{sched.get_last_lr()[0]:.3g}"] +
-                             [f"{terms[k]:.4g}" for k in ("total", "heat", "paf", "offsets", "ps", "kl")] +
-                             [f"{stats[k]:.4f}" if stats else "" for k in ("AP", "AP50", "err_px")])
-                logf.flush()
-            if step % cfg.checkpoint_every == 0 or done:
-                checkpoint(last)
-            if done:
-                break
-    bar.close()
-    logf.close()
+    previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        while not done:
+            for x, tg in loader:
+                x = x.to(device, non_blocking=True)
+                tg = {k: v.to(device, non_blocking=True) for k, v in tg.items()}
+                with torch.autocast(device.type, enabled=cfg.amp and device.type == "cuda"):
+                    stages = model(x)
+                stages = [type(s)(*(t.float() if t is not None else None for t in s)) for s in stages]
+                loss, terms = ssa_loss(stages, tg, lcfg, subnet)
+                opt.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                if cfg.clip_grad:
+                    scaler.unscale_(opt)
+                    torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
+                scaler.step(opt)
+                scaler.update()
+                sched.step()
+                step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{terms['total']:.1f}", lr=f"{sched.get_last_lr()[0]:.2g}")
+                minutes = (time.time() - t0) / 60
+                out_of_time = cfg.time_budget_min and minutes >= cfg.time_budget_min
+                done = step >= cfg.iterations or out_of_time
+                stats = {}
+                if val_ann and (step % cfg.eval_every == 0 or done):
+                    stats = validate(model, mcfg, val_ann, val_img, cfg.input_size)
+                    bar.write(f"step {step}: val AP {stats['AP']:.3f} AP50 {stats['AP50']:.3f} "
+                              f"err {stats['err_px']:.2f}px ({minutes:.1f} min)")
+                    if stats["AP"] > best:
+                        best = stats["AP"]
+                        save_checkpoint(str(out / "best.pt"), model, mcfg, half=True, step=step, val=stats)
+                if step % 10 == 0 or stats:
+                    log.writerow([step, f"{minutes:.2f}", f"{sched.get_last_lr()[0]:.3g}"] +
+                                 [f"{terms[k]:.4g}" for k in ("total", "heat", "paf", "offsets", "ps", "kl")] +
+                                 [f"{stats[k]:.4f}" if stats else "" for k in ("AP", "AP50", "err_px")])
+                    logf.flush()
+                if step % cfg.checkpoint_every == 0 or done:
+                    checkpoint(last)
+                if done:
+                    break
+    except KeyboardInterrupt:
+        bar.close()
+        checkpoint(last)
+        print(f"\ninterrupted at step {step}: saved {last}; continue with --resume", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        bar.close()
+        logf.close()
     return last
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="Train an SSA-Pose network (paper losses: SALM, PDD, KL; RIE offsets).",
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap = argparse.ArgumentParser(description="Train an SSA-Pose network (paper losses: SALM, PDD, KL; RIE offsets). "
+                                             "Ctrl-C saves OUT/last.pt; --resume continues from it.")
     ap.add_argument("--config", help="YAML file with TrainConfig keys (see training/config.py)")
     ap.add_argument("--resume", nargs="?", const="auto", default=None,
                     help="continue from a checkpoint (default: OUT/last.pt)")
@@ -178,7 +207,7 @@ def main(argv=None) -> int:
     try:
         cfg = apply_overrides(load_config(args.config), args)
         path = train(cfg, args.resume)
-    except (FileNotFoundError, ValueError, RuntimeError) as e:
+    except (FileNotFoundError, ValueError, RuntimeError, KeyError) as e:
         print(f"train.py: error: {e}", file=sys.stderr)
         return 1
     print(f"checkpoint: {path}")

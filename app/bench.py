@@ -1,0 +1,152 @@
+"""``ssapose benchmark``: network ms, decode ms, end-to-end FPS and AP per backend x precision x height.
+
+Each configuration is a model file, optionally with a backend and an OpenVINO precision hint:
+``models/lwop.int8.xml``, ``models/lwop.onnx@onnx``, ``models/lwop.onnx@openvino:f32``,
+``models/lwop.pt@torch`` (``--device cuda`` for the GPU). For each configuration and input
+height it measures:
+
+* network and decode ms: medians over ``--timed`` frames of the clip, one stage at a time;
+* end-to-end FPS: the threaded pipeline in file mode (every frame, overlay drawn), with its
+  slowest stage's rate measured in the same run, and their ratio;
+* AP on coco_mini val2017 (``--no-ap`` skips it).
+
+It prints one markdown table (what BENCHMARKS.md shows) and can write the rows as JSON.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+
+from engines.cli_args import input_size, positive_int, prepare_output
+from ssapose import paths
+
+
+@dataclass
+class Row:
+    config: str
+    backend: str
+    precision: str
+    height: int
+    network_ms: float
+    decode_ms: float
+    pipeline_fps: float
+    slowest: str
+    ratio: float
+    ap: float | None
+
+
+def default_configs() -> list[str]:
+    return [str(paths.DEFAULT_MODEL), f"{paths.DEFAULT_ONNX}@openvino", f"{paths.DEFAULT_ONNX}@onnx"]
+
+
+def parse_config(text: str) -> tuple[str, str, str | None]:
+    """``PATH[@BACKEND[:PRECISION]]`` -> ``(path, backend, precision hint)``."""
+    path, _, rest = text.partition("@")
+    backend, _, precision = rest.partition(":")
+    return path, backend or "auto", precision or None
+
+
+def open_backend(config: str, device: str, threads: int | None):
+    from engines import create_backend
+
+    path, backend, precision = parse_config(config)
+    if precision:
+        from engines.openvino_backend import OpenVINOBackend
+        return OpenVINOBackend(path, threads=threads, precision=precision)
+    return create_backend(path, backend, device=device, threads=threads)
+
+
+def precision_of(backend) -> str:
+    label = getattr(backend, "precision_label", None)
+    if label:
+        return label
+    if backend.name == "torch":
+        return "fp16" if getattr(backend, "half", False) and backend.device.type == "cuda" else "fp32"
+    return "fp16" if backend.name == "tensorrt" else "fp32"
+
+
+def measure(config: str, height: int, frames: list, timed: int, device: str, threads: int | None,
+            ap: bool) -> Row:
+    from app.pipeline import Pipeline, PipelineConfig
+    from engines.benchmark import benchmark_backend
+    from engines.evaluate import evaluate_model
+
+    backend = open_backend(config, device, threads)
+    try:
+        seq = benchmark_backend(backend, frames[:timed], height, warmup=3, repeat=timed, progress=False)
+        pipe = Pipeline(iter(frames), backend, PipelineConfig(input_size=height, draw=True))
+        for _ in pipe.results():
+            pass
+        run = pipe.summary()
+        score = None
+        if ap:
+            val = paths.coco_set("val")
+            stats, _ = evaluate_model(parse_config(config)[0], str(val.ann), str(val.images), height,
+                                      opened=backend)
+            score = stats["AP"]
+        return Row(config, backend.name, precision_of(backend), height, seq["inference"]["median_ms"],
+                   seq["decode"]["median_ms"], run.fps, run.slowest, run.fps / run.bound_fps, score)
+    finally:
+        backend.close()
+
+
+def table(rows: list[Row], frames: int, clip: str) -> str:
+    out = [f"end-to-end: {frames} frames of {clip}, file mode, overlay drawn; AP: coco_mini val2017",
+           "", "| model | backend | precision | height | network ms | decode ms | pipeline FPS | slowest stage "
+           "| pipeline / slowest | val AP |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ap = f"{r.ap:.3f}" if r.ap is not None else "-"
+        out.append(f"| {parse_config(r.config)[0].split('/')[-1]} | {r.backend} | {r.precision} | {r.height} | "
+                   f"{r.network_ms:.1f} | {r.decode_ms:.2f} | {r.pipeline_fps:.1f} | {r.slowest} | {r.ratio:.2f} "
+                   f"| {ap} |")
+    return "\n".join(out)
+
+
+def add_command(sub) -> None:
+    from app.outputs import pipeline_threads
+
+    p = sub.add_parser("benchmark", help="network ms, decode ms, end-to-end FPS and AP per backend, precision "
+                                         "and input height",
+                       description=__doc__.split("\n\n", 1)[1], formatter_class=_raw())
+    p.add_argument("--models", nargs="+", default=None, metavar="PATH[@BACKEND[:PRECISION]]",
+                   help="configurations to compare (default: the INT8 IR, the ONNX in OpenVINO and in ONNX "
+                        "Runtime)")
+    p.add_argument("--heights", type=input_size, nargs="+", default=[256, 368], help="input heights (default: "
+                                                                                       "%(default)s)")
+    p.add_argument("--video", default=str(paths.demo_video(must_exist=False)),
+                   help="clip for the end-to-end run (default: the demo clip)")
+    p.add_argument("--frames", type=int, default=0, help="frames of the clip for the end-to-end run (0: all)")
+    p.add_argument("--timed", type=positive_int, default=50, help="frames timed stage by stage (default: 50)")
+    p.add_argument("--device", default="cpu", help="torch device for .pt models (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=pipeline_threads(),
+                   help="inference threads (default: cores - 1 = %(default)s, as the pipeline uses)")
+    p.add_argument("--no-ap", action="store_true", help="skip the AP on coco_mini val2017")
+    p.add_argument("--json", help="also write the rows here (.json)")
+    p.set_defaults(func=run_benchmark)
+
+
+def _raw():
+    import argparse
+    return argparse.RawDescriptionHelpFormatter
+
+
+def run_benchmark(args) -> int:
+    from tqdm import tqdm
+
+    from ssapose.sources import read_frames
+
+    if args.json:
+        prepare_output(args.json, (".json",))
+    frames = read_frames(args.video, limit=args.frames or None)
+    configs = args.models or default_configs()
+    rows = []
+    jobs = [(c, h) for c in configs for h in args.heights]
+    for config, height in tqdm(jobs, desc="benchmark", unit="config", disable=not sys.stderr.isatty()):
+        rows.append(measure(config, height, frames, min(args.timed, len(frames)), args.device, args.threads,
+                            not args.no_ap))
+    print(table(rows, len(frames), args.video))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([asdict(r) for r in rows], f, indent=1)
+    return 0
