@@ -62,8 +62,8 @@ def precision_of(backend) -> str:
     if label:
         return label
     if backend.name == "torch":
-        return "fp16" if getattr(backend, "half", False) and backend.device.type == "cuda" else "fp32"
-    return "fp16" if backend.name == "tensorrt" else "fp32"
+        return "f16" if getattr(backend, "half", False) and backend.device.type == "cuda" else "f32"
+    return "f16" if backend.name == "tensorrt" else "f32"
 
 
 def measure(config: str, height: int, frames: list, timed: int, device: str, threads: int | None,

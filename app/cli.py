@@ -26,7 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:                      # the subcommand's own usage, not the top-level one
+        sub = _subparser(parser, args)
+        (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -38,6 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _subparser(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser | None:
+    """The parser of the command given (and of its action, for ``engine build``)."""
+    for action in parser._subparsers._group_actions if parser._subparsers else []:
+        sub = action.choices.get(getattr(args, "command", None) or "")
+        if sub is None:
+            continue
+        nested = getattr(args, "engine_command", None)
+        if nested and sub._subparsers:
+            for inner in sub._subparsers._group_actions:
+                return inner.choices.get(nested, sub)
+        return sub
+    return None
 
 
 if __name__ == "__main__":

@@ -103,4 +103,6 @@ def run_video(args) -> int:
 def run_app(args) -> int:
     from app.qt.main_window import launch
 
+    args.source_given = args.input != DEMO_VIDEO       # the default yields to a remembered source
+
     return launch(args)

@@ -47,7 +47,9 @@ class FrameResult:
 class PipelineConfig:
     """live: drop stale frames (webcam); queue_size: bound of each inter-stage queue;
     draw: draw the overlay; hud: draw FPS/latency text; input_size: network input;
-    switch_interval: Python's GIL switch interval (s) while the pipeline runs."""
+    switch_interval: Python's GIL switch interval (s) while the pipeline runs;
+    pace_fps: deliver frames no faster than this (a file played at its own frame rate;
+    0: as fast as possible)."""
 
     input_size: int = 368
     live: bool = False
@@ -57,6 +59,7 @@ class PipelineConfig:
     style: DrawStyle = field(default_factory=DrawStyle)
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     switch_interval: float = 0.001
+    pace_fps: float = 0.0
 
 
 @dataclass
@@ -161,6 +164,10 @@ class Pipeline:
             if frame is _END or self._stop.is_set():
                 break
             self._capture_ms.append((time.perf_counter() - t0) * 1e3)
+            if self.config.pace_fps > 0:          # play a file at its own rate: frame i at i / fps
+                wait = self._t0 + i / self.config.pace_fps - time.perf_counter()
+                if wait > 0 and self._stop.wait(wait):
+                    break
             if frame is None or getattr(frame, "size", 0) == 0:
                 raise ValueError(f"frame {i} is empty (zero-size)")
             item = (i, time.perf_counter() - self._t0, frame)

@@ -108,6 +108,7 @@ class OpenVINOBackend(Backend):
     def precision_label(self) -> str:
         """E.g. ``"int8+f32"`` for a quantized IR whose other layers run in f32."""
         p = str(self.precision).lower().replace("<type: '", "").replace("'>", "")
+        p = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}.get(p, p)
         return f"int8+{p}" if self.quantized else p
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:

@@ -25,10 +25,24 @@ def load_coco(ann_file: str):
     if not os.path.isfile(ann_file):
         raise FileNotFoundError(f"annotation file not found: {ann_file}")
     try:
+        with open(ann_file, encoding="utf-8") as f:
+            data = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{ann_file} is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{ann_file} is not a COCO annotation file: its top level is a JSON "
+                         f"{type(data).__name__}, not an object with 'images' and 'annotations'")
+    if not data.get("images"):
+        raise ValueError(f"{ann_file} lists no images")
+    if not any(isinstance(a, dict) and a.get("keypoints") for a in data.get("annotations") or []):
+        raise ValueError(f"{ann_file} has no person keypoint annotations: there is nothing to evaluate")
+    try:
         with contextlib.redirect_stdout(io.StringIO()):
-            coco = COCO(ann_file)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
-        raise ValueError(f"{ann_file} is not a COCO annotation file: {e}") from e
+            coco = COCO()
+            coco.dataset = data
+            coco.createIndex()
+    except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as e:
+        raise ValueError(f"{ann_file} is not a COCO annotation file: {e!r}") from e
     _sanitise(coco)
     return coco
 

@@ -27,6 +27,23 @@ def describe(spec: str) -> str:
     return "video"
 
 
+def looping(spec: str, stop=None):
+    """Frames of ``spec`` over and over (a file or folder played in a loop), until ``stop()`` is true."""
+    while True:
+        src = FrameSource(spec)
+        try:
+            n = 0
+            for frame in src:
+                n += 1
+                yield frame
+                if stop is not None and stop():
+                    return
+        finally:
+            src.close()
+        if n == 0:
+            return
+
+
 class FrameSource:
     """Iterate BGR ``(H, W, 3) uint8`` frames from ``spec``.
 

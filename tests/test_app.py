@@ -114,3 +114,27 @@ def test_video_show_window_runs_offscreen(qtbot, capsys, small_model):
     from app.cli import main
     assert main(["video", str(DATA / "coco_tiny"), "--show", "--model", small_model, "--input-size", "256"]) == 0
     assert "4 frames processed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "{}", '{"images": [], "annotations": []}'])
+def test_bad_annotation_file_shows_a_dialog_and_the_app_stays(window, qtbot, monkeypatch, tmp_path, content):
+    messages = []
+    monkeypatch.setattr("app.qt.eval_tab.QMessageBox.critical", lambda *a: messages.append(a[2]))
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    window.eval.ann.setText(str(bad))
+    window.eval.run()
+    assert messages and "bad.json" in messages[0]
+    assert window.isVisible() and window.eval.worker is None
+
+
+def test_source_choice_given_remembered_default(tmp_path):
+    from app.qt.live_tab import choose_source
+
+    clip = str(DEMO)
+    assert choose_source("given.mp4", str(clip), True) == ("given.mp4", "")          # the command line wins
+    assert choose_source(clip, str(DATA / "coco_tiny"), False) == (str(DATA / "coco_tiny"), "")
+    chosen, note = choose_source(clip, "/gone/away.mp4", False)                      # remembered, but gone
+    assert chosen == clip and "/gone/away.mp4" in note
+    assert choose_source(clip, None, False) == (clip, "")
+

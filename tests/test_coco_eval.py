@@ -59,3 +59,17 @@ def test_malformed_annotations(tmp_path, capsys):
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
     assert main(["eval", "--oracle", "--ann", str(garbage)]) == 1
+
+
+@pytest.mark.parametrize("content, words", [
+    ("{}", "no images"), ('{"images": [], "annotations": []}', "no images"),
+    ("[1, 2]", "JSON list"), ("not json", "not valid JSON"),
+    ('{"images": [{"id": 1, "file_name": "a.jpg", "width": 9, "height": 9}], "annotations": []}', "no person"),
+])
+def test_unusable_annotation_files_are_errors(tmp_path, capsys, content, words):
+    f = tmp_path / "a.json"
+    f.write_text(content)
+    with pytest.raises(ValueError, match=words):
+        load_coco(str(f))
+    assert main(["eval", "--oracle", "--ann", str(f)]) == 1
+    assert words in capsys.readouterr().err

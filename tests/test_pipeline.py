@@ -194,3 +194,22 @@ def test_hud_box_encloses_its_text():
     text = img.max(axis=2) > 200
     assert text.sum() > 100 and not (text & ~inside).any()                 # no text pixel outside its box
     assert (img[~inside] == 128).all()
+
+
+def test_pipeline_paces_a_file_at_its_frame_rate():
+    pipe = Pipeline(frames(6), FieldsBackend(), PipelineConfig(input_size=368, draw=False, pace_fps=20.0))
+    stamps = [r.timestamp for r in pipe.results()]
+    assert len(stamps) == 6
+    assert all(b - a >= 0.045 for a, b in zip(stamps, stamps[1:]))      # 1/20 s apart, not faster
+    fast = [r.timestamp for r in Pipeline(frames(6), FieldsBackend(), PipelineConfig(input_size=368)).results()]
+    assert fast[-1] < stamps[-1]
+
+
+def test_looping_source_starts_over():
+    from ssapose.sources import looping
+
+    n = len(list(FrameSource(str(DATA / "coco_tiny"))))
+    seen = []
+    for f in looping(str(DATA / "coco_tiny"), stop=lambda: len(seen) >= 2 * n + 1):
+        seen.append(f.shape)
+    assert len(seen) == 2 * n + 1 and seen[0] == seen[n]

@@ -14,11 +14,26 @@ from engines import BACKENDS
 from ssapose.overlay import DrawStyle
 
 
+def choose_source(given: str, remembered, given_explicitly: bool) -> tuple[str, str]:
+    """The source to open and a note for the status bar.
+
+    A source given on the command line wins; else the remembered one, if it still opens;
+    else the default, with a note saying why the remembered one was dropped.
+    """
+    if given_explicitly or not remembered or str(remembered) == given:
+        return given, ""
+    remembered = str(remembered)
+    if remembered.isdigit() or Path(remembered).exists():
+        return remembered, ""
+    return given, f"the remembered source {remembered} no longer opens; using {Path(given).name}"
+
+
 class LiveTab(QWidget):
-    def __init__(self, settings, source: str, model: str, device: str = "cpu"):
+    def __init__(self, settings, source: str, model: str, device: str = "cpu", source_given: bool = False):
         super().__init__()
         self.settings, self.worker, self.device = settings, None, device
-        self.source = QLineEdit(str(settings.value("source", source)))
+        chosen, self.note = choose_source(source, settings.value("source"), source_given)
+        self.source = QLineEdit(chosen)
         self.source.setToolTip("webcam index (0, 1...), video or GIF file, image folder or image")
         self.model = QLineEdit(str(settings.value("model", model)))
         self.backend = QComboBox()
@@ -38,7 +53,13 @@ class LiveTab(QWidget):
         self.start_btn.clicked.connect(self.start)
         self.pause_btn.toggled.connect(self.pause)
         self.stop_btn.clicked.connect(self.stop)
-        self.record = QCheckBox("Record mp4 + JSON")
+        self.record = QCheckBox("Record mp4 + JSON Lines")
+        self.fast = QCheckBox("Fast as possible")
+        self.fast.setToolTip("process a file as fast as the machine can (benchmarking) instead of at its own "
+                             "frame rate")
+        self.fast.setChecked(settings.value("fast", "false") == "true")
+        self.loop = QCheckBox("Loop")
+        self.loop.setChecked(settings.value("loop", "false") == "true")
         self.kp_slider, self.limb_slider = self._slider("kp_threshold"), self._slider("limb_threshold")
         self.view = FrameView("Choose a source and press Start")
         self.hud = QLabel("idle")
@@ -57,7 +78,7 @@ class LiveTab(QWidget):
         form.addRow("Keypoint threshold", self.kp_slider)
         form.addRow("Limb threshold", self.limb_slider)
         buttons = QHBoxLayout()
-        for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record):
+        for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record, self.fast, self.loop):
             buttons.addWidget(w)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
@@ -101,7 +122,10 @@ class LiveTab(QWidget):
         if self.record.isChecked():
             rec = str(Path.cwd() / f"ssapose-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
         self.worker = PipelineWorker(self.source.text().strip(), self.model.text().strip(), self.backend.currentText(),
-                                     self.size.value(), self.style(), rec, self.device)
+                                     self.size.value(), self.style(), rec, self.device,
+                                     realtime=not self.fast.isChecked(), loop=self.loop.isChecked())
+        self.settings.setValue("fast", "true" if self.fast.isChecked() else "false")
+        self.settings.setValue("loop", "true" if self.loop.isChecked() else "false")
         self.worker.frame.connect(self.on_frame)
         self.worker.failed.connect(self.on_error)
         self.worker.finished.connect(lambda: self.hud.setText(self.hud.text() + "  [stopped]"))

@@ -9,7 +9,7 @@ from app.qt.display import has_display
 from ssapose import paths
 
 
-def build_window(source: str, model: str, settings=None, device: str = "cpu"):
+def build_window(source: str, model: str, settings=None, device: str = "cpu", source_given: bool = False):
     """Create (not show) the main window; ``settings`` defaults to QSettings('ssapose', 'app')."""
     from PyQt5.QtCore import QSettings
     from PyQt5.QtWidgets import QMainWindow, QShortcut, QTabWidget
@@ -23,7 +23,9 @@ def build_window(source: str, model: str, settings=None, device: str = "cpu"):
             super().__init__()
             self.settings = settings if settings is not None else QSettings("ssapose", "app")
             self.setWindowTitle("SSA-Pose")
-            self.live = LiveTab(self.settings, source, model, device)
+            self.live = LiveTab(self.settings, source, model, device, source_given)
+            if self.live.note:
+                self.statusBar().showMessage(self.live.note, 15000)
             ann = paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",
                                must_exist=False)
             images = paths.shared("data", "coco_mini", "val2017", must_exist=False)
@@ -59,6 +61,20 @@ def build_window(source: str, model: str, settings=None, device: str = "cpu"):
     return MainWindow()
 
 
+def install_error_dialog() -> None:
+    """Any exception that escapes a Qt slot is shown in a dialog instead of ending the app
+    (PyQt5 aborts the process on an unhandled exception in a slot)."""
+    import traceback
+
+    from PyQt5.QtWidgets import QMessageBox
+
+    def show(kind, value, tb):
+        traceback.print_exception(kind, value, tb)
+        QMessageBox.critical(None, "SSA-Pose", f"{kind.__name__}: {value}")
+
+    sys.excepthook = show
+
+
 def launch(args) -> int:
     if not has_display():
         print("ssapose app: no display found (DISPLAY is not set). Run the same pipeline headless with\n"
@@ -67,7 +83,8 @@ def launch(args) -> int:
     from PyQt5.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    win = build_window(args.input, args.model, device=args.device)
+    install_error_dialog()
+    win = build_window(args.input, args.model, device=args.device, source_given=getattr(args, "source_given", True))
     win.show()
     win.live.start()
     return app.exec_()

@@ -22,9 +22,10 @@ class PipelineWorker(QThread):
     failed = pyqtSignal(str)
 
     def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = 368,
-                 style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu"):
+                 style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu",
+                 realtime: bool = True, loop: bool = False):
         super().__init__()
-        self.device = device
+        self.device, self.realtime, self.loop = device, realtime, loop
         self.source, self.model, self.backend_kind, self.input_size = source, model, backend, input_size
         self.style, self.record = style, record
         self.pipeline: Pipeline | None = None
@@ -50,15 +51,18 @@ class PipelineWorker(QThread):
     def run(self) -> None:
         from app.outputs import JsonLinesWriter, VideoOut, pipeline_threads
         from engines import create_backend
-        from ssapose.sources import FrameSource
+        from ssapose.sources import FrameSource, looping
 
         video, poses, src = None, None, None
         try:
             src = FrameSource(self.source)
             backend = create_backend(self.model, self.backend_kind, device=self.device, threads=pipeline_threads())
-            cfg = PipelineConfig(input_size=self.input_size, live=src.kind == "webcam", style=self.style,
-                                 hud=False)           # the window has its own HUD under the view
-            self.pipeline = Pipeline(src, backend, cfg)
+            live = src.kind == "webcam"
+            pace = src.fps if self.realtime and not live and src.fps > 0 else 0.0
+            cfg = PipelineConfig(input_size=self.input_size, live=live, style=self.style,
+                                 hud=False, pace_fps=pace)    # the window has its own HUD under the view
+            frames = looping(self.source, self._halt.is_set) if self.loop and not live else src
+            self.pipeline = Pipeline(frames, backend, cfg)
             self.pipeline.style = self.style
             for r in self.pipeline.results():
                 while self._pause.is_set() and not self._halt.is_set():
