@@ -17,7 +17,7 @@ from app.qt.main_window import build_window  # noqa: E402
 from ssapose import paths  # noqa: E402
 
 
-def main(out: str = str(ROOT / "docs/screenshot.png"), frames: int = 240) -> int:
+def main(out: str = str(ROOT / "docs/screenshot.png"), frames: int = 300) -> int:
     app = QApplication(sys.argv[:1])
     settings = QSettings(str(ROOT / "runs/screenshot-settings.ini"), QSettings.IniFormat)
     settings.clear()
