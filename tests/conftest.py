@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch
 from ssapose import paths
 from ssapose.skeleton import coco_to_parts
 
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")   # Qt tests never need a display
 ROOT = Path(__file__).resolve().parents[1]
 DATA = paths.shared_root() / "data"           # real data lives in ../shared, never in the repo
 TINY_ANN = DATA / "coco_tiny" / "test_coco.json"

@@ -1,5 +1,6 @@
 import os
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -34,15 +35,52 @@ def test_live_run_delivers_frames_with_poses_and_stops(window, qtbot):
     assert worker.isFinished() and worker.pipeline.alive_threads() == []
 
 
-def test_thresholds_change_the_overlay(window, qtbot):
-    live = window.live
+@pytest.fixture
+def real_window(qtbot, tmp_path, real_model):
+    """The window on one real image (4 people) with the real model."""
+    import shutil
+    src = tmp_path / "one"
+    src.mkdir()
+    shutil.copy(DATA / "coco_mini" / "val2017" / "000000183709.jpg", src)
+    w = build_window(str(src), real_model, QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.live.stop()
+
+
+def run_once(live, qtbot):
+    shown = live.view.frames_shown
     live.start()
-    qtbot.waitUntil(lambda: live.worker is not None and live.worker.pipeline is not None, timeout=30000)
-    live.kp_slider.setValue(95)
-    assert live.worker.pipeline.style.keypoint_threshold == pytest.approx(0.95)
+    qtbot.waitUntil(lambda: live.view.frames_shown > shown, timeout=60000)
+    qtbot.waitUntil(lambda: live.worker.isFinished(), timeout=60000)
+    return live.view.last_frame.copy()
+
+
+def test_hud_shows_the_true_people_count(real_window, qtbot, real_model):
+    import cv2
+    from engines import create_backend
+    from engines.runner import PoseEstimator
+
+    live = real_window.live
+    run_once(live, qtbot)
+    img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
+    n = len(PoseEstimator(create_backend(real_model), live.size.value())(img))
+    assert n >= 2 and f"people {n} " in live.hud.text()
+
+
+def test_thresholds_change_the_overlay(real_window, qtbot):
+    live = real_window.live
+    live.kp_slider.setValue(0)
     live.limb_slider.setValue(0)
-    assert live.worker.pipeline.style.limb_threshold == 0.0
-    live.stop()
+    everything = run_once(live, qtbot)
+    live.kp_slider.setValue(100)                 # no keypoint is that sure: dots and limbs vanish
+    live.limb_slider.setValue(100)
+    assert live.worker is None or live.worker.style.keypoint_threshold == pytest.approx(1.0)
+    nothing = run_once(live, qtbot)
+    assert np.abs(everything.astype(int) - nothing.astype(int)).sum() > 1000
+    raw = __import__("cv2").imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
+    assert np.array_equal(nothing, raw)           # with every keypoint hidden, the frame is untouched
 
 
 def test_bad_source_shows_a_dialog_and_app_stays_up(window, qtbot, monkeypatch):

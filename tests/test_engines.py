@@ -54,16 +54,19 @@ def test_every_backend_same_names_and_shapes(lite_files):
 def test_int8_close_to_fp32(lite_files):
     _, onnx_path, int8 = lite_files
     x = np.random.default_rng(1).normal(size=(1, 3, 96, 96)).astype(np.float32)
-    a, b = create_backend(str(onnx_path)).infer(x), create_backend(str(int8)).infer(x)
-    # quantisation error is bounded, not zero
-    assert 0 < np.abs(a["heatmaps"] - b["heatmaps"]).mean() < 0.1
+    a, b = create_backend(str(onnx_path), "onnx").infer(x), create_backend(str(int8), "onnx").infer(x)
+    for k in a:     # quantisation error is not zero, and small against the field's own scale
+        err, scale = np.abs(a[k] - b[k]).mean(), np.abs(a[k]).mean()
+        assert 0 < err <= min(0.01, 0.1 * scale), (k, err, scale)
 
 
-def test_estimator_runs_on_a_real_image(lite_files):
+def test_estimator_finds_people_on_a_real_image(real_model):
     import cv2
-    est = PoseEstimator(create_backend(str(lite_files[1])), input_size=128)
-    poses = est(cv2.imread(IMAGES[0]))
-    assert poses.keypoints.shape[1:] == (17, 3)
+    est = PoseEstimator(create_backend(real_model), input_size=368)
+    img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))      # 4 people
+    poses = est(img)
+    assert poses.keypoints.shape[1:] == (17, 3) and len(poses) >= 2
+    assert (poses.keypoints[..., 2] > 0).sum(axis=1).max() >= 8        # at least one well-formed person
 
 
 def test_backend_kind_and_errors(tmp_path, lite_files):

@@ -61,6 +61,32 @@ def test_file_mode_every_frame_in_order_with_correct_poses():
         assert r.timings.inference > 0 and r.timings.decode > 0 and r.image is not None
 
 
+def test_live_mode_delivers_the_newest_frame_and_drops_only_stale_ones():
+    """Deterministic: the network holds frame 0 until the camera has produced every other frame."""
+    gate, busy = threading.Event(), threading.Event()
+
+    class HeldBackend(FieldsBackend):
+        def infer(self, batch):
+            busy.set()
+            gate.wait(10)
+            return super().infer(batch)
+
+    def camera():
+        yield from frames(1)
+        busy.wait(10)                      # frame 0 is in the network: everything after it piles up
+        yield from frames(20)
+        gate.set()
+
+    n = 21
+    pipe = Pipeline(camera(), HeldBackend(), PipelineConfig(live=True, draw=False))
+    delivered = [r.index for r in pipe.results()]
+    dropped = sorted(set(range(n)) - set(delivered))
+    assert delivered == sorted(delivered) and delivered[0] == 0
+    assert delivered[-1] == n - 1                     # the last captured frame always comes out
+    assert dropped and all(d < max(delivered) for d in dropped)
+    assert pipe.stats.dropped == len(dropped)
+
+
 def test_live_mode_drops_stale_frames_and_reports_them():
     be = FieldsBackend(delay=0.03)
 
@@ -145,11 +171,17 @@ def test_tracking_keeps_ids_on_a_moving_sequence():
     assert sorted(first.values()) == [0, 1, 2]
 
 
-def test_tracking_off_changes_nothing():
-    a = list(Pipeline(frames(5), FieldsBackend(), PipelineConfig(draw=False)).results())
-    b = list(Pipeline(frames(5), FieldsBackend(), PipelineConfig(draw=False)).results())
-    for x, y in zip(a, b):
-        assert np.array_equal(x.poses.keypoints, y.poses.keypoints) and x.track_ids is None
+def test_tracking_on_against_off():
+    off = list(Pipeline(frames(8), FieldsBackend(), PipelineConfig(draw=False)).results())
+    on = list(Pipeline(frames(8), FieldsBackend(), PipelineConfig(draw=False), Tracker()).results())
+    assert all(r.track_ids is None for r in off)
+    assert all(r.track_ids is not None and len(r.track_ids) == len(r.poses) == 2 for r in on)
+    assert len({tuple(sorted(r.track_ids.tolist())) for r in on}) == 1           # the same two ids throughout
+    for a, b in zip(off, on):      # the same people (they stand 115 px apart), smoothed
+        assert len(a.poses) == len(b.poses)
+        d = min(np.abs(a.poses.keypoints[0, :, :2] - k[:, :2]).max() for k in b.poses.keypoints)
+        assert d < 30.0
+    assert any(not np.array_equal(a.poses.keypoints, b.poses.keypoints) for a, b in zip(off, on))
 
 
 def test_one_euro_smooths_jitter():
