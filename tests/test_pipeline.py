@@ -245,3 +245,16 @@ def test_looping_source_starts_over():
     for f in looping(str(DATA / "coco_tiny"), stop=lambda: len(seen) >= 2 * n + 1):
         seen.append(f.shape)
     assert len(seen) == 2 * n + 1 and seen[0] == seen[n]
+
+
+def test_usage_errors_show_the_subcommands_own_usage(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["video", "--bogus"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: ssapose video") and "--bogus" in err
+    assert main(["engine"]) == 2
+    assert "usage: ssapose engine" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["engine", "build", "m.onnx", "--out", "m.engine", "--zzz"])
+    assert capsys.readouterr().err.startswith("usage: ssapose engine build")

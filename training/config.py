@@ -49,8 +49,8 @@ class TrainConfig:
     optimizer: str = "sgd"              # "sgd" (paper) or "adam" (scale-free; used for short CPU runs)
     clip_grad: float = 0.0              # max gradient norm (0: off)
     iterations: int = 3000
-    batch_size: int = 8
-    lr: float = 1e-4
+    batch_size: int = 8                 # per process: the global batch is batch_size x WORLD_SIZE (torchrun)
+    lr: float = 1e-4                    # used as given, whatever the number of processes
     momentum: float = 0.9
     weight_decay: float = 5e-4
     lr_steps: tuple = (0.283, 0.567, 0.85)   # fractions of the run where lr is divided by 3 (paper: 170k of 600k)

@@ -93,6 +93,9 @@ class CocoKeypoints(Dataset):
         return x, {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vars(t).items()}
 
 
-def make_loader(dataset: CocoKeypoints, batch_size: int, workers: int, shuffle: bool = True) -> DataLoader:
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                      drop_last=shuffle and len(dataset) >= batch_size, persistent_workers=workers > 0)
+def make_loader(dataset: CocoKeypoints, batch_size: int, workers: int, shuffle: bool = True,
+                sampler=None) -> DataLoader:
+    """Batches of ``(input, targets)``; a ``sampler`` (distributed training) replaces shuffling."""
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+                      num_workers=workers, drop_last=shuffle and len(dataset) >= batch_size,
+                      persistent_workers=workers > 0)

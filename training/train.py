@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ from ssapose.losses import LossConfig, ssa_loss
 from ssapose.models import build_model, get_config, save_checkpoint
 from ssapose.models.heads import SelfSupervision
 from ssapose.targets import TargetConfig
+from training import distributed
 from training.config import TrainConfig, add_override_args, apply_overrides, load_config
 from training.data import AugmentConfig, CocoKeypoints, make_loader
 from training.validate import validate
@@ -88,6 +90,8 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         raise RuntimeError("--device cuda asked for, but torch sees no CUDA device")
     mcfg = model_config(cfg)
     resume_from = resume_path(cfg, resume)
+    ddp = distributed.setup(device)
+    device = ddp.device
     out = Path(cfg.out)
     model = build_model(mcfg).to(device)
     if cfg.init:
@@ -108,11 +112,13 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
                         salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
     lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, kl_mode=cfg.kl_mode, gamma=cfg.gamma,
                       heat_weight=cfg.heat_weight, offsets_weight=cfg.offsets_weight)
-    train_ann, train_img, val_ann, val_img = data_paths(cfg)
+    train_ann, train_img, val_ann, val_img = ddp.first(lambda: data_paths(cfg))
     out.mkdir(parents=True, exist_ok=True)
     ds = CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess,
                        AugmentConfig(tuple(cfg.aug_scale), cfg.aug_rotate, cfg.aug_flip) if cfg.augment else None, seed=cfg.seed)
-    loader = make_loader(ds, cfg.batch_size, cfg.workers)
+    sampler = ddp.sampler(ds, cfg.seed)
+    loader = make_loader(ds, cfg.batch_size, cfg.workers, sampler=sampler)
+    net = ddp.wrap(model)
     step, best = 0, -1.0
     last = out / "last.pt"
     if resume_from:
@@ -128,12 +134,14 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
     log_path = out / "log.csv"
     new_log = not log_path.exists() or step == 0
-    logf = open(log_path, "w" if new_log else "a", newline="")
+    logf = open(log_path if ddp.main else os.devnull, "w" if new_log else "a", newline="")
     log = csv.writer(logf)
-    if new_log:
+    if new_log and ddp.main:
         log.writerow(["step", "minutes", "lr", "total", "heat", "paf", "offsets", "ps", "kl", "AP", "AP50", "err_px"])
 
     def checkpoint(path: Path, **extra):
+        if not ddp.main:
+            return
         save_checkpoint(str(path), model, mcfg, step=step, best_ap=best, train_config=vars(cfg).copy(),
                         minutes=(time.time() - t0) / 60,
                         subnet=subnet.state_dict() if subnet else None, optimizer=opt.state_dict(),
@@ -142,20 +150,26 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     t0 = time.time() - clock["offset"] * 60
     clock["t0"] = time.time()            # the budget counts training, not data generation
     model.train()
-    bar = tqdm(total=cfg.iterations, initial=step, desc="train", unit="it", dynamic_ncols=True)
+    bar = tqdm(total=cfg.iterations, initial=step, desc="train", unit="it", dynamic_ncols=True, disable=not ddp.main)
+    epoch = 0
     done = step >= cfg.iterations
     previous_term = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         while not done:
+            if sampler is not None:
+                sampler.set_epoch(epoch)
+            epoch += 1
             for x, tg in loader:
                 x = x.to(device, non_blocking=True)
                 tg = {k: v.to(device, non_blocking=True) for k, v in tg.items()}
                 with torch.autocast(device.type, enabled=cfg.amp and device.type == "cuda"):
-                    stages = model(x)
+                    stages = net(x)
                 stages = [type(s)(*(t.float() if t is not None else None for t in s)) for s in stages]
                 loss, terms = ssa_loss(stages, tg, lcfg, subnet)
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
+                if subnet is not None:
+                    ddp.average_grads(subnet.parameters())
                 if cfg.clip_grad:
                     scaler.unscale_(opt)
                     torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
@@ -169,7 +183,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
                 out_of_time = cfg.time_budget_min and minutes >= cfg.time_budget_min
                 done = step >= cfg.iterations or out_of_time
                 stats = {}
-                if val_ann and (step % cfg.eval_every == 0 or done):
+                if ddp.main and val_ann and (step % cfg.eval_every == 0 or done):
                     stats = validate(model, mcfg, val_ann, val_img, cfg.input_size)
                     bar.write(f"step {step}: val AP {stats['AP']:.3f} AP50 {stats['AP50']:.3f} "
                               f"err {stats['err_px']:.2f}px ({minutes:.1f} min)")
@@ -193,6 +207,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         signal.signal(signal.SIGTERM, previous_term)
         bar.close()
         logf.close()
+        ddp.close()
     return last
 
 
