@@ -49,6 +49,17 @@ def add_commands(sub) -> None:
                    help="trained offset heads to add (default: %(default)s; without it the offsets are zero)")
     p.set_defaults(func=run_import_ir)
 
+    p = sub.add_parser("doctor", help="what this machine can run: CPU features, torch/CUDA, GPU, runtimes, a model",
+                       description="One line per item: CPU features (AVX2, AVX-512, VNNI, AMX, bf16), torch and "
+                                   "whether it is a CUDA build, the GPU and driver, ONNX Runtime's providers, "
+                                   "OpenVINO's devices, TensorRT. With --model, whether that model runs here and "
+                                   "which backend auto picks, and why. Exits 1 only when the model cannot run.")
+    p.add_argument("--model", nargs="?", const=DEFAULT_MODEL, default=None,
+                   help="a model or engine to check (no value: the default model)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)
+    p.add_argument("--device", default="cpu", help="device to check the model on (default: %(default)s)")
+    p.set_defaults(func=run_doctor)
+
     p = sub.add_parser("eval", help="COCO keypoint AP of a model, or of the encoding itself (--oracle)",
                        description="Score poses with pycocotools' COCOeval. --oracle encodes each image's ground "
                                    "truth into targets and decodes it again (no network): the ceiling of the "
@@ -111,6 +122,12 @@ def add_commands(sub) -> None:
 def _usage(parser) -> int:
     parser.print_help(sys.stderr)
     return 2
+
+
+def run_doctor(args) -> int:
+    from engines.doctor import run_doctor as doctor
+
+    return doctor(args)
 
 
 def run_import_ir(args) -> int:

@@ -1,0 +1,29 @@
+"""ssapose doctor: one line per item, non-zero only when the given model cannot run."""
+from app.cli import main
+from engines.doctor import cpu_line
+
+CPUINFO = """processor	: 0
+model name	: Example CPU
+flags		: fpu sse2 avx2 avx512f avx512_vnni amx_tile amx_int8
+"""
+
+
+def test_cpu_features_are_named():
+    line = cpu_line(CPUINFO)
+    assert "Example CPU" in line and "AVX2" in line and "AVX-512 VNNI" in line and "AMX-INT8" in line
+    assert "BF16" not in line
+
+
+def test_doctor_exit_codes(small_model, tmp_path, capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("CPU:") and "torch" in out and "OpenVINO" in out and "TensorRT" in out
+    assert main(["doctor", "--model", small_model]) == 0
+    out = capsys.readouterr().out
+    assert "backend torch (a PyTorch checkpoint)" in out and "runs here" in out
+    assert main(["doctor", "--model", str(tmp_path / "none.pt")]) == 1
+    assert "cannot run here" in capsys.readouterr().out
+    import torch
+    cuda = torch.cuda.is_available()
+    assert main(["doctor", "--model", small_model, "--device", "cuda"]) == (0 if cuda else 1)
+    assert cuda or "CPU-only build" in capsys.readouterr().out
