@@ -14,6 +14,8 @@ from engines.cli_args import prepare_output
 from ssapose import paths
 
 DEMO_VIDEO = str(paths.demo_video(must_exist=False))
+#: One-Euro parameters chosen on the demo clip by jitter and lag (BENCHMARKS.md).
+TRACK_MIN_CUTOFF, TRACK_BETA = 1.0, 0.05
 
 
 def add_commands(sub) -> None:
@@ -27,7 +29,15 @@ def add_commands(sub) -> None:
     p.add_argument("--json", help="write per-frame poses here as JSON Lines: a header line, then one line per "
                                   "frame, flushed as it comes (see README)")
     add_model_args(p, threads_default=pipeline_threads())
-    p.add_argument("--track", action="store_true", help="keep person ids across frames (OKS) and smooth keypoints")
+    p.add_argument("--track", action="store_true",
+                   help="keep person ids across frames (OKS) and smooth keypoints (One-Euro); prints ID switches, "
+                        "track lengths and keypoint jitter at the end")
+    p.add_argument("--csv", help="write a table, one row per person per frame with raw and smoothed keypoints "
+                                 "(.csv, or .parquet with pandas + pyarrow); implies --track")
+    p.add_argument("--smooth-min-cutoff", type=float, default=TRACK_MIN_CUTOFF,
+                   help="One-Euro minimum cutoff in Hz: lower smooths more (default: %(default)s)")
+    p.add_argument("--smooth-beta", type=float, default=TRACK_BETA,
+                   help="One-Euro speed coefficient: higher follows fast motion sooner (default: %(default)s)")
     p.add_argument("--kp-threshold", type=float, default=0.1, help="minimum keypoint score drawn (default: 0.1)")
     p.add_argument("--limb-threshold", type=float, default=0.1,
                    help="minimum score of both ends of a drawn limb (default: %(default)s)")
@@ -49,9 +59,9 @@ def add_commands(sub) -> None:
 def run_video(args) -> int:
     from tqdm import tqdm
 
-    from app.outputs import JsonLinesWriter, VideoOut
+    from app.outputs import JsonLinesWriter, TableWriter, VideoOut
     from app.pipeline import Pipeline, PipelineConfig
-    from app.tracking import Tracker
+    from app.tracking import Tracker, TrackStats
     from engines import create_backend
     from ssapose.overlay import DrawStyle
     from ssapose.sources import FrameSource
@@ -60,15 +70,23 @@ def run_video(args) -> int:
         prepare_output(args.out, (".mp4",), "video")
     if args.json:
         prepare_output(args.json, (".jsonl", ".json"), "poses file")
+    if args.csv:
+        prepare_output(args.csv, (".csv", ".parquet"), "table")
+        args.track = True
     src = FrameSource(args.input)
     backend = create_backend(args.model, args.backend, device=args.device, threads=args.threads)
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
-    cfg = PipelineConfig(input_size=args.input_size, live=args.live or src.kind == "webcam",
-                         draw=bool(args.out or args.show), style=style)
+    live = args.live or src.kind == "webcam"
+    cfg = PipelineConfig(input_size=args.input_size, live=live, draw=bool(args.out or args.show), style=style,
+                         clock_fps=0.0 if live else src.fps)
     frames = itertools.islice(src, args.max_frames) if args.max_frames else src
-    pipe = Pipeline(frames, backend, cfg, Tracker() if args.track else None)
+    tracker = Tracker(min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta) if args.track else None
+    stats = TrackStats() if tracker else None
+    pipe = Pipeline(frames, backend, cfg, tracker)
     video = VideoOut(args.out, src.fps) if args.out else None
     poses = JsonLinesWriter(args.json, args.input, args.model, src.fps) if args.json else None
+    table = TableWriter(args.csv, {"source": args.input, "model": args.model, "fps": src.fps,
+                                   "tracker": tracker.describe()}) if args.csv else None
     viewer = None
     if args.show:
         from app.qt.viewer import Viewer
@@ -81,6 +99,10 @@ def run_video(args) -> int:
                 video.write(r.image)
             if poses is not None:
                 poses.write(r, src.fps)
+            if table is not None:
+                table.write(r, src.fps)
+            if stats is not None:
+                stats.add(r.index, r.raw_poses, r.poses, r.track_ids)
             if viewer is not None and not viewer.show(r.image):
                 break
             bar.update(1)
@@ -88,7 +110,7 @@ def run_video(args) -> int:
         bar.close()
         pipe.stop()
         src.close()
-        for out in (video, poses):
+        for out in (video, poses, table):
             if out is not None:
                 out.close()
         backend.close()
@@ -97,6 +119,8 @@ def run_video(args) -> int:
           + (f"; video: {args.out}" if args.out else "") + (f"; poses: {args.json}" if args.json else ""))
     if n:
         print(pipe.summary().describe())
+    if stats is not None:
+        print(stats.describe())
     return 0
 
 

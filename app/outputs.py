@@ -70,6 +70,68 @@ def read_json_lines(path: str) -> tuple[dict, list[dict]]:
     return header, frames
 
 
+def csv_columns() -> list[str]:
+    cols = ["frame", "time", "track_id", "score"]
+    for name in COCO_KEYPOINT_NAMES:
+        cols += [f"{name}_x", f"{name}_y", f"{name}_score"]
+    for name in COCO_KEYPOINT_NAMES:
+        cols += [f"{name}_x_smooth", f"{name}_y_smooth"]
+    return cols
+
+
+class TableWriter:
+    """One row per person per frame: frame, time (s), track_id, score, then per keypoint x, y, score as
+    detected and x, y after smoothing (pixels of the input frame; empty where the keypoint is missing).
+
+    ``.csv``: written and flushed frame by frame, after ``# key: value`` comment lines that record
+    the tracker and smoothing parameters (``pandas.read_csv(path, comment="#")`` reads it). ``.parquet``
+    (needs pandas with pyarrow): written at the end, the parameters in the file's metadata.
+    """
+
+    def __init__(self, path: str, meta: dict):
+        self.path, self.meta, self.rows = path, meta, []
+        self.parquet = path.lower().endswith(".parquet")
+        if self.parquet:
+            import importlib.util
+            if not all(importlib.util.find_spec(m) for m in ("pandas", "pyarrow")):
+                raise ImportError("a .parquet table needs pandas and pyarrow (pip install pandas pyarrow); "
+                                  "or write .csv")
+            self.file = None
+        else:
+            import csv
+            self.file = open(path, "w", newline="", encoding="utf-8")
+            for k, v in meta.items():
+                self.file.write(f"# {k}: {v}\n")
+            self.csv = csv.writer(self.file)
+            self.csv.writerow(csv_columns())
+
+    def write(self, result, fps: float) -> None:
+        raw = result.raw_poses if result.raw_poses is not None else result.poses
+        t = result.index / fps if fps > 0 else result.timestamp
+        for n in range(len(result.poses)):
+            ident = int(result.track_ids[n]) if result.track_ids is not None else -1
+            row = [result.index, round(t, 4), ident, round(float(result.poses.scores[n]), 4)]
+            for x, y, c in raw.keypoints[n]:
+                row += [round(float(x), 2), round(float(y), 2), round(float(c), 3)] if c > 0 else ["", "", 0.0]
+            for (x, y, c) in result.poses.keypoints[n]:
+                row += [round(float(x), 2), round(float(y), 2)] if c > 0 else ["", ""]
+            if self.parquet:
+                self.rows.append(row)
+            else:
+                self.csv.writerow(row)
+        if self.file is not None:
+            self.file.flush()
+
+    def close(self) -> None:
+        if self.parquet:
+            import pandas as pd
+            df = pd.DataFrame(self.rows, columns=csv_columns())
+            df.attrs.update({k: str(v) for k, v in self.meta.items()})
+            df.to_parquet(self.path)
+        elif not self.file.closed:
+            self.file.close()
+
+
 class VideoOut:
     """The annotated mp4, opened on the first frame (its size comes from the frame)."""
 

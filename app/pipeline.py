@@ -41,6 +41,7 @@ class FrameResult:
     image: np.ndarray | None = None
     track_ids: np.ndarray | None = None
     latency_ms: float = 0.0
+    raw_poses: Poses | None = None            # before smoothing, when a tracker runs
 
 
 @dataclass
@@ -49,7 +50,8 @@ class PipelineConfig:
     draw: draw the overlay; hud: draw FPS/latency text; input_size: network input;
     switch_interval: Python's GIL switch interval (s) while the pipeline runs;
     pace_fps: deliver frames no faster than this (a file played at its own frame rate;
-    0: as fast as possible)."""
+    0: as fast as possible); clock_fps: the tracker's clock is ``index / clock_fps`` (a file's
+    own time) instead of the wall clock (0)."""
 
     input_size: int = 368
     live: bool = False
@@ -60,6 +62,7 @@ class PipelineConfig:
     decoder: DecoderConfig = field(default_factory=DecoderConfig)
     switch_interval: float = 0.001
     pace_fps: float = 0.0
+    clock_fps: float = 0.0
 
 
 @dataclass
@@ -217,9 +220,11 @@ class Pipeline:
         while (item := self._get(self._q[3])) is not _END:
             i, ts, frame, poses, t = item
             t0 = time.perf_counter()
-            ids = None
+            ids, raw = None, None
             if self.tracker is not None:
-                poses, ids = self.tracker(poses, ts)
+                raw = poses
+                clock = i / self.config.clock_fps if self.config.clock_fps > 0 else ts
+                poses, ids = self.tracker(poses, clock)
             self._tick()
             image = None
             if self.config.draw:
@@ -232,7 +237,7 @@ class Pipeline:
             self.stats.processed += 1
             self._timings.append(t)
             self._t_end = time.perf_counter()
-            if not self._put(self._q[4], FrameResult(i, ts, poses, t, image, ids, latency)):
+            if not self._put(self._q[4], FrameResult(i, ts, poses, t, image, ids, latency, raw)):
                 return
         self._put(self._q[4], _END)
 

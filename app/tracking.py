@@ -1,4 +1,5 @@
-"""Track ids across frames by OKS matching, with One-Euro smoothing of keypoints."""
+"""Track ids across frames by OKS matching, with One-Euro smoothing of keypoints, and the figures
+that say how well it went: ID switches, track lengths and keypoint jitter."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,7 +95,8 @@ class Tracker:
                         vis = kp[pi, :, 2] > 0
                         sm = tr.filt(kp[pi, :, :2], timestamp)
                         kp[pi, vis, :2] = sm[vis]
-                    tr.keypoints, tr.missed = kp[pi].copy(), 0
+                    tr.keypoints, tr.missed = poses.keypoints[pi].copy(), 0     # match on detections, not on
+                    # the smoothed track, so that smoothing never costs an id
                     matched.add(ti)
         for ti, tr in enumerate(self.tracks):
             if ti not in matched:
@@ -107,3 +109,92 @@ class Tracker:
             ids[pi] = self.next_id
             self.next_id += 1
         return Poses(kp, poses.scores.copy()), ids
+
+    def set_smoothing(self, min_cutoff: float, beta: float) -> None:
+        """Change the One-Euro parameters now, for the tracks that exist and the ones to come."""
+        self.min_cutoff, self.beta = min_cutoff, beta
+        for t in self.tracks:
+            t.filt.min_cutoff, t.filt.beta = min_cutoff, beta
+
+    def describe(self) -> str:
+        return (f"OKS matching (min_oks {self.min_oks}, max_missed {self.max_missed} frames), One-Euro "
+                f"smoothing {'on' if self.smooth else 'off'} (min_cutoff {self.min_cutoff} Hz, beta {self.beta})")
+
+
+def second_difference_rms(series: np.ndarray) -> np.ndarray:
+    """``(T, 17, 3)`` keypoints of one track -> per keypoint the RMS of ``x[t+1] - 2 x[t] + x[t-1]`` (pixels),
+    over the triples where the keypoint is present all three times; NaN where there is none."""
+    if len(series) < 3:
+        return np.full(series.shape[1], np.nan)
+    d2 = series[2:, :, :2] - 2 * series[1:-1, :, :2] + series[:-2, :, :2]          # (T-2, 17, 2)
+    ok = (series[2:, :, 2] > 0) & (series[1:-1, :, 2] > 0) & (series[:-2, :, 2] > 0)
+    sq = np.where(ok, (d2 ** 2).sum(-1), 0.0).sum(0)
+    n = ok.sum(0)
+    return np.where(n > 0, np.sqrt(sq / np.maximum(n, 1)), np.nan)
+
+
+class TrackStats:
+    """Collects tracked frames and reports what users complain about: ID switches and jitter.
+
+    ID switches, without ground truth: a new id that starts within ``gap`` frames of another id's
+    last frame and matches that id's last pose (OKS >= ``min_oks``) is counted as the same person
+    re-identified under a new id.
+    """
+
+    def __init__(self, gap: int = 15, min_oks: float = 0.3):
+        self.gap, self.min_oks = gap, min_oks
+        self.raw: dict[int, list] = {}
+        self.smooth: dict[int, list] = {}
+        self.first: dict[int, tuple[int, np.ndarray]] = {}
+        self.last: dict[int, tuple[int, np.ndarray]] = {}
+        self.frames = 0
+
+    def add(self, index: int, raw: Poses, smoothed: Poses, ids: np.ndarray) -> None:
+        self.frames += 1
+        for n, ident in enumerate(ids.tolist()):
+            if ident < 0:
+                continue
+            self.raw.setdefault(ident, []).append((index, raw.keypoints[n]))
+            self.smooth.setdefault(ident, []).append((index, smoothed.keypoints[n]))
+            self.first.setdefault(ident, (index, raw.keypoints[n]))
+            self.last[ident] = (index, raw.keypoints[n])
+
+    def id_switches(self) -> int:
+        switches = 0
+        for ident, (start, pose) in self.first.items():
+            for other, (end, last) in self.last.items():
+                if other != ident and 0 < start - end <= self.gap and \
+                        oks_matrix(last[None], pose[None])[0, 0] >= self.min_oks:
+                    switches += 1
+                    break
+        return switches
+
+    def jitter(self, which: str) -> np.ndarray:
+        """Per keypoint RMS second difference over consecutive frames of every track (pixels)."""
+        tracks = self.raw if which == "raw" else self.smooth
+        sq, n = np.zeros(17), np.zeros(17)
+        for items in tracks.values():
+            idx = np.array([i for i, _ in items])
+            kp = np.stack([k for _, k in items])
+            for run in np.split(np.arange(len(idx)), np.flatnonzero(np.diff(idx) != 1) + 1):
+                r = second_difference_rms(kp[run])
+                ok = np.isfinite(r)
+                count = max(len(run) - 2, 0)
+                sq[ok] += r[ok] ** 2 * count
+                n[ok] += count
+        return np.where(n > 0, np.sqrt(sq / np.maximum(n, 1)), np.nan)
+
+    def summary(self) -> dict:
+        lengths = [len(v) for v in self.raw.values()]
+        raw, smooth = self.jitter("raw"), self.jitter("smoothed")
+        return {"frames": self.frames, "tracks": len(lengths), "mean_track_length": float(np.mean(lengths)) if lengths
+                else 0.0, "id_switches": self.id_switches(), "jitter_raw_px": float(np.nanmean(raw)) if
+                np.isfinite(raw).any() else float("nan"), "jitter_smoothed_px": float(np.nanmean(smooth)) if
+                np.isfinite(smooth).any() else float("nan"), "jitter_raw_per_keypoint": raw.round(2).tolist(),
+                "jitter_smoothed_per_keypoint": smooth.round(2).tolist()}
+
+    def describe(self) -> str:
+        s = self.summary()
+        return (f"tracking: {s['tracks']} tracks over {s['frames']} frames, mean length {s['mean_track_length']:.1f} "
+                f"frames, {s['id_switches']} ID switches; keypoint jitter (RMS second difference) "
+                f"{s['jitter_raw_px']:.2f} px raw, {s['jitter_smoothed_px']:.2f} px smoothed")

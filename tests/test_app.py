@@ -176,3 +176,16 @@ def test_source_choice_given_remembered_default(tmp_path):
     assert chosen == clip and "/gone/away.mp4" in note
     assert choose_source(clip, None, False) == (clip, "")
 
+
+
+def test_smoothing_sliders_retune_the_tracker_live(window, qtbot):
+    live = window.live
+    live.track.setChecked(True)
+    live.start()
+    qtbot.waitUntil(lambda: live.worker is not None and live.worker.tracker is not None, timeout=30000)
+    tracker = live.worker.tracker
+    live.cutoff_slider.setValue(30)
+    live.beta_slider.setValue(20)
+    assert (tracker.min_cutoff, tracker.beta) == (pytest.approx(3.0), pytest.approx(0.2))
+    assert all(t.filt.min_cutoff == pytest.approx(3.0) for t in tracker.tracks)
+    live.stop()

@@ -258,3 +258,34 @@ def test_usage_errors_show_the_subcommands_own_usage(capsys):
     with pytest.raises(SystemExit):
         main(["engine", "build", "m.onnx", "--out", "m.engine", "--zzz"])
     assert capsys.readouterr().err.startswith("usage: ssapose engine build")
+
+
+def test_track_stats_count_switches_and_jitter():
+    from app.tracking import TrackStats, second_difference_rms
+    from ssapose.poses import Poses
+
+    walk = np.stack([synthetic_person(100 + 5 * t, 150) for t in range(10)])            # steady motion
+    assert np.allclose(second_difference_rms(walk), 0.0, atol=1e-6)
+    shaky = walk.copy()
+    shaky[1::2, :, 0] += 2.0                                                              # +-2 px zig-zag
+    assert np.allclose(second_difference_rms(shaky), 4.0, atol=1e-6)      # the second difference alternates +-4 px
+    stats = TrackStats(gap=5)
+    for t in range(10):                    # one person, whose id changes at frame 5 (a switch), smoothed = raw
+        p = Poses(shaky[t][None].astype(np.float32), np.ones(1, np.float32))
+        stats.add(t, p, p, np.array([0 if t < 5 else 1]))
+    s = stats.summary()
+    assert s["tracks"] == 2 and s["id_switches"] == 1 and s["mean_track_length"] == 5.0
+    assert s["jitter_raw_px"] == pytest.approx(4.0)
+
+
+def test_video_csv_has_a_row_per_person_and_frame(tmp_path, small_model):
+    import csv as csvmod
+    out = tmp_path / "t.csv"
+    assert main(["video", str(DATA / "coco_tiny"), "--model", small_model, "--csv", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("# source:") and any(line.startswith("# tracker: OKS matching") for line in lines)
+    rows = list(csvmod.DictReader(line for line in lines if not line.startswith("#")))
+    header = next(line for line in lines if not line.startswith("#")).split(",")
+    assert header[:4] == ["frame", "time", "track_id", "score"] and "left_wrist_x_smooth" in header
+    assert len(header) == 4 + 17 * 5
+    assert all(int(r["track_id"]) >= 0 for r in rows)

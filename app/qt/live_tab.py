@@ -10,6 +10,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHB
 
 from app.qt.image import FrameView
 from app.qt.workers import PipelineWorker
+from app.tracking import Tracker
 from engines import BACKENDS
 from ssapose.overlay import DrawStyle
 
@@ -60,6 +61,11 @@ class LiveTab(QWidget):
         self.fast.setChecked(settings.value("fast", "false") == "true")
         self.loop = QCheckBox("Loop")
         self.loop.setChecked(settings.value("loop", "false") == "true")
+        self.track = QCheckBox("Track + smooth")
+        self.track.setToolTip("keep ids across frames and smooth keypoints (One-Euro); the two sliders tune it live")
+        self.track.setChecked(settings.value("track", "false") == "true")
+        self.cutoff_slider = self._slider("smooth_min_cutoff", scale=10, top=50, default=1.0, apply=self._smoothing)
+        self.beta_slider = self._slider("smooth_beta", scale=100, top=100, default=0.05, apply=self._smoothing)
         self.kp_slider, self.limb_slider = self._slider("kp_threshold"), self._slider("limb_threshold")
         self.view = FrameView("Choose a source and press Start")
         self.hud = QLabel("idle")
@@ -77,8 +83,10 @@ class LiveTab(QWidget):
         form.addRow("Model", model_row)
         form.addRow("Keypoint threshold", self.kp_slider)
         form.addRow("Limb threshold", self.limb_slider)
+        form.addRow("Smoothing min cutoff (Hz / 10)", self.cutoff_slider)
+        form.addRow("Smoothing beta (/ 100)", self.beta_slider)
         buttons = QHBoxLayout()
-        for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record, self.fast, self.loop):
+        for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record, self.fast, self.loop, self.track):
             buttons.addWidget(w)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
@@ -87,12 +95,23 @@ class LiveTab(QWidget):
         lay.addWidget(self.view, 1)
         lay.addWidget(self.hud)
 
-    def _slider(self, key: str) -> QSlider:
+    def _slider(self, key: str, scale: int = 100, top: int = 100, default: float = 0.1, apply=None) -> QSlider:
+        """A slider for a setting in [0, top / scale], remembered under ``key``."""
         s = QSlider(Qt.Horizontal)
-        s.setRange(0, 100)
-        s.setValue(int(float(self.settings.value(key, 0.1)) * 100))
-        s.valueChanged.connect(self._style_changed)
+        s.setRange(0, top)
+        s.setValue(int(round(float(self.settings.value(key, default)) * scale)))
+        s.valueChanged.connect(apply or self._style_changed)
         return s
+
+    def smoothing(self) -> tuple[float, float]:
+        return max(self.cutoff_slider.value() / 10, 0.05), self.beta_slider.value() / 100
+
+    def _smoothing(self) -> None:
+        cutoff, beta = self.smoothing()
+        self.settings.setValue("smooth_min_cutoff", cutoff)
+        self.settings.setValue("smooth_beta", beta)
+        if self.worker is not None and self.worker.tracker is not None:
+            self.worker.tracker.set_smoothing(cutoff, beta)
 
     def style(self) -> DrawStyle:
         return DrawStyle(keypoint_threshold=self.kp_slider.value() / 100, limb_threshold=self.limb_slider.value() / 100)
@@ -123,7 +142,10 @@ class LiveTab(QWidget):
             rec = str(Path.cwd() / f"ssapose-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
         self.worker = PipelineWorker(self.source.text().strip(), self.model.text().strip(), self.backend.currentText(),
                                      self.size.value(), self.style(), rec, self.device,
-                                     realtime=not self.fast.isChecked(), loop=self.loop.isChecked())
+                                     realtime=not self.fast.isChecked(), loop=self.loop.isChecked(),
+                                     tracker=Tracker(min_cutoff=self.smoothing()[0], beta=self.smoothing()[1])
+                                     if self.track.isChecked() else None)
+        self.settings.setValue("track", "true" if self.track.isChecked() else "false")
         self.settings.setValue("fast", "true" if self.fast.isChecked() else "false")
         self.settings.setValue("loop", "true" if self.loop.isChecked() else "false")
         self.worker.frame.connect(self.on_frame)

@@ -23,9 +23,9 @@ class PipelineWorker(QThread):
 
     def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = 368,
                  style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu",
-                 realtime: bool = True, loop: bool = False):
+                 realtime: bool = True, loop: bool = False, tracker=None):
         super().__init__()
-        self.device, self.realtime, self.loop = device, realtime, loop
+        self.device, self.realtime, self.loop, self.tracker = device, realtime, loop, tracker
         self.source, self.model, self.backend_kind, self.input_size = source, model, backend, input_size
         self.style, self.record = style, record
         self.pipeline: Pipeline | None = None
@@ -62,7 +62,7 @@ class PipelineWorker(QThread):
             cfg = PipelineConfig(input_size=self.input_size, live=live, style=self.style,
                                  hud=False, pace_fps=pace)    # the window has its own HUD under the view
             frames = looping(self.source, self._halt.is_set) if self.loop and not live else src
-            self.pipeline = Pipeline(frames, backend, cfg)
+            self.pipeline = Pipeline(frames, backend, cfg, self.tracker)
             self.pipeline.style = self.style
             for r in self.pipeline.results():
                 while self._pause.is_set() and not self._halt.is_set():
