@@ -11,6 +11,9 @@ height it measures:
 * AP on coco_mini val2017 (``--no-ap`` skips it).
 
 It prints one markdown table (what BENCHMARKS.md shows) and can write the rows as JSON.
+
+``--sweep`` answers "which input size?" for one model on this machine: AP and FPS over a range
+of heights, as a table and, with ``--plot`` (needs matplotlib), as a PNG of both against height.
 """
 from __future__ import annotations
 
@@ -34,6 +37,9 @@ class Row:
     slowest: str
     ratio: float
     ap: float | None
+
+
+SWEEP_HEIGHTS = (160, 224, 288, 368, 448, 512)
 
 
 def default_configs() -> list[str]:
@@ -112,8 +118,8 @@ def add_command(sub) -> None:
     p.add_argument("--models", nargs="+", default=None, metavar="PATH[@BACKEND[:PRECISION]]",
                    help="configurations to compare (default: the INT8 IR, the ONNX in OpenVINO and in ONNX "
                         "Runtime)")
-    p.add_argument("--heights", type=input_size, nargs="+", default=[256, 368], help="input heights (default: "
-                                                                                       "%(default)s)")
+    p.add_argument("--heights", type=input_size, nargs="+", default=None,
+                   help="input heights (default: 256 368)")
     p.add_argument("--video", default=str(paths.demo_video(must_exist=False)),
                    help="clip for the end-to-end run (default: the demo clip)")
     p.add_argument("--frames", type=int, default=0, help="frames of the clip for the end-to-end run (0: all)")
@@ -123,7 +129,33 @@ def add_command(sub) -> None:
                    help="inference threads (default: cores - 1 = %(default)s, as the pipeline uses)")
     p.add_argument("--no-ap", action="store_true", help="skip the AP on coco_mini val2017")
     p.add_argument("--json", help="also write the rows here (.json)")
+    p.add_argument("--sweep", action="store_true",
+                   help=f"AP and FPS of one model (the first of --models) over --heights (default for a sweep: "
+                        f"{' '.join(map(str, SWEEP_HEIGHTS))})")
+    p.add_argument("--plot", help="with --sweep: write AP and FPS against height as a PNG here (needs matplotlib)")
     p.set_defaults(func=run_benchmark)
+
+
+def plot_sweep(rows: list[Row], path: str) -> None:
+    """AP (left axis) and end-to-end FPS (right axis) against input height, one PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = [r.height for r in rows]
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    ax.plot(h, [r.ap or 0 for r in rows], "o-", color="tab:blue", label="AP, coco_mini val2017")
+    ax.set_xlabel("input height (px)")
+    ax.set_ylabel("AP (COCO OKS)", color="tab:blue")
+    right = ax.twinx()
+    right.plot(h, [r.pipeline_fps for r in rows], "s--", color="tab:red", label="FPS, demo clip end to end")
+    right.set_ylabel("FPS end to end", color="tab:red")
+    ax.set_title(f"{parse_config(rows[0].config)[0].split('/')[-1]} [{rows[0].backend}, {rows[0].precision}]")
+    ax.grid(alpha=0.3)
+    fig.legend(loc="upper center", bbox_to_anchor=(0.5, 0.9), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
 
 
 def _raw():
@@ -138,14 +170,27 @@ def run_benchmark(args) -> int:
 
     if args.json:
         prepare_output(args.json, (".json",))
+    if args.plot:
+        if not args.sweep:
+            raise ValueError("--plot goes with --sweep")
+        prepare_output(args.plot, (".png",), "plot")
+        import importlib.util
+        if importlib.util.find_spec("matplotlib") is None:
+            raise ImportError("--plot needs matplotlib: pip install 'ssapose[plot]' (or: pip install matplotlib)")
     frames = read_frames(args.video, limit=args.frames or None)
     configs = args.models or default_configs()
+    if args.sweep:
+        configs = configs[:1]
+    args.heights = args.heights or (list(SWEEP_HEIGHTS) if args.sweep else [256, 368])
     rows = []
     jobs = [(c, h) for c in configs for h in args.heights]
     for config, height in tqdm(jobs, desc="benchmark", unit="config", disable=not sys.stderr.isatty()):
         rows.append(measure(config, height, frames, min(args.timed, len(frames)), args.device, args.threads,
                             not args.no_ap))
     print(table(rows, len(frames), args.video))
+    if args.plot:
+        plot_sweep(rows, args.plot)
+        print(f"plot: {args.plot}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump([asdict(r) for r in rows], f, indent=1)

@@ -22,7 +22,8 @@ def add_commands(sub) -> None:
     p = sub.add_parser("video", help="run the pipeline headless: video in, annotated video and JSON out",
                        description="Capture -> preprocess -> inference -> decoding (low-resolution peaks refined "
                                    "to sub-cell positions, PAF grouping) -> overlay, each stage in its own thread. "
-                                   "INPUT is a video file, a GIF, an image folder, one image or a webcam index. "
+                                   "INPUT is a video file, a GIF, an image folder, one image, a webcam index or a "
+                                   "stream URL (rtsp://, http(s)://, udp://; reconnected with backoff if it drops). "
                                    "Without INPUT it runs the demo clip from the shared folder.")
     p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source (default: the demo clip in the shared folder)")
     p.add_argument("--out", help="write the annotated video here (.mp4)")
@@ -76,7 +77,7 @@ def run_video(args) -> int:
     src = FrameSource(args.input)
     backend = create_backend(args.model, args.backend, device=args.device, threads=args.threads)
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
-    live = args.live or src.kind == "webcam"
+    live = args.live or src.live
     cfg = PipelineConfig(input_size=args.input_size, live=live, draw=bool(args.out or args.show), style=style,
                          clock_fps=0.0 if live else src.fps)
     frames = itertools.islice(src, args.max_frames) if args.max_frames else src

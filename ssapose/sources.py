@@ -1,7 +1,8 @@
-"""Frame sources: video files, GIFs, image folders, single images and webcams (OpenCV only)."""
+"""Frame sources: video files, GIFs, image folders, single images, webcams and network streams (OpenCV only)."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -9,6 +10,9 @@ import cv2
 import numpy as np
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "udp://", "rtmp://", "tcp://")
+#: Waits (s) before each attempt to reopen a stream that dropped; then it gives up.
+RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class SourceError(RuntimeError):
@@ -16,9 +20,12 @@ class SourceError(RuntimeError):
 
 
 def describe(spec: str) -> str:
-    """``"webcam"``, ``"folder"``, ``"image"`` or ``"video"`` (files: video or GIF) for a source spec."""
+    """``"webcam"``, ``"stream"`` (rtsp/http(s)/udp URL), ``"folder"``, ``"image"`` or ``"video"``
+    (files: video or GIF) for a source spec."""
     if spec.isdigit():
         return "webcam"
+    if spec.lower().startswith(STREAM_SCHEMES):
+        return "stream"
     p = Path(spec)
     if p.is_dir():
         return "folder"
@@ -58,10 +65,16 @@ class FrameSource:
     def __init__(self, spec: str):
         self.spec, self.kind = str(spec), describe(str(spec))
         self.fps, self.count, self._cap, self._files = 0.0, 0, None, []
+        self.backoff, self.reconnects = RECONNECT_BACKOFF, 0
         if self.kind == "webcam":
             self._cap = cv2.VideoCapture(int(self.spec))
             if not self._cap.isOpened():
                 raise SourceError(f"no camera at index {self.spec}")
+        elif self.kind == "stream":
+            self._cap = self._open_stream()
+            if self._cap is None:
+                raise SourceError(f"cannot open the stream {self.spec}: unreachable, refused, or not a video stream "
+                                  "(check the address, the port and that the server is up)")
         elif self.kind == "folder":
             self._files = sorted(p for p in Path(self.spec).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not self._files:
@@ -92,11 +105,38 @@ class FrameSource:
         while True:
             ok, frame = self._cap.read()
             if not ok:
+                if self.kind == "stream" and self._reconnect():
+                    continue
                 break
             n += 1
             yield frame
         if n == 0:
             raise SourceError(f"{self.spec} holds no readable frame (corrupt file or camera error)")
+
+    @property
+    def live(self) -> bool:
+        """A camera or a network stream: frames come in real time, so stale ones are dropped."""
+        return self.kind in ("webcam", "stream")
+
+    def _open_stream(self):
+        cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG)
+        if cap.isOpened():
+            return cap
+        cap.release()
+        return None
+
+    def _reconnect(self) -> bool:
+        """Reopen a dropped stream, waiting longer before each try (``RECONNECT_BACKOFF``)."""
+        if self._cap is not None:
+            self._cap.release()
+        for wait in self.backoff:
+            time.sleep(wait)
+            self._cap = self._open_stream()
+            if self._cap is not None:
+                self.reconnects += 1
+                return True
+        self._cap = None
+        raise SourceError(f"the stream {self.spec} dropped and did not come back after {len(self.backoff)} tries")
 
     def close(self) -> None:
         if self._cap is not None:

@@ -289,3 +289,66 @@ def test_video_csv_has_a_row_per_person_and_frame(tmp_path, small_model):
     assert header[:4] == ["frame", "time", "track_id", "score"] and "left_wrist_x_smooth" in header
     assert len(header) == 4 + 17 * 5
     assert all(int(r["track_id"]) >= 0 for r in rows)
+
+
+@pytest.fixture
+def http_clip():
+    """The demo clip served over HTTP on the loopback address by a server this test starts and stops."""
+    import functools
+    import http.server
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(DEMO.parent)))
+    th = threading.Thread(target=srv.serve_forever, daemon=True)
+    th.start()
+    yield srv, f"http://127.0.0.1:{srv.server_address[1]}/{DEMO.name}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_stream_url_is_a_live_source(http_clip):
+    _, url = http_clip
+    src = FrameSource(url)
+    assert src.kind == "stream" and src.live
+    got = [f.shape for _, f in zip(range(12), src)]
+    assert got == [(432, 768, 3)] * 12
+    src.close()
+
+
+def test_unreachable_stream_says_so():
+    with pytest.raises(SourceError, match="cannot open the stream .*unreachable"):
+        FrameSource("http://127.0.0.1:1/none.mp4")
+
+
+class FlakyCapture:
+    """A capture whose next ``fail`` reads fail, as when a connection drops."""
+
+    def __init__(self, cap, fail: int):
+        self.cap, self.fail = cap, fail
+
+    def read(self):
+        if self.fail:
+            self.fail -= 1
+            return False, None
+        return self.cap.read()
+
+    def release(self):
+        self.cap.release()
+
+
+def test_dropped_stream_reconnects_then_gives_up(http_clip):
+    srv, url = http_clip
+    src = FrameSource(url)
+    src.backoff = (0.01, 0.02)
+    src._cap = FlakyCapture(src._cap, fail=1)           # the connection drops once: reopened at once
+    it = iter(src)
+    assert next(it).shape == (432, 768, 3) and src.reconnects == 1
+    srv.shutdown()
+    srv.server_close()
+    src._cap = FlakyCapture(src._cap, fail=10 ** 6)     # it drops again, and the server is gone
+    with pytest.raises(SourceError, match="did not come back after 2 tries"):
+        for _ in it:
+            pass

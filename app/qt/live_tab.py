@@ -11,6 +11,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHB
 from app.qt.image import FrameView
 from app.qt.workers import PipelineWorker
 from app.tracking import Tracker
+from ssapose.sources import STREAM_SCHEMES
 from engines import BACKENDS
 from ssapose.overlay import DrawStyle
 
@@ -24,7 +25,7 @@ def choose_source(given: str, remembered, given_explicitly: bool) -> tuple[str, 
     if given_explicitly or not remembered or str(remembered) == given:
         return given, ""
     remembered = str(remembered)
-    if remembered.isdigit() or Path(remembered).exists():
+    if remembered.isdigit() or remembered.lower().startswith(STREAM_SCHEMES) or Path(remembered).exists():
         return remembered, ""
     return given, f"the remembered source {remembered} no longer opens; using {Path(given).name}"
 

@@ -57,7 +57,7 @@ class PipelineWorker(QThread):
         try:
             src = FrameSource(self.source)
             backend = create_backend(self.model, self.backend_kind, device=self.device, threads=pipeline_threads())
-            live = src.kind == "webcam"
+            live = src.live
             pace = src.fps if self.realtime and not live and src.fps > 0 else 0.0
             cfg = PipelineConfig(input_size=self.input_size, live=live, style=self.style,
                                  hud=False, pace_fps=pace)    # the window has its own HUD under the view
