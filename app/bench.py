@@ -152,7 +152,7 @@ def plot_sweep(rows: list[Row], path: str) -> None:
     right.set_ylabel("FPS end to end", color="tab:red")
     ax.set_title(f"{parse_config(rows[0].config)[0].split('/')[-1]} [{rows[0].backend}, {rows[0].precision}]")
     ax.grid(alpha=0.3)
-    fig.legend(loc="upper center", bbox_to_anchor=(0.5, 0.9), fontsize=8)
+    fig.legend(loc="center right", bbox_to_anchor=(0.86, 0.55), fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -22,7 +22,7 @@ import numpy as np
 from engines.base import Backend
 from engines.runner import PoseEstimator, Timings
 from ssapose.decode import DecoderConfig
-from ssapose.overlay import DrawStyle, draw_hud, draw_poses
+from ssapose.overlay import DrawStyle, draw_fields, draw_hud, draw_poses
 from ssapose.poses import Poses
 
 _END = object()
@@ -51,7 +51,8 @@ class PipelineConfig:
     switch_interval: Python's GIL switch interval (s) while the pipeline runs;
     pace_fps: deliver frames no faster than this (a file played at its own frame rate;
     0: as fast as possible); clock_fps: the tracker's clock is ``index / clock_fps`` (a file's
-    own time) instead of the wall clock (0)."""
+    own time) instead of the wall clock (0); show_fields: draw the network's fields under the
+    skeletons (``Pipeline.show_fields`` switches it while running)."""
 
     input_size: int = 368
     live: bool = False
@@ -63,6 +64,7 @@ class PipelineConfig:
     switch_interval: float = 0.001
     pace_fps: float = 0.0
     clock_fps: float = 0.0
+    show_fields: bool = False
 
 
 @dataclass
@@ -116,6 +118,7 @@ class Pipeline:
         self.frames, self.backend, self.config, self.tracker = frames, backend, config, tracker
         self.estimator = PoseEstimator(backend, config.input_size, config.decoder)
         self.style = config.style
+        self.show_fields = config.show_fields
         self.stats = Stats()
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -212,13 +215,13 @@ class Pipeline:
         while (item := self._get(self._q[2])) is not _END:
             i, ts, frame, fields, box, t = item
             poses = self.estimator.decode(fields, box, t)
-            if not self._put(self._q[3], (i, ts, frame, poses, t)):
+            if not self._put(self._q[3], (i, ts, frame, poses, t, fields, box)):
                 return
         self._put(self._q[3], _END)
 
     def _overlay(self) -> None:
         while (item := self._get(self._q[3])) is not _END:
-            i, ts, frame, poses, t = item
+            i, ts, frame, poses, t, fields, box = item
             t0 = time.perf_counter()
             ids, raw = None, None
             if self.tracker is not None:
@@ -228,7 +231,10 @@ class Pipeline:
             self._tick()
             image = None
             if self.config.draw:
-                image = draw_poses(frame.copy(), poses, self.style, ids)
+                image = frame.copy()
+                if self.show_fields:
+                    draw_fields(image, fields, box.scale, self.backend.info.stride)
+                image = draw_poses(image, poses, self.style, ids)
                 if self.config.hud and self.style.show_fps:
                     draw_hud(image, self._hud_lines(t, len(poses)))
             t.overlay = (time.perf_counter() - t0) * 1e3

@@ -76,3 +76,45 @@ def draw_hud(frame: np.ndarray, lines: list[str]) -> np.ndarray:
         cv2.rectangle(frame, (x0, y0), (x1, y1), (0, 0, 0), -1)
         cv2.putText(frame, text, (x, y), _HUD_FONT, _HUD_SCALE, (255, 255, 255), 1, cv2.LINE_AA)
     return frame
+
+
+def draw_fields(frame: np.ndarray, fields: dict, scale: float, stride: int, alpha: float = 0.55) -> np.ndarray:
+    """Show what the network sees, in place on a BGR frame: the heatmaps (max over the 18 parts, as a
+    colour map), the PAFs (colour by direction, brightness by strength, summed over limbs) and the
+    offsets (a line from each peak's cell centre to its refined point, drawn 4x longer).
+
+    Args:
+        fields: ``heatmaps (19, h, w)``, ``pafs (38, h, w)``, optionally ``offsets (36, h, w)``
+            (or with a leading batch axis), at the network's output resolution.
+        scale: frame pixels to input pixels (``Letterbox.scale``); stride: input pixels per cell.
+    """
+    f = {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
+    H, W = frame.shape[:2]
+    cells_w, cells_h = int(np.ceil(W * scale / stride)), int(np.ceil(H * scale / stride))
+
+    def to_frame(img: np.ndarray) -> np.ndarray:            # cells -> frame pixels (the letterboxed part)
+        img = img[:cells_h, :cells_w]
+        size = (int(round(img.shape[1] * stride / scale)), int(round(img.shape[0] * stride / scale)))
+        return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)[:H, :W]
+
+    heat = np.clip(f["heatmaps"][:18].max(axis=0), 0, 1)
+    vx, vy = f["pafs"][0::2].sum(axis=0), f["pafs"][1::2].sum(axis=0)
+    mag = np.clip(np.hypot(vx, vy), 0, 1)
+    hsv = np.stack([((np.arctan2(vy, vx) + np.pi) / (2 * np.pi) * 179).astype(np.uint8),
+                    np.full(mag.shape, 255, np.uint8), (mag * 255).astype(np.uint8)], axis=-1)
+    paf = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    colour = np.maximum(cv2.applyColorMap((heat * 255).astype(np.uint8), cv2.COLORMAP_JET) * (heat[..., None] > 0.1),
+                        paf)
+    colour = to_frame(colour.astype(np.uint8))
+    weight = to_frame(np.maximum(heat, mag).astype(np.float32))[..., None] * alpha
+    h, w = colour.shape[:2]
+    roi = frame[:h, :w]
+    roi[:] = (roi * (1 - weight) + colour * weight).astype(np.uint8)
+    if "offsets" in f:
+        from ssapose.decode.peaks import local_maxima
+        c, y, x = local_maxima(np.ascontiguousarray(f["heatmaps"][:18]), 0.3)
+        centre = np.stack([x, y], axis=1) * stride + (stride - 1) / 2.0
+        tip = centre + 4 * stride * np.stack([f["offsets"][2 * c, y, x], f["offsets"][2 * c + 1, y, x]], axis=1)
+        for (ax, ay), (bx, by) in zip(centre / scale, tip / scale):
+            cv2.line(frame, (int(ax), int(ay)), (int(bx), int(by)), (255, 255, 255), 1, cv2.LINE_AA)
+    return frame

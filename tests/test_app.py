@@ -189,3 +189,40 @@ def test_smoothing_sliders_retune_the_tracker_live(window, qtbot):
     assert (tracker.min_cutoff, tracker.beta) == (pytest.approx(3.0), pytest.approx(0.2))
     assert all(t.filt.min_cutoff == pytest.approx(3.0) for t in tracker.tracks)
     live.stop()
+
+
+def test_field_view_draws_the_networks_fields(real_window, qtbot):
+    live = real_window.live
+    plain = run_once(live, qtbot)
+    live.fields.setChecked(True)
+    with_fields = run_once(live, qtbot)
+    assert np.abs(plain.astype(int) - with_fields.astype(int)).sum() > 100000     # heat and PAF colours laid over
+
+
+def test_field_view_in_the_eval_tab(real_window, qtbot):
+    ev = real_window.eval
+    ev.ann.setText(str(TINY_ANN))
+    ev.images.setText(str(DATA / "coco_tiny"))
+    ev.run()
+    qtbot.waitUntil(lambda: ev.table.item(0, 0) is not None, timeout=120000)
+    plain = ev.view.last_frame.copy()
+    ev.fields.setChecked(True)
+    assert ev.view.last_frame.shape == plain.shape
+    assert np.abs(ev.view.last_frame.astype(int) - plain.astype(int)).sum() > 100000
+
+
+def test_draw_fields_colours_peaks_and_pafs():
+    import cv2
+    from ssapose.overlay import draw_fields
+
+    img = np.full((120, 160, 3), 100, np.uint8)
+    heat = np.zeros((19, 15, 20), np.float32)
+    heat[3, 7, 10] = 1.0
+    pafs = np.zeros((38, 15, 20), np.float32)
+    pafs[0, 2:5, 2:8] = 1.0                           # a limb field pointing right
+    out = draw_fields(img.copy(), {"heatmaps": heat, "pafs": pafs, "offsets": np.zeros((36, 15, 20), np.float32)},
+                      1.0, 8)
+    assert (out[7 * 8 + 3, 10 * 8 + 3] != 100).any()  # the peak is coloured
+    assert (out[3 * 8 + 3, 4 * 8 + 3] != 100).any()   # so is the PAF
+    assert (out[100, 150] == 100).all()               # empty fields leave the frame as it was
+    assert cv2.absdiff(out, img).sum() > 0

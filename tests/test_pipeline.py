@@ -352,3 +352,18 @@ def test_dropped_stream_reconnects_then_gives_up(http_clip):
     with pytest.raises(SourceError, match="did not come back after 2 tries"):
         for _ in it:
             pass
+
+
+def test_sweep_plot_is_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    from app.bench import Row, plot_sweep
+    rows = [Row("m.xml", "openvino", "int8", h, 10.0, 1.0, fps, "inference", 0.95, ap)
+            for h, fps, ap in ((160, 200, 0.2), (368, 40, 0.47))]
+    out = tmp_path / "sweep.png"
+    plot_sweep(rows, str(out))
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_needs_sweep(capsys):
+    assert main(["benchmark", "--plot", "x.png"]) == 1
+    assert "--plot goes with --sweep" in capsys.readouterr().err

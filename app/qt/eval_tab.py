@@ -12,7 +12,7 @@ from PyQt5.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, Q
 from app.qt.image import FrameView
 from app.qt.workers import EvalWorker, per_image_oks
 from ssapose.coco import STAT_NAMES, load_coco
-from ssapose.overlay import DrawStyle, draw_poses
+from ssapose.overlay import DrawStyle, draw_fields, draw_poses
 from ssapose.poses import Poses
 
 
@@ -38,6 +38,9 @@ class EvalTab(QWidget):
         self.side_by_side = QCheckBox("Ground truth | prediction side by side")
         self.side_by_side.setChecked(True)
         self.side_by_side.toggled.connect(lambda: self.show_image(self.list.currentRow()))
+        self.fields = QCheckBox("Fields under the prediction (runs the model on the image)")
+        self.fields.toggled.connect(lambda: self.show_image(self.list.currentRow()))
+        self._estimator = None
         self.view = FrameView("Run an evaluation to browse its images, worst first")
         self.order: list[tuple[int, float]] = []
 
@@ -61,6 +64,7 @@ class EvalTab(QWidget):
         lay.addLayout(buttons)
         lay.addWidget(self.table)
         lay.addWidget(self.side_by_side)
+        lay.addWidget(self.fields)
         lay.addLayout(browse, 1)
 
     def _pick_ann(self):
@@ -124,11 +128,23 @@ class EvalTab(QWidget):
         pred = Poses(np.array([r["keypoints"] for r in pr], np.float32).reshape(-1, 17, 3),
                      np.array([r["score"] for r in pr], np.float32))
         style = DrawStyle(keypoint_threshold=0.0, limb_threshold=0.0)
+        under = self.field_view(img) if self.fields.isChecked() else img.copy()
         if self.side_by_side.isChecked():
-            out = np.hstack([draw_poses(img.copy(), gt_poses, style), draw_poses(img.copy(), pred, style)])
+            out = np.hstack([draw_poses(img.copy(), gt_poses, style), draw_poses(under, pred, style)])
         else:
-            out = draw_poses(draw_poses(img.copy(), gt_poses, style), pred, style)
+            out = draw_poses(draw_poses(under, gt_poses, style), pred, style)
         self.view.set_frame(out)
+
+    def field_view(self, img: np.ndarray) -> np.ndarray:
+        """``img`` with the model's fields drawn on it (the model is opened once, on first use)."""
+        from engines import create_backend
+        from engines.runner import PoseEstimator, Timings
+
+        if self._estimator is None or self._estimator[0] != self.model.text():
+            self._estimator = (self.model.text(), PoseEstimator(create_backend(self.model.text(), device=self.device)))
+        est = self._estimator[1]
+        fields, box = est.infer(img, Timings())
+        return draw_fields(img.copy(), fields, box.scale, est.backend.info.stride)
 
     def export(self) -> None:
         if not self.results:

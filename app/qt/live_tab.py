@@ -62,6 +62,9 @@ class LiveTab(QWidget):
         self.fast.setChecked(settings.value("fast", "false") == "true")
         self.loop = QCheckBox("Loop")
         self.loop.setChecked(settings.value("loop", "false") == "true")
+        self.fields = QCheckBox("Fields")
+        self.fields.setToolTip("overlay what the network sees: heatmaps, PAFs (colour = direction) and offsets")
+        self.fields.toggled.connect(self._fields_changed)
         self.track = QCheckBox("Track + smooth")
         self.track.setToolTip("keep ids across frames and smooth keypoints (One-Euro); the two sliders tune it live")
         self.track.setChecked(settings.value("track", "false") == "true")
@@ -87,7 +90,8 @@ class LiveTab(QWidget):
         form.addRow("Smoothing min cutoff (Hz / 10)", self.cutoff_slider)
         form.addRow("Smoothing beta (/ 100)", self.beta_slider)
         buttons = QHBoxLayout()
-        for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record, self.fast, self.loop, self.track):
+        for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record, self.fast, self.loop, self.track,
+                  self.fields):
             buttons.addWidget(w)
         buttons.addStretch(1)
         lay = QVBoxLayout(self)
@@ -103,6 +107,10 @@ class LiveTab(QWidget):
         s.setValue(int(round(float(self.settings.value(key, default)) * scale)))
         s.valueChanged.connect(apply or self._style_changed)
         return s
+
+    def _fields_changed(self, on: bool) -> None:
+        if self.worker is not None and self.worker.pipeline is not None:
+            self.worker.pipeline.show_fields = on
 
     def smoothing(self) -> tuple[float, float]:
         return max(self.cutoff_slider.value() / 10, 0.05), self.beta_slider.value() / 100
@@ -147,6 +155,7 @@ class LiveTab(QWidget):
                                      tracker=Tracker(min_cutoff=self.smoothing()[0], beta=self.smoothing()[1])
                                      if self.track.isChecked() else None)
         self.settings.setValue("track", "true" if self.track.isChecked() else "false")
+        self.worker.show_fields = self.fields.isChecked()
         self.settings.setValue("fast", "true" if self.fast.isChecked() else "false")
         self.settings.setValue("loop", "true" if self.loop.isChecked() else "false")
         self.worker.frame.connect(self.on_frame)
