@@ -367,3 +367,58 @@ def test_sweep_plot_is_written(tmp_path):
 def test_plot_needs_sweep(capsys):
     assert main(["benchmark", "--plot", "x.png"]) == 1
     assert "--plot goes with --sweep" in capsys.readouterr().err
+
+
+def test_every_flag_of_every_command_explains_itself():
+    import argparse
+
+    from app.cli import build_parser
+
+    def parsers(p, name="ssapose"):
+        yield name, p
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    yield from parsers(sub, f"{name} {sub_name}")
+
+    missing = [f"{name} {a.option_strings or a.dest}" for name, p in parsers(build_parser()) for a in p._actions
+               if not isinstance(a, (argparse._HelpAction, argparse._SubParsersAction)) and not a.help]
+    assert not missing, missing
+
+
+def test_ctrl_c_keeps_every_frame_written(tmp_path, small_model):
+    """SIGINT mid-run: exit 130, and the JSON Lines file holds the header and whole frames so far."""
+    import signal
+    import subprocess
+    import sys
+
+    from app.outputs import read_json_lines
+    from conftest import ROOT
+
+    out = tmp_path / "poses.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "video", str(DEMO), "--model", small_model,
+                             "--input-size", "128", "--json", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 6):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    header, frames_written = read_json_lines(str(out))
+    assert header["source"] == str(DEMO) and len(frames_written) >= 5
+    assert [f["frame"] for f in frames_written] == list(range(len(frames_written)))
+
+
+def test_eval_finds_images_in_the_coco_layout(tmp_path):
+    import shutil
+
+    from ssapose.coco import find_image_dir, load_coco
+    root = tmp_path / "coco"
+    (root / "annotations").mkdir(parents=True)
+    ann = root / "annotations" / "person_keypoints_val2017.json"
+    shutil.copy(DATA / "coco_mini" / "annotations" / "person_keypoints_val2017.json", ann)
+    shutil.copytree(DATA / "coco_mini" / "val2017", root / "images" / "val2017")
+    assert find_image_dir(str(ann), load_coco(str(ann))) == str(root / "images" / "val2017")
+    shutil.rmtree(root / "images")
+    with pytest.raises(FileNotFoundError, match="--images"):
+        find_image_dir(str(ann), load_coco(str(ann)))

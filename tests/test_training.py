@@ -225,3 +225,16 @@ def test_config_errors_name_file_key_type_and_value(tmp_path, capsys, text, word
 def test_unknown_model_is_a_clean_error(tmp_path, capsys):
     assert main(["--model", "nosuch", "--out", str(tmp_path / "r")]) == 1
     assert "unknown model 'nosuch'" in capsys.readouterr().err
+
+
+def test_fine_tune_the_pretrained_lwop_with_the_paper_losses(tiny_synthetic, tmp_path, real_model):
+    """model lwop + init models/lwop.pt: the network starts from the imported weights and the KL subnet trains."""
+    cfg = quick_config(tiny_synthetic, tmp_path / "ft", model="lwop", init=real_model, iterations=2, kl=True,
+                       optimizer="sgd", lr=1e-6)
+    last = train(cfg)
+    start = torch.load(real_model, weights_only=False)["state_dict"]
+    tuned = torch.load(last, weights_only=False)
+    assert tuned["config"]["arch"] == "lwop" and tuned["subnet"]
+    k = "convs.Mconv7_stage2_L2.weight"
+    delta = (tuned["state_dict"][k].float() - start[k].float()).abs().max()
+    assert 0 < delta < 1e-2                           # moved, but from the pretrained weights

@@ -17,7 +17,8 @@ class TrainConfig:
     stride: int = 8                     # lite model only
     width: int = 128                    # lite model only
     refinements: int = 1                # lite model only
-    init: str = ""                      # optional weights: OpenPose body_pose_model.pth or torchvision VGG19 file
+    init: str = ""                      # optional weights: an SSA-Pose checkpoint (models/lwop.pt), or OpenPose
+                                        # body_pose_model.pth / torchvision VGG19 for the openpose model
     # data
     train_ann: str = ""                 # COCO keypoint JSON; empty with synthetic=True
     train_images: str = ""

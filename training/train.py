@@ -74,6 +74,19 @@ def resume_path(cfg: TrainConfig, resume: str | None) -> Path | None:
     return path
 
 
+def init_weights(model: torch.nn.Module, path: str) -> None:
+    """Start from a file: an SSA-Pose checkpoint of the same architecture (e.g. ``models/lwop.pt`` to fine-tune
+    the pretrained Lightweight OpenPose), or OpenPose / torchvision VGG19 weights for the openpose model."""
+    blob = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(blob, dict) and "state_dict" in blob and "config" in blob:
+        missing, unexpected = model.load_state_dict(blob["state_dict"], strict=False)
+        if unexpected or missing:
+            raise ValueError(f"init {path} does not fit this model: missing {missing[:3]}, unexpected {unexpected[:3]}")
+        return
+    from ssapose.models.openpose_weights import load_init
+    load_init(model, path)
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -95,8 +108,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     out = Path(cfg.out)
     model = build_model(mcfg).to(device)
     if cfg.init:
-        from ssapose.models.openpose_weights import load_init
-        load_init(model, cfg.init)
+        init_weights(model, cfg.init)
     subnet = SelfSupervision(cfg.kl_mode).to(device) if cfg.kl else None
     params = list(model.parameters()) + (list(subnet.parameters()) if subnet else [])
     if cfg.optimizer == "sgd":
