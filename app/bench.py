@@ -17,6 +17,7 @@ of heights, as a table and, with ``--plot`` (needs matplotlib), as a PNG of both
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass
@@ -114,7 +115,8 @@ def add_command(sub) -> None:
 
     p = sub.add_parser("benchmark", help="network ms, decode ms, end-to-end FPS and AP per backend, precision "
                                          "and input height",
-                       description=__doc__.split("\n\n", 1)[1], formatter_class=_raw())
+                       description=__doc__.split("\n\n", 1)[1],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=None, metavar="PATH[@BACKEND[:PRECISION]]",
                    help="configurations to compare (default: the INT8 IR, the ONNX in OpenVINO and in ONNX "
                         "Runtime)")
@@ -156,11 +158,6 @@ def plot_sweep(rows: list[Row], path: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-
-
-def _raw():
-    import argparse
-    return argparse.RawDescriptionHelpFormatter
 
 
 def run_benchmark(args) -> int:

@@ -93,12 +93,17 @@ def test_bad_source_shows_a_dialog_and_app_stays_up(window, qtbot, monkeypatch):
     assert window.isVisible()
 
 
-def test_eval_mode_on_coco_tiny_shows_ap_table(window, qtbot):
-    ev = window.eval
+def evaluate_tiny(ev, qtbot):
+    """Run the evaluation tab on coco_tiny and wait for its table."""
     ev.ann.setText(str(TINY_ANN))
     ev.images.setText(str(DATA / "coco_tiny"))
     ev.run()
     qtbot.waitUntil(lambda: ev.table.item(0, 0) is not None, timeout=120000)
+
+
+def test_eval_mode_on_coco_tiny_shows_ap_table(window, qtbot):
+    ev = window.eval
+    evaluate_tiny(ev, qtbot)
     assert 0.0 <= float(ev.table.item(0, 0).text()) <= 1.0
     assert ev.list.count() == 4 and ev.view.frames_shown >= 1
 
@@ -201,10 +206,7 @@ def test_field_view_draws_the_networks_fields(real_window, qtbot):
 
 def test_field_view_in_the_eval_tab(real_window, qtbot):
     ev = real_window.eval
-    ev.ann.setText(str(TINY_ANN))
-    ev.images.setText(str(DATA / "coco_tiny"))
-    ev.run()
-    qtbot.waitUntil(lambda: ev.table.item(0, 0) is not None, timeout=120000)
+    evaluate_tiny(ev, qtbot)
     plain = ev.view.last_frame.copy()
     ev.fields.setChecked(True)
     assert ev.view.last_frame.shape == plain.shape

@@ -89,8 +89,11 @@ def log_parabola_shift(heatmaps: np.ndarray, c: np.ndarray, y: np.ndarray, x: np
         at least the cell's value and at most 1).
     """
     _, h, w = heatmaps.shape
-    lg = np.log(np.maximum(heatmaps, eps))
-    centre = lg[c, y, x]
+
+    def lg(yy: np.ndarray, xx: np.ndarray) -> np.ndarray:      # log of the heatmap at the peaks' neighbours only
+        return np.log(np.maximum(heatmaps[c, yy, xx], eps))
+
+    centre = lg(y, x)
 
     def axis(minus: np.ndarray, plus: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         curv = minus - 2 * centre + plus
@@ -100,10 +103,12 @@ def log_parabola_shift(heatmaps: np.ndarray, c: np.ndarray, y: np.ndarray, x: np
         gain = 0.5 * (plus - minus) * d + 0.5 * np.where(ok, curv, 0.0) * d * d   # the parabola's rise at d
         return d.astype(np.float32), gain
 
-    left = np.where(x > 0, lg[c, y, np.maximum(x - 1, 0)], lg[c, y, np.minimum(x + 1, w - 1)])
-    right = np.where(x < w - 1, lg[c, y, np.minimum(x + 1, w - 1)], left)
-    up = np.where(y > 0, lg[c, np.maximum(y - 1, 0), x], lg[c, np.minimum(y + 1, h - 1), x])
-    down = np.where(y < h - 1, lg[c, np.minimum(y + 1, h - 1), x], up)
+    xl, xr = np.maximum(x - 1, 0), np.minimum(x + 1, w - 1)
+    yu, yd = np.maximum(y - 1, 0), np.minimum(y + 1, h - 1)
+    left = np.where(x > 0, lg(y, xl), lg(y, xr))                # a missing neighbour mirrors the other one
+    right = np.where(x < w - 1, lg(y, xr), left)
+    up = np.where(y > 0, lg(yu, x), lg(yd, x))
+    down = np.where(y < h - 1, lg(yd, x), up)
     dx, gx = axis(left, right)
     dy, gy = axis(up, down)
     cell = heatmaps[c, y, x]
