@@ -28,7 +28,7 @@ models: models/lwop.int8.xml
 demo: venv models
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(BIN)/ssapose app; \
 	else echo "no display: running the headless pipeline (ssapose video)"; \
-	$(BIN)/ssapose video --out demo-annotated.mp4 --json demo-poses.json; fi
+	$(BIN)/ssapose video --out demo-annotated.mp4 --json demo-poses.jsonl; fi
 
 test: venv models
 	$(BIN)/python -m pytest -q
