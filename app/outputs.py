@@ -111,10 +111,10 @@ class TableWriter:
         for n in range(len(result.poses)):
             ident = int(result.track_ids[n]) if result.track_ids is not None else -1
             row = [result.index, round(t, 4), ident, round(float(result.poses.scores[n]), 4)]
-            for x, y, c in raw.keypoints[n]:
-                row += [round(float(x), 2), round(float(y), 2), round(float(c), 3)] if c > 0 else ["", "", 0.0]
+            for x, y, c in raw.keypoints[n]:         # None: an empty CSV cell, a null in Parquet
+                row += [round(float(x), 2), round(float(y), 2), round(float(c), 3)] if c > 0 else [None, None, 0.0]
             for (x, y, c) in result.poses.keypoints[n]:
-                row += [round(float(x), 2), round(float(y), 2)] if c > 0 else ["", ""]
+                row += [round(float(x), 2), round(float(y), 2)] if c > 0 else [None, None]
             if self.parquet:
                 self.rows.append(row)
             else:
@@ -125,7 +125,8 @@ class TableWriter:
     def close(self) -> None:
         if self.parquet:
             import pandas as pd
-            df = pd.DataFrame(self.rows, columns=csv_columns())
+            df = pd.DataFrame(self.rows, columns=csv_columns(), dtype="float64")
+            df = df.astype({"frame": "int64", "track_id": "int64"})
             df.attrs.update({k: str(v) for k, v in self.meta.items()})
             df.to_parquet(self.path)
         elif not self.file.closed:

@@ -195,6 +195,7 @@ class TrackStats:
 
     def describe(self) -> str:
         s = self.summary()
+        px = lambda v: "n/a" if np.isnan(v) else f"{v:.2f} px"           # noqa: E731 (no track of 3+ frames)
         return (f"tracking: {s['tracks']} tracks over {s['frames']} frames, mean length {s['mean_track_length']:.1f} "
                 f"frames, {s['id_switches']} ID switches; keypoint jitter (RMS second difference) "
-                f"{s['jitter_raw_px']:.2f} px raw, {s['jitter_smoothed_px']:.2f} px smoothed")
+                f"{px(s['jitter_raw_px'])} raw, {px(s['jitter_smoothed_px'])} smoothed")

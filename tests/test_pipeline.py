@@ -422,3 +422,22 @@ def test_eval_finds_images_in_the_coco_layout(tmp_path):
     shutil.rmtree(root / "images")
     with pytest.raises(FileNotFoundError, match="--images"):
         find_image_dir(str(ann), load_coco(str(ann)))
+
+
+def test_video_table_as_parquet(tmp_path, small_model):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "t.parquet"
+    assert main(["video", str(DATA / "coco_tiny"), "--model", small_model, "--csv", str(out)]) == 0
+    df = pd.read_parquet(out)
+    assert list(df.columns[:4]) == ["frame", "time", "track_id", "score"] and len(df.columns) == 4 + 17 * 5
+    assert df["nose_x"].dtype.kind == "f"                     # missing keypoints are nulls, not strings
+
+
+def test_parquet_without_pandas_says_what_to_install(tmp_path, small_model, monkeypatch, capsys):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("pandas", "pyarrow")
+                        else real(name, *a))
+    assert main(["video", str(DATA / "coco_tiny"), "--model", small_model, "--csv", str(tmp_path / "t.parquet")]) == 1
+    assert "pip install pandas pyarrow" in capsys.readouterr().err
