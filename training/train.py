@@ -20,6 +20,7 @@ if __package__ in (None, ""):
 import torch
 from tqdm import tqdm
 
+from ssapose.decode import DecoderConfig
 from ssapose.losses import LossConfig, ssa_loss
 from ssapose.models import build_model, get_config, save_checkpoint
 from ssapose.models.heads import SelfSupervision
@@ -120,6 +121,9 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     clock = {"t0": time.time(), "offset": 0.0}
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: lr_factor(s, cfg, clock["offset"] + (time.time() - clock["t0"]) / 60))
+    # A network trained here learns Eq. 7's offsets: validate with the paper's decoding (Eq. 8), or upsampling
+    # without offsets, as the ablations compare them.
+    decoder = DecoderConfig(refine="offsets" if mcfg.offsets else "upsample")
     tcfg = TargetConfig(stride=mcfg.output_stride, sigma=cfg.sigma, paf_width=cfg.paf_width,
                         salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
     lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, kl_mode=cfg.kl_mode, gamma=cfg.gamma,
@@ -196,7 +200,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
                 done = step >= cfg.iterations or out_of_time
                 stats = {}
                 if ddp.main and val_ann and (step % cfg.eval_every == 0 or done):
-                    stats = validate(model, mcfg, val_ann, val_img, cfg.input_size)
+                    stats = validate(model, mcfg, val_ann, val_img, cfg.input_size, decoder)
                     bar.write(f"step {step}: val AP {stats['AP']:.3f} AP50 {stats['AP50']:.3f} "
                               f"err {stats['err_px']:.2f}px ({minutes:.1f} min)")
                     if stats["AP"] > best:
