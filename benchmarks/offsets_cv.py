@@ -20,16 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from refinement_table import cached_fields  # noqa: E402
+from refinement_table import cached_fields, decode_all  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import evaluate, image_people  # noqa: E402
 from ssapose.decode import DecoderConfig  # noqa: E402
-from ssapose.inference import decode_fields  # noqa: E402
 from training.offsets import fold_of  # noqa: E402
 
 
 def results(items, decoder: DecoderConfig) -> list[dict]:
-    return [r for image_id, fields, box in items for r in decode_fields(fields, 8, box, decoder).to_coco_results(image_id)]
+    return decode_all(items, 8, decoder)[0]
 
 
 def main() -> None:

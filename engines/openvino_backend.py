@@ -89,7 +89,9 @@ class OpenVINOBackend(Backend):
             raise ValueError(f"{path} lacks the outputs {missing} (has {sorted(self.outputs)})")
         self.quantized = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
         self._compiled: OrderedDict = OrderedDict()
-        self.precision = self._request((1, 3, 64, 64))[0].get_property("INFERENCE_PRECISION_HINT")
+        self._feed = INPUT_NAME if INPUT_NAME in model.inputs[0].get_names() else 0
+        # the hint asked for, else the plugin's default (no model needs compiling to know it)
+        self.precision = precision or self.core.get_property(device, "INFERENCE_PRECISION_HINT")
 
     def _request(self, shape: tuple[int, ...]):
         """``(compiled model, infer request)`` for one input shape, compiled on first use."""
@@ -114,13 +116,10 @@ class OpenVINOBackend(Backend):
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         x = np.ascontiguousarray(batch, np.float32)
         _, request = self._request(tuple(x.shape))
-        request.infer({INPUT_NAME: x} if INPUT_NAME in self._input_names() else {0: x})
+        request.infer({self._feed: x})
         fields = {n: request.get_output_tensor(self.outputs[n]).data.copy() for n in self.info.outputs}
         check_fields(fields, self.info)
         return fields
-
-    def _input_names(self) -> set[str]:
-        return set(self.model.inputs[0].get_names())
 
     def close(self) -> None:
         self._compiled.clear()
