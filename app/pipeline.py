@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import queue
+from collections import deque
 import sys
 import threading
 import time
@@ -26,6 +27,8 @@ from ssapose.overlay import DrawStyle, draw_fields, draw_hud, draw_poses
 from ssapose.poses import Poses
 
 _END = object()
+#: Frames whose stage times ``Pipeline.summary`` keeps.
+STAGE_WINDOW = 10_000
 
 
 @dataclass
@@ -130,8 +133,9 @@ class Pipeline:
         self._switch: float | None = None
         self._fps_times: list[float] = []
         self._last_overlay = 0.0
-        self._capture_ms: list[float] = []
-        self._timings: list[Timings] = []
+        # the last STAGE_WINDOW frames' stage times: a camera can run for hours
+        self._capture_ms: deque = deque(maxlen=STAGE_WINDOW)
+        self._timings: deque = deque(maxlen=STAGE_WINDOW)
         self._t_end = 0.0
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -299,12 +303,12 @@ class Pipeline:
             self._switch = None
 
     def summary(self) -> "RunSummary":
-        """Throughput of the run so far and each stage's median time, measured in this same run."""
+        """Throughput of the run so far, and each stage's median time over its last ``STAGE_WINDOW`` frames."""
         stages = {"capture": float(np.median(self._capture_ms)) if self._capture_ms else 0.0}
         for k in ("preprocess", "inference", "decode", "overlay"):
             stages[k] = float(np.median([getattr(t, k) for t in self._timings])) if self._timings else 0.0
         wall = self._t_end - self._t0 if self._timings else 0.0
-        return RunSummary(len(self._timings), wall, stages)
+        return RunSummary(self.stats.processed, wall, stages)
 
     def alive_threads(self) -> list[str]:
         return [th.name for th in self._threads if th.is_alive()]
