@@ -93,7 +93,7 @@ def run_video(args) -> int:
         from app.qt.viewer import Viewer
         viewer = Viewer()
     total = min(src.count, args.max_frames) if args.max_frames and src.count else src.count
-    bar = tqdm(total=total or None, unit="frame", desc=Path(args.input).name, disable=not sys.stderr.isatty())
+    bar = tqdm(total=total or None, unit="frame", desc=Path(src.name).name, disable=not sys.stderr.isatty())
     try:
         for r in pipe.results():
             if video is not None and r.image is not None:

@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from ssapose.skeleton import COCO_KEYPOINT_NAMES
+from ssapose.sources import redact
 
 
 def pipeline_threads() -> int:
@@ -39,7 +40,7 @@ class JsonLinesWriter:
     def __init__(self, path: str, source: str, model: str, fps: float):
         self.path = path
         self.file = open(path, "w", encoding="utf-8")
-        self._line({"ssapose": 1, "source": source, "model": model, "fps": fps,
+        self._line({"ssapose": 1, "source": redact(source), "model": model, "fps": fps,
                     "keypoints": list(COCO_KEYPOINT_NAMES)})
 
     def _line(self, obj: dict) -> None:
@@ -89,7 +90,8 @@ class TableWriter:
     """
 
     def __init__(self, path: str, meta: dict):
-        self.path, self.meta, self.rows = path, meta, []
+        self.path, self.rows = path, []
+        self.meta = {k: redact(v) if isinstance(v, str) else v for k, v in meta.items()}   # no password in a file
         self.parquet = path.lower().endswith(".parquet")
         if self.parquet:
             import importlib.util
@@ -100,7 +102,7 @@ class TableWriter:
         else:
             import csv
             self.file = open(path, "w", newline="", encoding="utf-8")
-            for k, v in meta.items():
+            for k, v in self.meta.items():
                 self.file.write(f"# {k}: {v}\n")
             self.csv = csv.writer(self.file)
             self.csv.writerow(csv_columns())

@@ -16,10 +16,27 @@ def read_info(path: str) -> ModelInfo:
         model = onnx.load(path, load_external_data=False)
     except Exception as e:
         raise ValueError(f"{path} is not a readable ONNX model (corrupt or truncated?): {e}") from e
+    check_external_data(model, path)
     meta = {p.key: p.value for p in model.metadata_props}
     if "ssapose" not in meta:
         raise ValueError(f"{path} has no SSA-Pose metadata; export it with `ssapose export`")
     return ModelInfo.from_json(meta["ssapose"])
+
+
+def check_external_data(model, path: str) -> None:
+    """Refuse an ONNX file whose tensors read external data from outside its own folder
+    (an absolute path, ``..``, or a link that leads out): a model file must not read other files."""
+    from onnx import TensorProto
+
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    for t in model.graph.initializer:
+        if t.data_location != TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in t.external_data if e.key == "location"), "")
+        target = os.path.realpath(os.path.join(folder, location))
+        if os.path.isabs(location) or os.path.commonpath([folder, target]) != folder:
+            raise ValueError(f"{path}: tensor {t.name!r} reads external data from {location!r}, outside the "
+                             "model's folder; refused")
 
 
 class OnnxBackend(Backend):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +18,35 @@ RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 
 class SourceError(RuntimeError):
     """A source that cannot be opened or read."""
+
+
+_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@?#]*)@")
+_SECRET_QUERY = re.compile(r"([?&](?:password|passwd|pass|pwd|token|key|secret|auth)=)[^&#]*", re.IGNORECASE)
+
+
+def redact(spec: str) -> str:
+    """``spec`` as it may be shown or written: a URL's user and password become ``***``
+    (``rtsp://***@host/stream``), and so do secret-looking query values (``?password=***``).
+    Anything that is no URL comes back unchanged."""
+    text = str(spec)
+    if "://" not in text:
+        return text
+    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", text))
+
+
+def without_password(spec: str) -> str:
+    """``spec`` with a URL's password (and secret query values) removed, the user name kept:
+    what may be remembered in settings (``rtsp://user@host/stream``)."""
+    text = str(spec)
+    if "://" not in text:
+        return text
+    text = _USERINFO.sub(lambda m: m.group(1) + m.group(2).split(":", 1)[0] + "@", text)
+    return _SECRET_QUERY.sub(r"\1", text)
+
+
+def has_secret(spec: str) -> bool:
+    """True if ``spec`` is a URL that carries a password or a secret query value."""
+    return without_password(spec) != str(spec)
 
 
 def describe(spec: str) -> str:
@@ -64,6 +94,7 @@ class FrameSource:
 
     def __init__(self, spec: str):
         self.spec, self.kind = str(spec), describe(str(spec))
+        self.name = redact(self.spec)            # what messages, logs and output files show
         self.fps, self.count, self._cap, self._files = 0.0, 0, None, []
         self.backoff, self.reconnects = RECONNECT_BACKOFF, 0
         if self.kind == "webcam":
@@ -73,7 +104,7 @@ class FrameSource:
         elif self.kind == "stream":
             self._cap = self._open_stream()
             if self._cap is None:
-                raise SourceError(f"cannot open the stream {self.spec}: unreachable, refused, or not a video stream "
+                raise SourceError(f"cannot open the stream {self.name}: unreachable, refused, or not a video stream "
                                   "(check the address, the port and that the server is up)")
         elif self.kind == "folder":
             self._files = sorted(p for p in Path(self.spec).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -111,7 +142,7 @@ class FrameSource:
             n += 1
             yield frame
         if n == 0:
-            raise SourceError(f"{self.spec} holds no readable frame (corrupt file or camera error)")
+            raise SourceError(f"{self.name} holds no readable frame (corrupt file or camera error)")
 
     @property
     def live(self) -> bool:
@@ -136,7 +167,7 @@ class FrameSource:
                 self.reconnects += 1
                 return True
         self._cap = None
-        raise SourceError(f"the stream {self.spec} dropped and did not come back after {len(self.backoff)} tries")
+        raise SourceError(f"the stream {self.name} dropped and did not come back after {len(self.backoff)} tries")
 
     def close(self) -> None:
         if self._cap is not None:

@@ -38,8 +38,8 @@ def losses(out) -> list[float]:
 def test_one_and_two_processes_train_alike_and_resume(synthetic, tmp_path):
     run(1, args(synthetic, tmp_path / "one", 4))
     run(2, args(synthetic, tmp_path / "two", 4))
-    a = torch.load(tmp_path / "one" / "last.pt", weights_only=False)
-    b = torch.load(tmp_path / "two" / "last.pt", weights_only=False)
+    a = torch.load(tmp_path / "one" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "two" / "last.pt", weights_only=True)
     assert a["step"] == b["step"] == 4
     first = {k: v for k, v in a["state_dict"].items() if v.is_floating_point()}
     moved = max(float((first[k] - b["state_dict"][k]).abs().max()) for k in first)
@@ -47,5 +47,5 @@ def test_one_and_two_processes_train_alike_and_resume(synthetic, tmp_path):
     la, lb = losses(tmp_path / "one"), losses(tmp_path / "two")
     assert la and lb and 0.5 < lb[-1] / la[-1] < 2.0     # ...and reach a comparable loss from the same start
     run(2, args(synthetic, tmp_path / "two", 6) + ["--resume"])
-    c = torch.load(tmp_path / "two" / "last.pt", weights_only=False)
+    c = torch.load(tmp_path / "two" / "last.pt", weights_only=True)
     assert c["step"] == 6

@@ -83,13 +83,13 @@ def test_train_and_resume_continue_from_same_step(tiny_synthetic, tmp_path):
                        iterations=4, workers=0, eval_every=4, checkpoint_every=2, out=str(out),
                        optimizer="adam", lr=1e-3)
     train(base)
-    blob = torch.load(out / "last.pt", weights_only=False)
+    blob = torch.load(out / "last.pt", weights_only=True)
     assert blob["step"] == 4
     model, cfg, _ = load_checkpoint(str(out / "best.pt"))
     assert cfg.width == 32
     longer = TrainConfig(**{**vars(base), "iterations": 6})
     train(longer, resume="auto")
-    assert torch.load(out / "last.pt", weights_only=False)["step"] == 6
+    assert torch.load(out / "last.pt", weights_only=True)["step"] == 6
     rows = list(csv.DictReader(open(out / "log.csv")))
     steps = [int(r["step"]) for r in rows]
     assert steps == sorted(steps) and steps[-1] == 6 and rows[-1]["AP"] != ""
@@ -152,7 +152,7 @@ def test_resume_restores_model_and_optimizer_exactly(tiny_synthetic, tmp_path):
 
     cfg = quick_config(tiny_synthetic, tmp_path / "run", iterations=3)
     train(cfg)
-    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     seen = {}
     real_loss = tr.ssa_loss
 
@@ -194,10 +194,10 @@ def test_interrupt_saves_last_and_resume_goes_on(tiny_synthetic, tmp_path, capsy
         last = train(quick_config(tiny_synthetic, tmp_path / "run", iterations=5))
     finally:
         tr.ssa_loss = real_loss
-    assert torch.load(last, weights_only=False)["step"] == 2
+    assert torch.load(last, weights_only=True)["step"] == 2
     assert "interrupted at step 2" in capsys.readouterr().err
     train(quick_config(tiny_synthetic, tmp_path / "run", iterations=5), resume="auto")
-    assert torch.load(last, weights_only=False)["step"] == 5
+    assert torch.load(last, weights_only=True)["step"] == 5
 
 
 def test_resume_without_checkpoint_fails_before_any_work(tmp_path, capsys):
@@ -232,8 +232,8 @@ def test_fine_tune_the_pretrained_lwop_with_the_paper_losses(tiny_synthetic, tmp
     cfg = quick_config(tiny_synthetic, tmp_path / "ft", model="lwop", init=real_model, iterations=2, kl=True,
                        optimizer="sgd", lr=1e-6)
     last = train(cfg)
-    start = torch.load(real_model, weights_only=False)["state_dict"]
-    tuned = torch.load(last, weights_only=False)
+    start = torch.load(real_model, weights_only=True)["state_dict"]
+    tuned = torch.load(last, weights_only=True)
     assert tuned["config"]["arch"] == "lwop" and tuned["subnet"]
     k = "convs.Mconv7_stage2_L2.weight"
     delta = (tuned["state_dict"][k].float() - start[k].float()).abs().max()

@@ -70,13 +70,12 @@ def slug(name: str) -> str:
 
 def run_row(cfg: TrainConfig) -> dict:
     """Train one row; its figures are the validation that ``train`` runs after the last step."""
-    import torch
-
+    from ssapose.models.files import safe_load
     from training.train import train
 
     t0 = time.time()
     train(dataclasses.replace(cfg, eval_every=10 ** 9))
-    stats = torch.load(Path(cfg.out) / "best.pt", weights_only=False)["val"]
+    stats = safe_load(Path(cfg.out) / "best.pt")["val"]
     return {k: stats[k] for k in ("AP", "AP50", "AP75", "err_px")} | {"minutes": (time.time() - t0) / 60}
 
 

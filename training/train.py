@@ -23,6 +23,7 @@ from tqdm import tqdm
 from ssapose.decode import DecoderConfig
 from ssapose.losses import LossConfig, ssa_loss
 from ssapose.models import build_model, get_config, save_checkpoint
+from ssapose.models.files import safe_load
 from ssapose.models.heads import SelfSupervision
 from ssapose.targets import TargetConfig
 from training import distributed
@@ -78,7 +79,7 @@ def resume_path(cfg: TrainConfig, resume: str | None) -> Path | None:
 def init_weights(model: torch.nn.Module, path: str) -> None:
     """Start from a file: an SSA-Pose checkpoint of the same architecture (e.g. ``models/lwop.pt`` to fine-tune
     the pretrained Lightweight OpenPose), or OpenPose / torchvision VGG19 weights for the openpose model."""
-    blob = torch.load(path, map_location="cpu", weights_only=False)
+    blob = safe_load(path)
     if isinstance(blob, dict) and "state_dict" in blob and "config" in blob:
         missing, unexpected = model.load_state_dict(blob["state_dict"], strict=False)
         if unexpected or missing:
@@ -138,7 +139,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     step, best = 0, -1.0
     last = out / "last.pt"
     if resume_from:
-        blob = torch.load(resume_from, map_location=device, weights_only=False)
+        blob = safe_load(resume_from, device)
         model.load_state_dict(blob["state_dict"])
         if subnet is not None and blob.get("subnet"):
             subnet.load_state_dict(blob["subnet"])

@@ -11,7 +11,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHB
 from app.qt.image import FrameView
 from app.qt.workers import PipelineWorker
 from app.tracking import Tracker
-from ssapose.sources import STREAM_SCHEMES
+from ssapose.sources import STREAM_SCHEMES, has_secret, without_password
 from engines import BACKENDS
 from ssapose.overlay import DrawStyle
 
@@ -163,7 +163,12 @@ class LiveTab(QWidget):
         self.worker.finished.connect(lambda: self.hud.setText(self.hud.text() + "  [stopped]"))
         self.worker.start()
         self.pause_btn.setChecked(False)
-        for key, val in (("source", self.source.text()), ("model", self.model.text()),
+        source = self.source.text().strip()
+        if has_secret(source):        # never store a password: remember the URL without it, and say so
+            self.note = f"the source's password is not remembered; only {without_password(source)} is"
+            if hasattr(self.window(), "statusBar"):
+                self.window().statusBar().showMessage(self.note, 10000)
+        for key, val in (("source", without_password(source)), ("model", self.model.text()),
                          ("input_size", self.size.value()), ("kp_threshold", self.kp_slider.value() / 100),
                          ("limb_threshold", self.limb_slider.value() / 100)):
             self.settings.setValue(key, val)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from ssapose.models.files import plain, safe_load
 from ssapose.models.heads import PafToHeat, StageOutput
 from ssapose.models.lite import LitePose
 from ssapose.models.lwop import LightweightOpenPose
@@ -114,7 +115,7 @@ def save_checkpoint(path: str, model: nn.Module, config: ModelConfig, half: bool
     """Write ``{format, config, layout, stride, state_dict, **extra}`` atomically (temp file + rename)."""
     state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu() for k, v in model.state_dict().items()}
     blob = {"format": CHECKPOINT_FORMAT, "config": config_to_dict(config), "layout": config.channel_layout(),
-            "stride": config.output_stride, "state_dict": state, **extra}
+            "stride": config.output_stride, "state_dict": state, **plain(extra)}
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")   # created with the umask's permissions
@@ -130,14 +131,10 @@ def load_checkpoint(path: str, map_location: str = "cpu") -> tuple[nn.Module, Mo
     """Rebuild a model from a checkpoint alone. Returns ``(model in eval mode, config, raw blob)``.
 
     Raises:
-        FileNotFoundError, or ValueError with the reason for a corrupt or foreign file.
+        FileNotFoundError, or ValueError with the reason for a corrupt or foreign file
+        (``files.UnsafeFileError`` for one that would run code: nothing from it runs).
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"model file not found: {path}")
-    try:
-        blob = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:
-        raise ValueError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): {e}") from e
+    blob = safe_load(path, map_location)
     if not isinstance(blob, dict) or "config" not in blob or "state_dict" not in blob:
         raise ValueError(f"{path} is not an SSA-Pose checkpoint (no config/state_dict); "
                          "OpenPose weights load with ssapose.models.openpose_weights")

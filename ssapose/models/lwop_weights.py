@@ -17,6 +17,7 @@ import os
 import numpy as np
 import torch
 
+from ssapose.models.files import safe_load
 from ssapose.models.ir import IRGraph
 from ssapose.models.lwop import LAYERS, LightweightOpenPose
 from ssapose.skeleton import (NUM_HEATMAPS, NUM_PAFS, OPENPOSE_HEATMAP_CHANNELS, OPENPOSE_PAF_CHANNELS)
@@ -108,7 +109,7 @@ def build_checkpoint(xml_path: str, out: str, offset_heads: str | None = None) -
                          f"preprocessing expects x / 255 - {config.preprocess.mean[0]}")
     notes = {}
     if offset_heads:
-        blob = torch.load(offset_heads, map_location="cpu", weights_only=False)
+        blob = safe_load(offset_heads)
         state = blob.get("state_dict", blob)
         model.load_state_dict({**model.state_dict(), **state})
         notes = blob.get("notes", {})

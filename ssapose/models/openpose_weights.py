@@ -17,6 +17,7 @@ import re
 
 import torch
 
+from ssapose.models.files import safe_load
 from ssapose.models.openpose import FEATURES, OpenPoseRIE
 from ssapose.skeleton import NUM_HEATMAPS, NUM_PAFS, OPENPOSE_PAF_CHANNELS
 
@@ -54,7 +55,7 @@ def _is_first_refine(layer: str) -> bool:
 def load_openpose_weights(model: OpenPoseRIE, state: dict | str) -> list[str]:
     """Copy OpenPose body weights into ``model``; returns the keys left untouched (offset parts)."""
     if isinstance(state, str):
-        state = torch.load(state, map_location="cpu", weights_only=True)
+        state = safe_load(state)
     ours = model.state_dict()
     if not any(k.startswith("Mconv7_stage") or k.startswith("conv5_5_CPM") for k in state):
         raise ValueError("not an OpenPose body model state dict (no conv5_5_CPM_*/Mconv7_stage* layers)")
@@ -108,7 +109,7 @@ def to_openpose_state(model: OpenPoseRIE) -> dict:
 def load_vgg19(model: OpenPoseRIE, state: dict | str) -> None:
     """Initialise the backbone from a torchvision-format VGG19 state dict (ImageNet)."""
     if isinstance(state, str):
-        state = torch.load(state, map_location="cpu", weights_only=True)
+        state = safe_load(state)
     ours = model.state_dict()
     with torch.no_grad():
         for idx, name in TORCHVISION_VGG19.items():
@@ -124,7 +125,7 @@ def load_init(model, path: str) -> None:
     """Initialise from a local file: OpenPose body weights or torchvision VGG19, told apart by key names."""
     if not isinstance(model, OpenPoseRIE):
         raise ValueError("initial weights (OpenPose / VGG19) apply to the openpose model only")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = safe_load(path)
     if any(k.startswith("features.") for k in state):
         load_vgg19(model, state)
     else:
