@@ -22,7 +22,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 
-from engines.cli_args import input_size, positive_int, prepare_output
+from engines.cli_args import input_size, non_negative_int, positive_int, prepare_output, threads
 from ssapose import paths
 
 
@@ -124,10 +124,10 @@ def add_command(sub) -> None:
                    help="input heights (default: 256 368)")
     p.add_argument("--video", default=str(paths.demo_video(must_exist=False)),
                    help="clip for the end-to-end run (default: the demo clip)")
-    p.add_argument("--frames", type=int, default=0, help="frames of the clip for the end-to-end run (0: all)")
+    p.add_argument("--frames", type=non_negative_int, default=0, help="frames of the clip for the end-to-end run (0: all)")
     p.add_argument("--timed", type=positive_int, default=50, help="frames timed stage by stage (default: 50)")
     p.add_argument("--device", default="cpu", help="torch device for .pt models (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=pipeline_threads(),
+    p.add_argument("--threads", type=threads, default=pipeline_threads(),
                    help="inference threads (default: cores - 1 = %(default)s, as the pipeline uses)")
     p.add_argument("--no-ap", action="store_true", help="skip the AP on coco_mini val2017")
     p.add_argument("--json", help="also write the rows here (.json)")

@@ -4,13 +4,13 @@ Qt is imported only inside ``run_app`` and for ``video --show``, so ``ssapose vi
 """
 from __future__ import annotations
 
-import itertools
+import argparse
 import sys
 from pathlib import Path
 
 from app.outputs import pipeline_threads
 from engines.cli import add_model_args
-from engines.cli_args import prepare_output
+from engines.cli_args import bounded, fraction, non_negative_int, prepare_output
 from ssapose import paths
 
 DEMO_VIDEO = str(paths.demo_video(must_exist=False))
@@ -24,7 +24,11 @@ def add_commands(sub) -> None:
                                    "to sub-cell positions, PAF grouping) -> overlay, each stage in its own thread. "
                                    "INPUT is a video file, a GIF, an image folder, one image, a webcam index or a "
                                    "stream URL (rtsp://, http(s)://, udp://; reconnected with backoff if it drops). "
-                                   "Without INPUT it runs the demo clip from the shared folder.")
+                                   "Without INPUT it runs the demo clip from the shared folder. Damaged frames "
+                                   "and corrupt images are skipped with a warning; every run ends with a line "
+                                   "saying frames read / expected, skipped, and why it stopped. Exit status: 0 "
+                                   "when frames were processed (also when the input ended early: the summary "
+                                   "says so), 1 when nothing could be processed, 130 on Ctrl-C.")
     p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source (default: the demo clip in the shared folder)")
     p.add_argument("--out", help="write the annotated video here (.mp4)")
     p.add_argument("--json", help="write per-frame poses here as JSON Lines: a header line, then one line per "
@@ -35,18 +39,21 @@ def add_commands(sub) -> None:
                         "track lengths and keypoint jitter at the end")
     p.add_argument("--csv", help="write a table, one row per person per frame with raw and smoothed keypoints "
                                  "(.csv, or .parquet with pandas + pyarrow); implies --track")
-    p.add_argument("--smooth-min-cutoff", type=float, default=TRACK_MIN_CUTOFF,
+    p.add_argument("--smooth-min-cutoff", type=bounded(0.001, 1000, integer=False, unit="Hz"), default=TRACK_MIN_CUTOFF,
                    help="One-Euro minimum cutoff in Hz: lower smooths more (default: %(default)s)")
-    p.add_argument("--smooth-beta", type=float, default=TRACK_BETA,
+    p.add_argument("--smooth-beta", type=bounded(0.0, 100, integer=False), default=TRACK_BETA,
                    help="One-Euro speed coefficient: higher follows fast motion sooner (default: %(default)s)")
-    p.add_argument("--kp-threshold", type=float, default=0.1, help="minimum keypoint score drawn (default: 0.1)")
-    p.add_argument("--limb-threshold", type=float, default=0.1,
+    p.add_argument("--kp-threshold", type=fraction, default=0.1, help="minimum keypoint score drawn (default: 0.1)")
+    p.add_argument("--limb-threshold", type=fraction, default=0.1,
                    help="minimum score of both ends of a drawn limb (default: %(default)s)")
-    p.add_argument("--line-width", type=int, default=2, help="skeleton line width in pixels (default: 2)")
+    p.add_argument("--line-width", type=bounded(1, 64, unit="pixels"), default=2, help="skeleton line width in pixels (default: 2)")
     p.add_argument("--no-ids", action="store_true", help="do not draw track ids")
     p.add_argument("--no-fps", action="store_true", help="do not draw the FPS/latency text")
-    p.add_argument("--live", action="store_true", help="drop stale frames (default for webcams)")
-    p.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
+    p.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,
+                   help="--live drops stale frames to keep up with the source (the default for cameras and true "
+                        "streams: rtsp, udp, MJPEG); --no-live processes every frame in order (the default for "
+                        "files, folders and http(s) URLs that serve a file)")
+    p.add_argument("--max-frames", type=non_negative_int, default=0, help="stop after this many frames (0: all)")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (needs PyQt5)")
     p.set_defaults(func=run_video)
 
@@ -58,32 +65,34 @@ def add_commands(sub) -> None:
 
 
 def run_video(args) -> int:
+    """The headless pipeline. Exit 0 when frames were processed, even if the input ended early (damage, a
+    lost camera: the summary says so); 1 when nothing could be processed; 130 on Ctrl-C."""
     from tqdm import tqdm
 
-    from app.outputs import JsonLinesWriter, TableWriter, VideoOut
-    from app.pipeline import Pipeline, PipelineConfig
+    from app.outputs import JsonLinesWriter, TableWriter
+    from app.pipeline import Pipeline, PipelineConfig, SourceFailed
     from app.tracking import Tracker, TrackStats
+    from app.video_out import VideoOut
     from engines import create_backend
     from ssapose.overlay import DrawStyle
     from ssapose.sources import FrameSource
 
-    if args.out:
-        prepare_output(args.out, (".mp4",), "video")
-    if args.json:
-        prepare_output(args.json, (".jsonl", ".json"), "poses file")
-    if args.csv:
-        prepare_output(args.csv, (".csv", ".parquet"), "table")
-        args.track = True
-    src = FrameSource(args.input)
+    for path, suffixes, what in ((args.out, (".mp4",), "video"), (args.json, (".jsonl", ".json"), "poses file"),
+                                 (args.csv, (".csv", ".parquet"), "table")):
+        if path:
+            prepare_output(path, suffixes, what, source=args.input)
+    args.track = args.track or bool(args.csv)
+    bar = None
+    src = FrameSource(args.input, on_skip=lambda text: (bar.write if bar else print)(f"warning: skipped {text}",
+                                                                                      file=sys.stderr))
     backend = create_backend(args.model, args.backend, device=args.device, threads=args.threads)
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
-    live = args.live or src.live
+    live = src.live if args.live is None else args.live
     cfg = PipelineConfig(input_size=args.input_size, live=live, draw=bool(args.out or args.show), style=style,
-                         clock_fps=0.0 if live else src.fps)
-    frames = itertools.islice(src, args.max_frames) if args.max_frames else src
+                         clock_fps=0.0 if live else src.fps, max_frames=args.max_frames)
     tracker = Tracker(min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta) if args.track else None
     stats = TrackStats() if tracker else None
-    pipe = Pipeline(frames, backend, cfg, tracker)
+    pipe = Pipeline(src, backend, cfg, tracker)
     video = VideoOut(args.out, src.fps) if args.out else None
     poses = JsonLinesWriter(args.json, args.input, args.model, src.fps) if args.json else None
     table = TableWriter(args.csv, {"source": args.input, "model": args.model, "fps": src.fps,
@@ -94,19 +103,25 @@ def run_video(args) -> int:
         viewer = Viewer()
     total = min(src.count, args.max_frames) if args.max_frames and src.count else src.count
     bar = tqdm(total=total or None, unit="frame", desc=Path(src.name).name, disable=not sys.stderr.isatty())
+    stopped, failure = "", None
     try:
         for r in pipe.results():
-            if video is not None and r.image is not None:
-                video.write(r.image)
-            if poses is not None:
-                poses.write(r, src.fps)
-            if table is not None:
-                table.write(r, src.fps)
+            for out in (video,) if r.image is not None else ():
+                out.write(r.image)
+            for out in (poses, table):
+                if out is not None:
+                    out.write(r, src.fps)
             if stats is not None:
                 stats.add(r.index, r.raw_poses, r.poses, r.track_ids)
             if viewer is not None and not viewer.show(r.image):
+                stopped = "window closed"
                 break
             bar.update(1)
+    except SourceFailed as e:
+        failure = e
+    except KeyboardInterrupt:
+        stopped = "interrupted (Ctrl-C)"
+        raise
     finally:
         bar.close()
         pipe.stop()
@@ -115,14 +130,30 @@ def run_video(args) -> int:
             if out is not None:
                 out.close()
         backend.close()
-    n = pipe.stats.processed
-    print(f"{n} frames processed, {pipe.stats.dropped} dropped"
-          + (f"; video: {args.out}" if args.out else "") + (f"; poses: {args.json}" if args.json else ""))
-    if n:
-        print(pipe.summary().describe())
+        if pipe.reached_max:
+            stopped = f"--max-frames {args.max_frames} reached"
+        _print_summary(src, pipe, stopped or (f"the source failed: {failure.__cause__}" if failure else ""), args)
     if stats is not None:
         print(stats.describe())
+    if pipe.stats.processed == 0 and (failure or src.report.early):
+        print(f"ssapose video: error: nothing processed: {src.report.stopped or failure}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _print_summary(src, pipe, stopped: str, args) -> None:
+    """One line for every run: frames read / expected, skipped and why it stopped; then the outputs and speed."""
+    report = src.report
+    if stopped:
+        report.stopped = stopped
+    n = pipe.stats.processed
+    line = f"{report.describe()}; {n} processed, {pipe.stats.dropped} dropped as stale"
+    print(line, file=sys.stderr if report.early else sys.stdout)
+    written = [f"{what}: {p}" for what, p in (("video", args.out), ("poses", args.json), ("table", args.csv)) if p]
+    if written:
+        print("; ".join(written))
+    if n:
+        print(pipe.summary().describe())
 
 
 def run_app(args) -> int:

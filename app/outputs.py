@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from ssapose.skeleton import COCO_KEYPOINT_NAMES
-from ssapose.sources import redact
+from ssapose.redact import redact
 
 
 def pipeline_threads() -> int:
@@ -133,24 +133,3 @@ class TableWriter:
             df.to_parquet(self.path)
         elif not self.file.closed:
             self.file.close()
-
-
-class VideoOut:
-    """The annotated mp4, opened on the first frame (its size comes from the frame)."""
-
-    def __init__(self, path: str, fps: float):
-        self.path, self.fps, self.writer = path, fps or 25.0, None
-
-    def write(self, image: np.ndarray) -> None:
-        import cv2
-
-        if self.writer is None:
-            h, w = image.shape[:2]
-            self.writer = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (w, h))
-            if not self.writer.isOpened():
-                raise ValueError(f"cannot write video {self.path} (no mp4v encoder?)")
-        self.writer.write(image)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()

@@ -4,7 +4,9 @@ Stages are joined by bounded queues. In file mode every frame goes through, in
 order (puts block). In live mode the capture stage keeps only the newest frame
 when inference is busy, so latency stays bounded; dropped frames are counted.
 A worker's exception stops the pipeline and is raised to the caller, with its
-message, by :meth:`Pipeline.results`. ``stop()`` (or the end of the stream)
+message, by :meth:`Pipeline.results`; an exception of the source itself (a camera unplugged)
+ends the stream instead: the frames already captured still come out, then
+:class:`SourceFailed` is raised. ``stop()`` (or the end of the stream)
 shuts every thread down; ``join`` never hangs on a full queue.
 """
 from __future__ import annotations
@@ -55,7 +57,8 @@ class PipelineConfig:
     pace_fps: deliver frames no faster than this (a file played at its own frame rate;
     0: as fast as possible); clock_fps: the tracker's clock is ``index / clock_fps`` (a file's
     own time) instead of the wall clock (0); show_fields: draw the network's fields under the
-    skeletons (``Pipeline.show_fields`` switches it while running)."""
+    skeletons (``Pipeline.show_fields`` switches it while running); max_frames: stop after this many
+    frames (0: all)."""
 
     input_size: int = 368
     live: bool = False
@@ -68,6 +71,11 @@ class PipelineConfig:
     pace_fps: float = 0.0
     clock_fps: float = 0.0
     show_fields: bool = False
+    max_frames: int = 0
+
+
+class SourceFailed(RuntimeError):
+    """The source raised while frames were being read; every frame captured before came out."""
 
 
 @dataclass
@@ -125,6 +133,8 @@ class Pipeline:
         self.stats = Stats()
         self._stop = threading.Event()
         self._error: BaseException | None = None
+        self.source_error: BaseException | None = None
+        self.reached_max = False
         size = 1 if config.live else config.queue_size
         self._q = [queue.Queue(maxsize=size) for _ in range(4)] + [queue.Queue(maxsize=config.queue_size)]
         self._threads = [threading.Thread(target=self._guard, args=(fn,), name=f"ssapose-{fn.__name__}", daemon=True)
@@ -168,12 +178,20 @@ class Pipeline:
     def _capture(self) -> None:
         q = self._q[0]
         frames = iter(self.frames)
-        for i in itertools.count():
+        for n in itertools.count():
+            if self.config.max_frames and n >= self.config.max_frames:
+                self.reached_max = True
+                break
             t0 = time.perf_counter()
-            frame = next(frames, _END)
+            try:
+                frame = next(frames, _END)
+            except Exception as e:  # noqa: BLE001 - the source failed: what was captured still goes through
+                self.source_error = e
+                break
             if frame is _END or self._stop.is_set():
                 break
             self._capture_ms.append((time.perf_counter() - t0) * 1e3)
+            i = _position(self.frames, n)
             if self.config.pace_fps > 0:          # play a file at its own rate: frame i at i / fps
                 wait = self._t0 + i / self.config.pace_fps - time.perf_counter()
                 if wait > 0 and self._stop.wait(wait):
@@ -291,6 +309,9 @@ class Pipeline:
             self.stop()
         if self._error is not None:
             raise RuntimeError(f"pipeline stage failed: {self._error}") from self._error
+        if self.source_error is not None:
+            raise SourceFailed(f"the source failed after {self.stats.captured} frames: "
+                               f"{self.source_error}") from self.source_error
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every stage and join the threads (they poll the stop flag every 50 ms)."""
@@ -312,3 +333,10 @@ class Pipeline:
 
     def alive_threads(self) -> list[str]:
         return [th.name for th in self._threads if th.is_alive()]
+
+
+def _position(frames, n: int) -> int:
+    """The frame number of the frame just read: the source's own (``FrameSource.position``, which
+    leaves gaps where frames were skipped), else its place ``n`` in the sequence."""
+    pos = getattr(frames, "position", -1)
+    return pos if isinstance(pos, int) and pos >= 0 else n

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from engines import BACKEND_HELP, BACKENDS
-from engines.cli_args import input_size, prepare_output
+from engines.cli_args import bounded, input_size, prepare_output, threads
 from ssapose import paths
 from ssapose.coco import format_stats
 from ssapose.decode import REFINEMENTS, DecoderConfig
@@ -32,8 +32,9 @@ def add_model_args(p, threads_default: int | None = None) -> None:
     p.add_argument("--input-size", type=input_size, default=DEFAULT_INPUT_SIZE,
                    help="network input height in pixels; the width follows the frame's aspect ratio, padded to the "
                         "stride (OpenPose's -1xH). Lite models fit the longer side instead (default: %(default)s)")
-    p.add_argument("--threads", type=int, default=threads_default,
-                   help="CPU threads for inference (default: %(default)s; None lets the backend choose)")
+    p.add_argument("--threads", type=threads, default=threads_default,
+                   help="CPU threads for inference: a number, or auto (or 0) for the backend's own choice, all "
+                        f"cores (default: {threads_default or 'auto'})")
 
 
 def add_commands(sub) -> None:
@@ -113,7 +114,7 @@ def add_commands(sub) -> None:
     b.add_argument("--opt", default="368x656",
                    help="input to tune for, HxW (default: %(default)s, 16:9 video at height 368)")
     b.add_argument("--max", default="736x1312", help="largest input, HxW (default: %(default)s)")
-    b.add_argument("--workspace", type=float, default=2.0, help="builder workspace in GiB (default: 2)")
+    b.add_argument("--workspace", type=bounded(0.0625, 1024, integer=False, unit="GiB"), default=2.0, help="builder workspace in GiB (default: 2)")
     b.add_argument("--timing-cache", help="timing cache file (default: OUT.timing)")
     b.set_defaults(func=run_engine_build)
     p.set_defaults(func=lambda args: _usage(p))

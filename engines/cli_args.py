@@ -11,32 +11,60 @@ import os
 from pathlib import Path
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
+def _number(text: str, cast, kind: str):
     try:
-        value = int(text)
+        return cast(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
 
 
-def input_size(text: str) -> int:
-    """argparse type: a network input size in pixels, 32..4096."""
-    value = positive_int(text)
-    if not 32 <= value <= 4096:
-        raise argparse.ArgumentTypeError(f"input size must be between 32 and 4096 pixels, got {value}")
-    return value
+def bounded(lo: float, hi: float | None = None, *, integer: bool = True, unit: str = ""):
+    """An argparse type for a number in ``[lo, hi]`` (``hi`` None: no upper bound), with one message
+    for every way to miss: ``must be a whole number between 32 and 4096 (pixels), got '7'``."""
+    kind = "a whole number" if integer else "a number"
+    span = f"between {lo:g} and {hi:g}" if hi is not None else f"at least {lo:g}"
+    rule = f"{kind} {span}" + (f" ({unit})" if unit else "")
+
+    def parse(text: str):
+        value = _number(text, int if integer else float, rule)
+        if not (lo <= value and (hi is None or value <= hi)) or value != value:     # value != value: NaN
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
+        return value
+
+    parse.__name__ = "whole number" if integer else "number"     # argparse names the type in its messages
+    return parse
 
 
-def prepare_output(path: str, suffixes: tuple[str, ...], what: str = "output") -> Path:
-    """Check an output file before any work: its suffix, its folder (created if missing), writability.
+positive_int = bounded(1)
+non_negative_int = bounded(0)
+#: A network input height in pixels.
+input_size = bounded(32, 4096, unit="pixels")
+#: A score threshold.
+fraction = bounded(0.0, 1.0, integer=False)
+
+
+def threads(text: str) -> int | None:
+    """argparse type for ``--threads``: a count of at least 1, or ``auto`` / ``0`` for the backend's own
+    choice (all cores), given as None."""
+    if text.strip().lower() in ("auto", "0"):
+        return None
+    try:
+        return bounded(1, 1024)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a whole number between 1 and 1024, or auto (or 0) for the "
+                                         f"backend's own choice, got {text!r}") from None
+
+
+def prepare_output(path: str, suffixes: tuple[str, ...], what: str = "output", source: str | None = None) -> Path:
+    """Check an output file before any work: its suffix, that it is not the ``source`` being read,
+    its folder (created if missing), writability.
 
     Raises:
         ValueError: with the reason, naming the file.
     """
     p = Path(path)
+    if source is not None and same_file(p, source):
+        raise ValueError(f"{what} {path!r} is the input {source!r}: it would be overwritten; write somewhere else")
     if suffixes and p.suffix.lower() not in suffixes:
         raise ValueError(f"{what} {path!r} must end in {' or '.join(suffixes)}")
     if p.is_dir():
@@ -49,3 +77,14 @@ def prepare_output(path: str, suffixes: tuple[str, ...], what: str = "output") -
     if not os.access(folder, os.W_OK):
         raise ValueError(f"cannot write {what} {path!r}: folder {folder} is not writable")
     return p
+
+
+def same_file(a, b) -> bool:
+    """True if paths ``a`` and ``b`` name the same file (the same resolved path, or a link to it)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

@@ -1,52 +1,77 @@
-"""Frame sources: video files, GIFs, image folders, single images, webcams and network streams (OpenCV only)."""
+"""Frame sources: video files, GIFs, image folders, single images, webcams and network streams (OpenCV only).
+
+What happens on bad input (the README says the same):
+
+- a video frame that fails to decode is skipped: the reader seeks past the damage (as far as the
+  container's index allows) and goes on; a run that cannot pass it stops there and says so;
+- a corrupt image in a folder is skipped with a note;
+- a network stream that drops is reopened with backoff (``RECONNECT_BACKOFF``), then given up;
+- an ``http(s)://`` URL that serves a file (the container declares a frame count) is read as a
+  file: every frame in order, ending at its end; a true stream (rtsp, udp, MJPEG over HTTP) is live.
+
+None of these raises once a frame has been read: :attr:`FrameSource.report` says how many frames
+were read of how many, how many were skipped, and why reading stopped.
+"""
 from __future__ import annotations
 
 import os
-import re
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import cv2
 import numpy as np
+
+from ssapose.redact import redact
+
+# FFmpeg prints a line per damaged packet (hundreds for one bad stretch); the report says what was
+# skipped instead. Set OPENCV_FFMPEG_LOGLEVEL yourself (e.g. 16, errors) to see FFmpeg's messages.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "udp://", "rtmp://", "tcp://")
 #: Waits (s) before each attempt to reopen a stream that dropped; then it gives up.
 RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: Notes kept in a report (the count of skipped frames is always exact).
+MAX_NOTES = 5
+END_OF_INPUT = "end of input"
 
 
 class SourceError(RuntimeError):
-    """A source that cannot be opened or read."""
+    """A source that cannot be opened, or that yields no frame at all."""
 
 
-_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@?#]*)@")
-_SECRET_QUERY = re.compile(r"([?&](?:password|passwd|pass|pwd|token|key|secret|auth)=)[^&#]*", re.IGNORECASE)
+@dataclass
+class ReadReport:
+    """What a source delivered: ``read`` frames of ``expected`` (0: not known), ``skipped`` frames or
+    images that could not be decoded and were passed over (``notes``: the first few, as text), and
+    ``stopped``: why reading ended (``END_OF_INPUT`` for a normal end; empty while it runs)."""
 
+    read: int = 0
+    expected: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+    stopped: str = ""
+    events: int = 0                       # skip events (a stretch of damaged frames is one)
 
-def redact(spec: str) -> str:
-    """``spec`` as it may be shown or written: a URL's user and password become ``***``
-    (``rtsp://***@host/stream``), and so do secret-looking query values (``?password=***``).
-    Anything that is no URL comes back unchanged."""
-    text = str(spec)
-    if "://" not in text:
-        return text
-    return _SECRET_QUERY.sub(r"\1***", _USERINFO.sub(r"\1***@", text))
+    @property
+    def early(self) -> bool:
+        """Reading ended before the end of the input (damage, a lost camera or connection)."""
+        return bool(self.stopped) and self.stopped != END_OF_INPUT
 
+    def note(self, text: str) -> None:
+        self.events += 1
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(text)
 
-def without_password(spec: str) -> str:
-    """``spec`` with a URL's password (and secret query values) removed, the user name kept:
-    what may be remembered in settings (``rtsp://user@host/stream``)."""
-    text = str(spec)
-    if "://" not in text:
-        return text
-    text = _USERINFO.sub(lambda m: m.group(1) + m.group(2).split(":", 1)[0] + "@", text)
-    return _SECRET_QUERY.sub(r"\1", text)
-
-
-def has_secret(spec: str) -> bool:
-    """True if ``spec`` is a URL that carries a password or a secret query value."""
-    return without_password(spec) != str(spec)
+    def describe(self) -> str:
+        of = f" of {self.expected}" if self.expected else ""
+        text = f"read {self.read}{of} frames, skipped {self.skipped}"
+        if self.notes:
+            more = ", ..." if self.events > len(self.notes) else ""
+            text += f" ({'; '.join(self.notes)}{more})"
+        return f"{text}; stopped: {self.stopped or 'before the end'}"
 
 
 def describe(spec: str) -> str:
@@ -84,19 +109,22 @@ def looping(spec: str, stop=None):
 class FrameSource:
     """Iterate BGR ``(H, W, 3) uint8`` frames from ``spec``.
 
-    ``spec`` is a webcam index (``"0"``), a video or GIF file, an image folder
-    (sorted by name) or one image. ``fps`` is the source's frame rate where it
-    declares one (else 0), ``count`` its frame count where known (else 0).
+    ``spec`` is a webcam index (``"0"``), a video or GIF file, an image folder (sorted by name), one
+    image, or a stream URL. ``fps`` is the source's frame rate where it declares one (else 0),
+    ``count`` its frame count where known (else 0), ``position`` the frame number of the frame last
+    yielded (a video's own numbering, so skipped frames leave gaps), ``report`` a :class:`ReadReport`.
+    ``on_skip(text)`` is called for each skipped frame or image.
 
     Raises:
-        SourceError: the source does not exist, cannot be opened, or holds no frame.
+        SourceError: the source does not exist, cannot be opened, or holds no readable frame.
     """
 
-    def __init__(self, spec: str):
+    def __init__(self, spec: str, on_skip: Callable[[str], None] | None = None):
         self.spec, self.kind = str(spec), describe(str(spec))
         self.name = redact(self.spec)            # what messages, logs and output files show
         self.fps, self.count, self._cap, self._files = 0.0, 0, None, []
-        self.backoff, self.reconnects = RECONNECT_BACKOFF, 0
+        self.backoff, self.reconnects, self.position = RECONNECT_BACKOFF, 0, -1
+        self.on_skip, self.report = on_skip, ReadReport()
         if self.kind == "webcam":
             self._cap = cv2.VideoCapture(int(self.spec))
             if not self._cap.isOpened():
@@ -106,6 +134,7 @@ class FrameSource:
             if self._cap is None:
                 raise SourceError(f"cannot open the stream {self.name}: unreachable, refused, or not a video stream "
                                   "(check the address, the port and that the server is up)")
+            self.count = _frame_count(self._cap)
         elif self.kind == "folder":
             self._files = sorted(p for p in Path(self.spec).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not self._files:
@@ -120,35 +149,101 @@ class FrameSource:
                 self._cap = cv2.VideoCapture(self.spec)
                 if not self._cap.isOpened():
                     raise SourceError(f"cannot open {self.spec} as a video (corrupt or unsupported format?)")
-                self.count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+                self.count = _frame_count(self._cap)
         if self._cap is not None:
             self.fps = float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        self.report.expected = self.count
+        # a URL that serves a file (its container declares a frame count) is read as a file
+        self.live = self.kind == "webcam" or (self.kind == "stream" and self.count == 0)
 
+    # -- reading ------------------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[np.ndarray]:
-        if self._cap is None:
-            for f in self._files:
-                img = cv2.imread(str(f), cv2.IMREAD_COLOR)
-                if img is None:
-                    raise SourceError(f"cannot read image {f} (corrupt or not an image)")
-                yield img
-            return
-        n = 0
+        frames = self._images() if self._cap is None else self._video()
+        for frame in frames:
+            self.report.read += 1
+            yield frame
+        if self.report.read == 0:
+            why = f" ({self.report.stopped})" if self.report.early else ""
+            raise SourceError(f"{self.name} holds no readable frame{why} (corrupt file or camera error)")
+
+    def _skip(self, text: str, frames: int = 1) -> None:
+        self.report.skipped += frames
+        self.report.note(text)
+        if self.on_skip is not None:
+            self.on_skip(text)
+
+    def _images(self) -> Iterator[np.ndarray]:
+        for i, f in enumerate(self._files):
+            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            if img is None:
+                self._skip(f"cannot read image {f.name} (corrupt or not an image)")
+                continue
+            self.position = i
+            yield img
+        self.report.stopped = END_OF_INPUT
+
+    def _video(self) -> Iterator[np.ndarray]:
+        pos, resumed_at = 0, -1                           # the frame number of the next read
         while True:
             ok, frame = self._cap.read()
-            if not ok:
-                if self.kind == "stream" and self._reconnect():
+            if ok:
+                self.position, pos = pos, pos + 1
+                yield frame
+                continue
+            if self.live:
+                if self._reopen():
                     continue
+                self.report.stopped = ("camera lost" if self.kind == "webcam" else
+                                       f"the stream dropped and did not come back after {len(self.backoff)} tries")
+                return
+            if not self.count or pos >= self.count:
+                self.report.stopped = END_OF_INPUT
+                return
+            if self.kind == "stream" and resumed_at != pos:   # first, take it for a dropped connection
+                resumed_at = pos
+                if self._resume_remote(pos):
+                    continue
+                self.report.stopped = (f"the connection dropped at frame {pos} of {self.count} and did not come "
+                                       f"back after {len(self.backoff)} tries")
+                return
+            after = self._seek_past(pos)
+            if after is None:
+                self.report.stopped = f"ended early at frame {pos} of {self.count}: damage it could not pass"
+                return
+            self._skip(f"frames {pos}-{after - 1} damaged" if after - 1 > pos else f"frame {pos} damaged",
+                       after - pos)
+            pos = after
+
+    def _readable_at(self, n: int) -> bool:
+        """Seek to frame ``n``; True if frames ``n`` and ``n + 1`` (or ``n`` alone at the end) decode.
+        The capture is left at frame ``n``. Two frames, because after a cut-off end OpenCV "reads"
+        one stale frame at any position it is sent to."""
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, n)
+        ok = self._cap.read()[0] and (n + 1 >= self.count or self._cap.read()[0])
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, n)
+        return bool(ok)
+
+    def _seek_past(self, pos: int) -> int | None:
+        """The first readable frame after damage at ``pos``: steps of 1, 2, 4... frames, then a bisection
+        between the last bad and the first good one. None if nothing after ``pos`` reads."""
+        bad, step, good = pos, 1, None
+        while pos + step < self.count:
+            if self._readable_at(pos + step):
+                good = pos + step
                 break
-            n += 1
-            yield frame
-        if n == 0:
-            raise SourceError(f"{self.name} holds no readable frame (corrupt file or camera error)")
+            bad, step = pos + step, step * 2
+        if good is None:
+            return None
+        while good - bad > 1:
+            mid = (bad + good) // 2
+            if self._readable_at(mid):
+                good = mid
+            else:
+                bad = mid
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, good)
+        return good
 
-    @property
-    def live(self) -> bool:
-        """A camera or a network stream: frames come in real time, so stale ones are dropped."""
-        return self.kind in ("webcam", "stream")
-
+    # -- streams ------------------------------------------------------------------------------------------
     def _open_stream(self):
         cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG)
         if cap.isOpened():
@@ -156,18 +251,25 @@ class FrameSource:
         cap.release()
         return None
 
-    def _reconnect(self) -> bool:
-        """Reopen a dropped stream, waiting longer before each try (``RECONNECT_BACKOFF``)."""
+    def _reopen(self) -> bool:
+        """Reopen a dropped camera or stream, waiting longer before each try (``RECONNECT_BACKOFF``)."""
         if self._cap is not None:
             self._cap.release()
         for wait in self.backoff:
             time.sleep(wait)
-            self._cap = self._open_stream()
-            if self._cap is not None:
+            self._cap = (cv2.VideoCapture(int(self.spec)) if self.kind == "webcam" else self._open_stream())
+            if self._cap is not None and self._cap.isOpened():
                 self.reconnects += 1
                 return True
         self._cap = None
-        raise SourceError(f"the stream {self.name} dropped and did not come back after {len(self.backoff)} tries")
+        return False
+
+    def _resume_remote(self, pos: int) -> bool:
+        """A file over HTTP stopped before its end: reconnect and go on from frame ``pos``."""
+        if not self._reopen():
+            return False
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, pos)
+        return True
 
     def close(self) -> None:
         if self._cap is not None:
@@ -179,6 +281,12 @@ class FrameSource:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _frame_count(cap) -> int:
+    """The container's frame count, 0 where it declares none (live streams report 0 or -1)."""
+    n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    return int(n) if n and n > 0 else 0
 
 
 def read_frames(spec: str, limit: int = 0) -> list[np.ndarray]:

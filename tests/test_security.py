@@ -11,7 +11,8 @@ import torch
 from app.outputs import JsonLinesWriter, TableWriter, read_json_lines
 from ssapose.models import build_model, get_config, load_checkpoint, save_checkpoint
 from ssapose.models.files import UnsafeFileError, safe_load
-from ssapose.sources import FrameSource, SourceError, redact, without_password
+from ssapose.redact import redact, without_password
+from ssapose.sources import FrameSource, SourceError
 
 from conftest import ROOT
 
