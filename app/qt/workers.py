@@ -50,7 +50,8 @@ class PipelineWorker(QThread):
         self.wait(10000)
 
     def run(self) -> None:
-        from app.outputs import JsonLinesWriter, VideoOut, pipeline_threads
+        from app.outputs import JsonLinesWriter, pipeline_threads
+        from app.video_out import VideoOut
         from engines import create_backend
         from ssapose.sources import FrameSource, looping
 
