@@ -26,8 +26,8 @@ models: models/lwop.int8.xml
 
 # The app on the demo clip and the default model; headless machines get the same pipeline from the command line.
 demo: venv models
-	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(BIN)/ssapose app; \
-	else echo "no display: running the headless pipeline (ssapose video)"; \
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] && $(BIN)/python -m app.qt.display; then $(BIN)/ssapose app; \
+	else echo "no usable display: running the headless pipeline (ssapose video)"; \
 	$(BIN)/ssapose video --out demo-annotated.mp4 --json demo-poses.jsonl; fi
 
 test: venv models

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from app.outputs import pipeline_threads
-from engines.cli import add_model_args
+from engines.cli import DEFAULT_MODEL, add_model_args
 from engines.cli_args import bounded, fraction, non_negative_int, prepare_output
 from ssapose import paths
 
@@ -106,8 +106,8 @@ def run_video(args) -> int:
     stopped, failure = "", None
     try:
         for r in pipe.results():
-            for out in (video,) if r.image is not None else ():
-                out.write(r.image)
+            if video is not None and r.image is not None:
+                video.write(r.image)
             for out in (poses, table):
                 if out is not None:
                     out.write(r, src.fps)
@@ -159,6 +159,7 @@ def _print_summary(src, pipe, stopped: str, args) -> None:
 def run_app(args) -> int:
     from app.qt.main_window import launch
 
-    args.source_given = args.input != DEMO_VIDEO       # the default yields to a remembered source
+    args.source_given = args.input != DEMO_VIDEO       # the defaults yield to a remembered source and model
+    args.model_given = args.model != DEFAULT_MODEL
 
     return launch(args)

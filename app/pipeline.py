@@ -134,6 +134,9 @@ class Pipeline:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self.source_error: BaseException | None = None
+        self._resumed = threading.Event()
+        self._resumed.set()
+        self._paused_at = 0.0
         self.reached_max = False
         size = 1 if config.live else config.queue_size
         self._q = [queue.Queue(maxsize=size) for _ in range(4)] + [queue.Queue(maxsize=config.queue_size)]
@@ -182,6 +185,9 @@ class Pipeline:
             if self.config.max_frames and n >= self.config.max_frames:
                 self.reached_max = True
                 break
+            while not self._resumed.wait(0.05):          # paused: read nothing, and the clock stands still
+                if self._stop.is_set():
+                    break
             t0 = time.perf_counter()
             try:
                 frame = next(frames, _END)
@@ -294,6 +300,16 @@ class Pipeline:
         for th in self._threads:
             th.start()
         return self
+
+    def pause(self, on: bool) -> None:
+        """Pause or resume capture. A paced file keeps its own clock: after a pause it goes on from
+        the frame where it stopped, at its own rate, instead of catching up on the time paused."""
+        if on and self._resumed.is_set():
+            self._paused_at = time.perf_counter()
+            self._resumed.clear()
+        elif not on and not self._resumed.is_set():
+            self._t0 += time.perf_counter() - self._paused_at
+            self._resumed.set()
 
     def results(self) -> Iterator[FrameResult]:
         """Results in frame order until the stream ends; raises a worker's exception."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -178,15 +179,21 @@ def run_export(args) -> int:
     prepare_output(args.out, (".onnx",))
     stem = str(Path(args.out).with_suffix(""))
     images = args.calibration or calibration_default()
-    print(f"exporting {args.model} to ONNX ...", flush=True)
-    info = export_onnx(args.model, args.out, args.input_size)
-    print(f"checking it against PyTorch on {len(images)} real images ...", flush=True)
-    diff = parity(args.model, args.out, images, args.input_size)
+    tmp = Path(args.out).with_name(f".{Path(args.out).stem}.partial.onnx")   # renamed once the parity check passes
+    try:
+        print(f"exporting {args.model} to ONNX ...", flush=True)
+        info = export_onnx(args.model, str(tmp), args.input_size)
+        print(f"checking it against PyTorch on {len(images)} real images ...", flush=True)
+        diff = parity(args.model, str(tmp), images, args.input_size)
+        if diff > 1e-4:
+            print(f"ssapose export: error: parity check failed ({diff:.2e} > 1e-4); {args.out} not written",
+                  file=sys.stderr)
+            return 1
+        os.replace(tmp, args.out)
+    finally:
+        tmp.unlink(missing_ok=True)
     print(f"wrote {args.out} (outputs {', '.join(info.outputs)}, stride {info.stride}); "
           f"max |torch - onnxruntime| = {diff:.2e}")
-    if diff > 1e-4:
-        print(f"ssapose export: error: parity check failed ({diff:.2e} > 1e-4)", file=sys.stderr)
-        return 1
     if args.int8:
         from engines.openvino_export import calibration_frames, quantize_openvino
 

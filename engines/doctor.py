@@ -37,6 +37,15 @@ def cpu_line(cpuinfo: str | None = None) -> str:
     return f"CPU: {model or platform.machine()}, {os.cpu_count()} cores; " + (", ".join(have) or "no AVX2")
 
 
+def nvidia_gpu_present() -> bool:
+    """An NVIDIA GPU with its driver on this machine (device nodes, the driver's /proc entry or nvidia-smi)."""
+    import glob
+    import os
+
+    return bool(glob.glob("/dev/nvidia[0-9]*") or os.path.isdir("/proc/driver/nvidia/gpus")
+                or shutil.which("nvidia-smi"))
+
+
 def torch_lines() -> list[str]:
     import torch
 
@@ -48,8 +57,11 @@ def torch_lines() -> list[str]:
             lines.append(f"GPU {i}: {torch.cuda.get_device_name(i)}, compute capability {cap}")
     elif torch.version.cuda:
         lines.append("GPU: none visible to torch (driver missing, or CUDA_VISIBLE_DEVICES hides it)")
+    elif nvidia_gpu_present():
+        lines.append("GPU: an NVIDIA GPU is here, but this torch is a CPU-only build; for CUDA install a CUDA "
+                     "build (README: GPU set-up)")
     else:
-        lines.append("GPU: not usable by this torch; for CUDA install a CUDA build (README: GPU set-up)")
+        lines.append("GPU: no NVIDIA GPU found (the CPU backends run everything)")
     if shutil.which("nvidia-smi"):
         try:
             out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],

@@ -37,6 +37,28 @@ def read_ir_info(model) -> ModelInfo:
     return ModelInfo.from_json(model.get_rt_info(["ssapose"]).astype(str))
 
 
+def check_ir_weights(xml: str, weights: str) -> None:
+    """Raise ValueError naming ``weights`` if it is shorter than the constants of ``xml`` need."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.parse(xml).getroot()
+    except ET.ParseError as e:
+        raise ValueError(f"{xml} is not a readable OpenVINO IR (corrupt or truncated XML: {e})") from None
+    need = max((int(d.get("offset", 0)) + int(d.get("size", 0)) for d in root.iter("data")
+                if d.get("offset") is not None), default=0)
+    have = os.path.getsize(weights)
+    if have < need:
+        raise ValueError(f"the IR's weights file {weights} is truncated: {have} bytes, {xml} needs {need}")
+
+
+def _reason(e: Exception) -> str:
+    """The telling line of an OpenVINO error (its first lines are C++ source locations)."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    told = [ln for ln in lines if not ln.startswith(("Exception from", "Check "))]
+    return (told or lines or [type(e).__name__])[-1]
+
+
 def read_model(path: str):
     """``(openvino model, ModelInfo)`` of a ``.xml`` (with its ``.bin``) or ``.onnx`` file.
 
@@ -50,11 +72,11 @@ def read_model(path: str):
         weights = os.path.splitext(path)[0] + ".bin"
         if not os.path.isfile(weights):
             raise FileNotFoundError(f"the IR's weights file is missing: {weights}")
+        check_ir_weights(path, weights)
     try:
         model = ov.Core().read_model(path)
     except Exception as e:          # OpenVINO raises RuntimeError with a multi-line C++ trace
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"OpenVINO cannot read {path} (corrupt or truncated?): {first}") from e
+        raise ValueError(f"OpenVINO cannot read {path} (corrupt or truncated?): {_reason(e)}") from e
     if path.lower().endswith(".onnx"):
         from engines.onnx_backend import read_info
         return model, read_info(path)

@@ -7,6 +7,7 @@ so ``create_backend`` opens it like any other model file.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -63,6 +64,14 @@ def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], si
                               subset_size=len(inputs), fast_bias_correction=fast_bias_correction,
                               ignored_scope=ignored)
     quantized.set_rt_info(info.to_json(), ["ssapose"])
-    Path(out_xml).parent.mkdir(parents=True, exist_ok=True)
-    ov.save_model(quantized, out_xml, compress_to_fp16=False)
-    return Path(out_xml)
+    out = Path(out_xml)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.partial.xml")        # the pair appears at its name only when whole
+    try:
+        ov.save_model(quantized, str(tmp), compress_to_fp16=False)
+        os.replace(tmp.with_suffix(".bin"), out.with_suffix(".bin"))
+        os.replace(tmp, out)
+    finally:
+        for p in (tmp, tmp.with_suffix(".bin")):
+            p.unlink(missing_ok=True)
+    return out

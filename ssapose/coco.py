@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssapose.skeleton import NUM_COCO_KEYPOINTS, coco_to_parts
+from ssapose.skeleton import NUM_COCO_KEYPOINTS, PERSON_CATEGORY, coco_to_parts
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,11 @@ def load_coco(ann_file: str):
     except (KeyError, TypeError, ValueError, AttributeError, AssertionError) as e:
         raise ValueError(f"{ann_file} is not a COCO annotation file: {e!r}") from e
     _sanitise(coco)
+    person = coco.cats.get(PERSON_CATEGORY, {})
+    if person.get("name") != "person":
+        log.warning("warning: %s has no person category (id %d named 'person'; its categories: %s); predictions are "
+                    "scored as that category, so every AP will be 0", ann_file, PERSON_CATEGORY,
+                    ", ".join(f"{c.get('id')}: {c.get('name')!r}" for c in coco.cats.values()) or "none")
     return coco
 
 

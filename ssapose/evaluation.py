@@ -1,6 +1,7 @@
 """Running a pose predictor over the images of a COCO annotation file."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Callable
 
@@ -8,6 +9,8 @@ import cv2
 import numpy as np
 
 from ssapose.poses import Poses
+
+log = logging.getLogger(__name__)
 
 
 def predict_images(coco, image_dir: str, predict: Callable[[np.ndarray], Poses],
@@ -28,10 +31,22 @@ def predict_images(coco, image_dir: str, predict: Callable[[np.ndarray], Poses],
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(f"cannot read image {path}")
+        check_image_size(coco, image_id, img.shape[:2], path)
         out[image_id] = predict(img)
         if on_image is not None and on_image(n + 1, len(ids)) is False:
             break
     return out
+
+
+def check_image_size(coco, image_id: int, shape: tuple[int, int], path) -> None:
+    """Warn when an image's recorded ``height``/``width`` differ from the file's, and record the real size
+    (the ignore regions and crowd masks are drawn at it)."""
+    info = coco.imgs[image_id]
+    h, w = shape
+    if (info.get("height"), info.get("width")) != (h, w):
+        log.warning("warning: %s is %dx%d, but the annotation file records %sx%s; scoring with the real size",
+                    path, w, h, info.get("width"), info.get("height"))
+        info["height"], info["width"] = h, w
 
 
 def coco_results(poses: dict[int, Poses]) -> list[dict]:

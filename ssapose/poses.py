@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssapose.skeleton import NUM_COCO_KEYPOINTS, parts_to_coco
+from ssapose.skeleton import NUM_COCO_KEYPOINTS, PERSON_CATEGORY, parts_to_coco
 
 
 @dataclass
@@ -48,6 +48,6 @@ class Poses:
         for kp, s in zip(self.keypoints, self.scores):
             flat = kp.astype(np.float64).copy()
             flat[:, 2] = np.where(kp[:, 2] > 0, 1.0, 0.0)
-            out.append({"image_id": int(image_id), "category_id": 1,
+            out.append({"image_id": int(image_id), "category_id": PERSON_CATEGORY,
                         "keypoints": [round(float(v), 2) for v in flat.ravel()], "score": float(s)})
         return out

@@ -103,6 +103,9 @@ FLIP_COCO = np.array(
     [COCO_KEYPOINT_NAMES.index(_mirror_name(n)) for n in COCO_KEYPOINT_NAMES], dtype=np.int64
 )
 
+#: COCO's category id of people, which every prediction carries.
+PERSON_CATEGORY = 1
+
 #: Per-keypoint OKS sigmas of the COCO evaluation, in COCO keypoint order.
 COCO_SIGMAS = np.array(
     [.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87, .89, .89],

@@ -156,7 +156,7 @@ def test_pause_and_recording(window, qtbot, tmp_path, monkeypatch):
 def test_video_show_window_runs_offscreen(qtbot, capsys, small_model):
     from app.cli import main
     assert main(["video", str(DATA / "coco_tiny"), "--show", "--model", small_model, "--input-size", "256"]) == 0
-    assert "4 frames processed" in capsys.readouterr().out
+    assert "4 processed" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("content", ["[1, 2]", "{}", '{"images": [], "annotations": []}'])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                             QMessageBox, QPushButton, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                             QMessageBox, QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
 
 from app.qt.image import FrameView
 from app.qt.workers import PipelineWorker
@@ -31,14 +31,27 @@ def choose_source(given: str, remembered, given_explicitly: bool) -> tuple[str, 
     return given, f"the remembered source {remembered} no longer opens; using {Path(given).name}"
 
 
+def choose_model(given: str, remembered, given_explicitly: bool) -> tuple[str, str]:
+    """The model to open and a note: as :func:`choose_source`, a remembered model file that is gone
+    yields to the default (``given``) with a note."""
+    if given_explicitly or not remembered or str(remembered) == given:
+        return given, ""
+    if Path(str(remembered)).is_file():
+        return str(remembered), ""
+    return given, f"the remembered model {remembered} no longer exists; using {Path(given).name}"
+
+
 class LiveTab(QWidget):
-    def __init__(self, settings, source: str, model: str, device: str = "cpu", source_given: bool = False):
+    def __init__(self, settings, source: str, model: str, device: str = "cpu", source_given: bool = False,
+                 model_given: bool = False):
         super().__init__()
-        self.settings, self.worker, self.device = settings, None, device
-        chosen, self.note = choose_source(source, settings.value("source"), source_given)
+        self.settings, self.worker, self.device, self.default_model = settings, None, device, model
+        chosen, source_note = choose_source(source, settings.value("source"), source_given)
+        chosen_model, model_note = choose_model(model, settings.value("model"), model_given)
+        self.note = "; ".join(n for n in (source_note, model_note) if n)
         self.source = QLineEdit(chosen)
         self.source.setToolTip("webcam index (0, 1...), video or GIF file, image folder or image")
-        self.model = QLineEdit(str(settings.value("model", model)))
+        self.model = QLineEdit(chosen_model)
         self.backend = QComboBox()
         self.backend.addItems(list(BACKENDS))
         self.size = QSpinBox()
@@ -75,6 +88,8 @@ class LiveTab(QWidget):
         self.view = FrameView("Choose a source and press Start")
         self.hud = QLabel("idle")
         self.hud.setStyleSheet("font-family: monospace;")
+        self.hud.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long line never widens the window
+        self._hud_text = "idle"
         self.last_info: dict = {}
 
         src_row = QHBoxLayout()
@@ -161,7 +176,8 @@ class LiveTab(QWidget):
         self.settings.setValue("loop", "true" if self.loop.isChecked() else "false")
         self.worker.frame.connect(self.on_frame)
         self.worker.failed.connect(self.on_error)
-        self.worker.finished.connect(lambda: self.hud.setText(self.hud.text() + "  [stopped]"))
+        self.worker.model_failed.connect(self.on_model_error)
+        self.worker.finished.connect(lambda: self.hud.setText(self._hud_text + "  [stopped]"))
         self.worker.start()
         self.pause_btn.setChecked(False)
         source = self.source.text().strip()
@@ -186,9 +202,16 @@ class LiveTab(QWidget):
     def on_frame(self, image, info: dict) -> None:
         self.view.set_frame(image)
         self.last_info = info
-        self.hud.setText(f"frame {info['index']:5d}  FPS {info['fps']:5.1f}  people {info['people']}  "
-                         f"dropped {info['dropped']}  |  pre {info['preprocess']:.1f}  infer {info['inference']:.1f}  "
-                         f"decode {info['decode']:.1f}  overlay {info['overlay']:.1f}  latency {info['latency']:.0f} ms")
+        self._hud_text = (f"frame {info['index']:5d}  FPS {info['fps']:5.1f}  people {info['people']}  "
+                          f"dropped {info['dropped']}  |  pre {info['preprocess']:.1f}  infer {info['inference']:.1f}"
+                          f"  decode {info['decode']:.1f}  overlay {info['overlay']:.1f}  latency "
+                          f"{info['latency']:.0f} ms")
+        self.hud.setText(self._hud_text)
 
     def on_error(self, message: str) -> None:
         QMessageBox.critical(self, "SSA-Pose", message)
+
+    def on_model_error(self, message: str) -> None:
+        """A model that does not open is not remembered: the next launch starts on the default model."""
+        self.settings.setValue("model", self.default_model)
+        self.on_error(message)

@@ -1,15 +1,17 @@
 """The SSA-Pose main window: a live tab and a COCO evaluation tab, shortcuts and remembered settings."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
-from app.qt.display import has_display
+from app.qt.display import has_display, qt_problem
 from ssapose import paths
 
 
-def build_window(source: str, model: str, settings=None, device: str = "cpu", source_given: bool = False):
+def build_window(source: str, model: str, settings=None, device: str = "cpu", source_given: bool = False,
+                 model_given: bool = False):
     """Create (not show) the main window; ``settings`` defaults to QSettings('ssapose', 'app')."""
     from PyQt5.QtCore import QSettings
     from PyQt5.QtWidgets import QMainWindow, QShortcut, QTabWidget
@@ -23,7 +25,7 @@ def build_window(source: str, model: str, settings=None, device: str = "cpu", so
             super().__init__()
             self.settings = settings if settings is not None else QSettings("ssapose", "app")
             self.setWindowTitle("SSA-Pose")
-            self.live = LiveTab(self.settings, source, model, device, source_given)
+            self.live = LiveTab(self.settings, source, model, device, source_given, model_given)
             if self.live.note:
                 self.statusBar().showMessage(self.live.note, 15000)
             ann = paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",
@@ -80,11 +82,36 @@ def launch(args) -> int:
         print("ssapose app: no display found (DISPLAY is not set). Run the same pipeline headless with\n"
               "  ssapose video [INPUT] --out annotated.mp4 --json poses.json", file=sys.stderr)
         return 1
+    problem = "" if os.environ.get("QT_QPA_PLATFORM") else qt_problem()
+    if problem:
+        print(f"ssapose app: {problem}. Or run the same pipeline headless: ssapose video [INPUT] --out "
+              "annotated.mp4", file=sys.stderr)
+        return 1
     from PyQt5.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     install_error_dialog()
-    win = build_window(args.input, args.model, device=args.device, source_given=getattr(args, "source_given", True))
+    win = build_window(args.input, args.model, device=args.device, source_given=getattr(args, "source_given", True),
+                       model_given=getattr(args, "model_given", True))
     win.show()
     win.live.start()
+    stop_on_signals(app, win)
     return app.exec_()
+
+
+def stop_on_signals(app, win) -> None:
+    """Ctrl-C (SIGINT) and SIGTERM close the window cleanly. Qt's event loop runs no Python code of its
+    own, so a timer hands control to Python every 200 ms, where the handler can run."""
+    import signal
+
+    from PyQt5.QtCore import QTimer
+
+    def close(*_):
+        win.close()
+        app.quit()
+
+    signal.signal(signal.SIGINT, close)
+    signal.signal(signal.SIGTERM, close)
+    timer = QTimer(win)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)

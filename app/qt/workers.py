@@ -20,6 +20,7 @@ class PipelineWorker(QThread):
 
     frame = pyqtSignal(object, dict)
     failed = pyqtSignal(str)
+    model_failed = pyqtSignal(str)          # the model could not be opened (the dialog names it)
 
     def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = 368,
                  style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu",
@@ -41,6 +42,8 @@ class PipelineWorker(QThread):
 
     def pause(self, on: bool) -> None:
         (self._pause.set if on else self._pause.clear)()
+        if self.pipeline is not None:
+            self.pipeline.pause(on)          # the file's clock stops too: no fast-forward on resume
 
     def stop(self) -> None:
         self._halt.set()
@@ -58,7 +61,12 @@ class PipelineWorker(QThread):
         video, poses, src = None, None, None
         try:
             src = FrameSource(self.source)
-            backend = create_backend(self.model, self.backend_kind, device=self.device, threads=pipeline_threads())
+            try:
+                backend = create_backend(self.model, self.backend_kind, device=self.device,
+                                         threads=pipeline_threads())
+            except Exception as e:  # noqa: BLE001 - shown in a dialog, and the model is not remembered
+                self.model_failed.emit(f"cannot open the model: {e}")
+                return
             live = src.live
             pace = src.fps if self.realtime and not live and src.fps > 0 else 0.0
             cfg = PipelineConfig(input_size=self.input_size, live=live, style=self.style,
