@@ -47,6 +47,7 @@ class FrameResult:
     track_ids: np.ndarray | None = None
     latency_ms: float = 0.0
     raw_poses: Poses | None = None            # before smoothing, when a tracker runs
+    sequence: int = -1                        # place in the stream (0, 1, 2...; ``index`` may have gaps)
 
 
 @dataclass
@@ -134,6 +135,7 @@ class Pipeline:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self.source_error: BaseException | None = None
+        self._positions: dict[int, int] = {}      # sequence -> the source's frame number, while in flight
         self._resumed = threading.Event()
         self._resumed.set()
         self._paused_at = 0.0
@@ -197,14 +199,12 @@ class Pipeline:
             if frame is _END or self._stop.is_set():
                 break
             self._capture_ms.append((time.perf_counter() - t0) * 1e3)
-            i = _position(self.frames, n)
-            if self.config.pace_fps > 0:          # play a file at its own rate: frame i at i / fps
-                wait = self._t0 + i / self.config.pace_fps - time.perf_counter()
-                if wait > 0 and self._stop.wait(wait):
-                    break
+            self._positions[n] = _position(self.frames, n)
+            if self.config.pace_fps > 0 and self._stop.wait(max(0.0, self._due(n) - time.perf_counter())):
+                break                             # a file at its own rate: the n-th frame at n / fps
             if frame is None or getattr(frame, "size", 0) == 0:
-                raise ValueError(f"frame {i} is empty (zero-size)")
-            item = (i, time.perf_counter() - self._t0, frame)
+                raise ValueError(f"frame {self._positions[n]} is empty (zero-size)")
+            item = (n, time.perf_counter() - self._t0, frame)
             self.stats.captured += 1
             if self.config.live:
                 while True:
@@ -213,7 +213,7 @@ class Pipeline:
                         break
                     except queue.Full:
                         try:
-                            q.get_nowait()
+                            self._positions.pop(q.get_nowait()[0], None)
                             self.stats.dropped += 1
                         except queue.Empty:
                             pass
@@ -250,11 +250,12 @@ class Pipeline:
     def _overlay(self) -> None:
         while (item := self._get(self._q[3])) is not _END:
             i, ts, frame, poses, t, fields, box = item
+            index = self._positions.pop(i, i)
             t0 = time.perf_counter()
             ids, raw = None, None
             if self.tracker is not None:
                 raw = poses
-                clock = i / self.config.clock_fps if self.config.clock_fps > 0 else ts
+                clock = index / self.config.clock_fps if self.config.clock_fps > 0 else ts
                 poses, ids = self.tracker(poses, clock)
             self._tick()
             image = None
@@ -271,7 +272,7 @@ class Pipeline:
             self.stats.processed += 1
             self._timings.append(t)
             self._t_end = time.perf_counter()
-            if not self._put(self._q[4], FrameResult(i, ts, poses, t, image, ids, latency, raw)):
+            if not self._put(self._q[4], FrameResult(index, ts, poses, t, image, ids, latency, raw, i)):
                 return
         self._put(self._q[4], _END)
 
@@ -301,6 +302,10 @@ class Pipeline:
             th.start()
         return self
 
+    def _due(self, sequence: int) -> float:
+        """When (perf_counter s) the frame at ``sequence`` is due, for a file played at its own rate."""
+        return self._t0 + sequence / self.config.pace_fps
+
     def pause(self, on: bool) -> None:
         """Pause or resume capture. A paced file keeps its own clock: after a pause it goes on from
         the frame where it stopped, at its own rate, instead of catching up on the time paused."""
@@ -320,6 +325,8 @@ class Pipeline:
                 item = self._get(self._q[4])
                 if item is _END:
                     break
+                if self.config.pace_fps > 0:      # after a pause too: frames come at the file's rate, no burst
+                    self._stop.wait(max(0.0, self._due(item.sequence) - time.perf_counter()))
                 yield item
         finally:
             self.stop()

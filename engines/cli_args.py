@@ -11,13 +11,6 @@ import os
 from pathlib import Path
 
 
-def _number(text: str, cast, kind: str):
-    try:
-        return cast(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {kind}, got {text!r}") from None
-
-
 def bounded(lo: float, hi: float | None = None, *, integer: bool = True, unit: str = ""):
     """An argparse type for a number in ``[lo, hi]`` (``hi`` None: no upper bound), with one message
     for every way to miss: ``must be a whole number between 32 and 4096 (pixels), got '7'``."""
@@ -26,8 +19,11 @@ def bounded(lo: float, hi: float | None = None, *, integer: bool = True, unit: s
     rule = f"{kind} {span}" + (f" ({unit})" if unit else "")
 
     def parse(text: str):
-        value = _number(text, int if integer else float, rule)
-        if not (lo <= value and (hi is None or value <= hi)) or value != value:     # value != value: NaN
+        try:
+            value = (int if integer else float)(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or value < lo or (hi is not None and value > hi):   # v != v: NaN
             raise argparse.ArgumentTypeError(f"must be {rule}, got {text!r}")
         return value
 
