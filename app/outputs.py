@@ -130,6 +130,12 @@ class TableWriter:
             df = pd.DataFrame(self.rows, columns=csv_columns(), dtype="float64")
             df = df.astype({"frame": "int64", "track_id": "int64"})
             df.attrs.update({k: str(v) for k, v in self.meta.items()})
-            df.to_parquet(self.path)
+            tmp = os.path.join(os.path.dirname(os.path.abspath(self.path)), f".{os.path.basename(self.path)}.partial")
+            try:
+                df.to_parquet(tmp)
+                os.replace(tmp, self.path)          # appears only when whole
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
         elif not self.file.closed:
             self.file.close()

@@ -232,7 +232,8 @@ def test_pipeline_paces_a_file_at_its_frame_rate():
     pipe = Pipeline(frames(6), FieldsBackend(), PipelineConfig(input_size=368, draw=False, pace_fps=20.0))
     stamps = [r.timestamp for r in pipe.results()]
     assert len(stamps) == 6
-    assert all(b - a >= 0.045 for a, b in zip(stamps, stamps[1:]))      # 1/20 s apart, not faster
+    # frame k is captured no sooner than k / 20 s after the start (lateness under load is allowed, haste is not)
+    assert all(s >= k / 20.0 - 1e-3 for k, s in enumerate(stamps)), stamps
     fast = [r.timestamp for r in Pipeline(frames(6), FieldsBackend(), PipelineConfig(input_size=368)).results()]
     assert fast[-1] < stamps[-1]
 

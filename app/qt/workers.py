@@ -56,11 +56,15 @@ class PipelineWorker(QThread):
         from app.outputs import JsonLinesWriter, pipeline_threads
         from app.video_out import VideoOut
         from engines import create_backend
+        from engines.cli_args import same_file
         from ssapose.sources import FrameSource, looping
 
         video, poses, src = None, None, None
         try:
             src = FrameSource(self.source)
+            outputs = (self.record, Path(self.record).with_suffix(".jsonl")) if self.record else ()
+            if any(same_file(p, self.source) for p in outputs):
+                raise ValueError(f"the recording {self.record} would overwrite the source; record elsewhere")
             try:
                 backend = create_backend(self.model, self.backend_kind, device=self.device,
                                          threads=pipeline_threads())
