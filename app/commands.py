@@ -14,8 +14,7 @@ from engines.cli_args import bounded, fraction, non_negative_int, prepare_output
 from ssapose import paths
 
 DEMO_VIDEO = str(paths.demo_video(must_exist=False))
-#: One-Euro parameters chosen on the demo clip by jitter and lag (BENCHMARKS.md).
-TRACK_MIN_CUTOFF, TRACK_BETA = 1.0, 0.05
+
 
 
 def add_commands(sub) -> None:
@@ -39,10 +38,7 @@ def add_commands(sub) -> None:
                         "track lengths and keypoint jitter at the end")
     p.add_argument("--csv", help="write a table, one row per person per frame with raw and smoothed keypoints "
                                  "(.csv, or .parquet with pandas + pyarrow); implies --track")
-    p.add_argument("--smooth-min-cutoff", type=bounded(0.001, 1000, integer=False, unit="Hz"), default=TRACK_MIN_CUTOFF,
-                   help="One-Euro minimum cutoff in Hz: lower smooths more (default: %(default)s)")
-    p.add_argument("--smooth-beta", type=bounded(0.0, 100, integer=False), default=TRACK_BETA,
-                   help="One-Euro speed coefficient: higher follows fast motion sooner (default: %(default)s)")
+    add_tracker_args(p)
     p.add_argument("--kp-threshold", type=fraction, default=0.1, help="minimum keypoint score drawn (default: 0.1)")
     p.add_argument("--limb-threshold", type=fraction, default=0.1,
                    help="minimum score of both ends of a drawn limb (default: %(default)s)")
@@ -64,6 +60,42 @@ def add_commands(sub) -> None:
     p.set_defaults(func=run_app)
 
 
+def add_tracker_args(p) -> None:
+    """The tracker's parameters as flags, their defaults from ``TrackerConfig`` (measured: BENCHMARKS.md)."""
+    from app.tracking import TrackerConfig
+
+    d = TrackerConfig()
+    g = p.add_argument_group("tracking (with --track)")
+    g.add_argument("--track-high-score", type=fraction, default=d.high_score,
+                   help="pose score of a confident detection, matched first (default: %(default)s)")
+    g.add_argument("--track-low-score", type=fraction, default=d.low_score,
+                   help="pose score below which the tracker ignores a detection (default: %(default)s)")
+    g.add_argument("--track-start-score", type=fraction, default=d.start_score,
+                   help="lowest pose score that starts a new track (default: %(default)s)")
+    g.add_argument("--track-min-oks", type=fraction, default=d.min_oks,
+                   help="lowest OKS against a track's predicted pose that continues it (default: %(default)s)")
+    g.add_argument("--track-min-hits", type=bounded(1, 100), default=d.min_hits,
+                   help=f"frames, of the first {d.confirm_window}, a new track must be matched in to get an id "
+                        "(default: %(default)s)")
+    g.add_argument("--track-lost-s", type=bounded(0.0, 3600, integer=False, unit="seconds"), default=d.max_lost_s,
+                   help="seconds of the source's clock a lost track is kept to be re-identified (default: %(default)s)")
+    g.add_argument("--smooth-min-cutoff", type=bounded(0.001, 1000, integer=False, unit="Hz"), default=d.min_cutoff,
+                   help="One-Euro minimum cutoff in Hz: lower smooths more (default: %(default)s)")
+    g.add_argument("--smooth-beta", type=bounded(0.0, 100, integer=False), default=d.beta,
+                   help="One-Euro speed coefficient: higher follows fast motion sooner (default: %(default)s)")
+
+
+def tracker_config(args):
+    """``TrackerConfig`` from the flags of :func:`add_tracker_args`."""
+    from app.tracking import TrackerConfig
+
+    return TrackerConfig(high_score=args.track_high_score, low_score=args.track_low_score,
+                         start_score=args.track_start_score, min_oks=args.track_min_oks,
+                         min_hits=args.track_min_hits, confirm_window=max(TrackerConfig().confirm_window,
+                                                                          args.track_min_hits),
+                         max_lost_s=args.track_lost_s, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta)
+
+
 def run_video(args) -> int:
     """The headless pipeline. Exit 0 when frames were processed, even if the input ended early (damage, a
     lost camera: the summary says so); 1 when nothing could be processed; 130 on Ctrl-C."""
@@ -71,7 +103,8 @@ def run_video(args) -> int:
 
     from app.outputs import JsonLinesWriter, TableWriter
     from app.pipeline import Pipeline, PipelineConfig, SourceFailed
-    from app.tracking import Tracker, TrackStats
+    from app.track_stats import TrackStats
+    from app.tracking import Tracker
     from app.video_out import VideoOut
     from engines import create_backend
     from ssapose.overlay import DrawStyle
@@ -90,7 +123,7 @@ def run_video(args) -> int:
     live = src.live if args.live is None else args.live
     cfg = PipelineConfig(input_size=args.input_size, live=live, draw=bool(args.out or args.show), style=style,
                          clock_fps=0.0 if live else src.fps, max_frames=args.max_frames)
-    tracker = Tracker(min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta) if args.track else None
+    tracker = Tracker(tracker_config(args)) if args.track else None
     stats = TrackStats() if tracker else None
     pipe = Pipeline(src, backend, cfg, tracker)
     video = VideoOut(args.out, src.fps) if args.out else None
@@ -126,6 +159,8 @@ def run_video(args) -> int:
         bar.close()
         pipe.stop()
         src.close()
+        if table is not None and stats is not None:
+            table.footer({"tracking": stats.describe(tracker)})
         for out in (video, poses, table):
             if out is not None:
                 out.close()
@@ -134,7 +169,7 @@ def run_video(args) -> int:
             stopped = f"--max-frames {args.max_frames} reached"
         _print_summary(src, pipe, stopped or (f"the source failed: {failure.__cause__}" if failure else ""), args)
     if stats is not None:
-        print(stats.describe())
+        print(stats.describe(tracker))
     if pipe.stats.processed == 0 and (failure or src.report.early):
         print(f"ssapose video: error: nothing processed: {src.report.stopped or failure}", file=sys.stderr)
         return 1

@@ -124,6 +124,15 @@ class TableWriter:
         if self.file is not None:
             self.file.flush()
 
+    def footer(self, meta: dict) -> None:
+        """Figures known only at the end (the tracking summary): ``# key: value`` lines after the rows of a
+        CSV, entries of a Parquet file's metadata."""
+        self.meta.update(meta)
+        if not self.parquet and not self.file.closed:
+            for k, v in meta.items():
+                self.file.write(f"# {k}: {v}\n")
+            self.file.flush()
+
     def close(self) -> None:
         if self.parquet:
             import pandas as pd

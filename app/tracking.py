@@ -1,8 +1,24 @@
-"""Track ids across frames by OKS matching, with One-Euro smoothing of keypoints, and the figures
-that say how well it went: ID switches, track lengths and keypoint jitter."""
+"""Track ids across frames: tentative and confirmed tracks, two-stage OKS association, lost tracks
+re-identified within a time window, and One-Euro smoothing of the confirmed tracks' keypoints.
+
+Per frame, as ByteTrack does with boxes (here with poses and OKS):
+
+1. confident detections (score >= ``high_score``) are matched to the confirmed tracks, the lost ones
+   included, by OKS against each track's pose *predicted* to this frame (constant velocity);
+2. weak detections (``low_score`` <= score < ``high_score``) are matched to the confirmed tracks
+   still unmatched and not lost, so a person whose skeleton weakens for a frame keeps the track;
+3. the confident detections left are matched to the tentative tracks;
+4. the detections still left that score at least ``start_score`` start tentative tracks.
+
+A tentative track is confirmed once it has been matched in ``min_hits`` frames of its first
+``confirm_window``; only then it gets an id (consecutive from 1), is smoothed and written with a
+``track_id``. One that cannot reach ``min_hits`` any more is dropped (a *fragment*). A confirmed
+track that goes unmatched is *lost*: kept for ``max_lost_s`` seconds of the source's own clock and
+re-identified, same id, when a person appears close to its predicted pose.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -29,6 +45,17 @@ def oks_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (e * both).sum(-1) / np.maximum(va.sum(1)[:, None], 1)
 
 
+def one_euro_step(x_prev: np.ndarray, dx_prev: np.ndarray, dt, x: np.ndarray, min_cutoff: float, beta: float,
+                  d_cutoff: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """One step of the One-Euro filter (Casiez et al. 2012) on arrays of any shape (``dt`` in seconds,
+    broadcast against them). Returns the filtered values and their filtered derivative."""
+    dt = np.maximum(dt, 1e-3)
+    a_d = 1.0 / (1.0 + 1.0 / (2 * np.pi * d_cutoff * dt))
+    dx = dx_prev + a_d * ((x - x_prev) / dt - dx_prev)
+    a = 1.0 / (1.0 + 1.0 / (2 * np.pi * (min_cutoff + beta * np.abs(dx)) * dt))
+    return x_prev + a * (x - x_prev), dx
+
+
 class OneEuro:
     """One-Euro filter (Casiez et al. 2012) over an array of values, per element."""
 
@@ -37,165 +64,187 @@ class OneEuro:
         self.x = self.dx = None
         self.t = None
 
-    @staticmethod
-    def _alpha(cutoff, dt):
-        tau = 1.0 / (2 * np.pi * cutoff)
-        return 1.0 / (1.0 + tau / dt)
-
     def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
         if self.x is None:
             self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t
             return x.copy()
-        dt = max(t - self.t, 1e-3)
-        dx = (x - self.x) / dt
-        self.dx = self.dx + self._alpha(self.d_cutoff, dt) * (dx - self.dx)
-        cutoff = self.min_cutoff + self.beta * np.abs(self.dx)
-        self.x = self.x + self._alpha(cutoff, dt) * (x - self.x)
+        self.x, self.dx = one_euro_step(self.x, self.dx, t - self.t, x, self.min_cutoff, self.beta, self.d_cutoff)
         self.t = t
         return self.x.copy()
 
 
+@dataclass(frozen=True)
+class TrackerConfig:
+    """The tracker's parameters (defaults measured on the demo clip and the two GIFs: BENCHMARKS.md).
+
+    high_score / low_score: pose scores (the decoder's, 0-1) of confident and weak detections;
+        below ``low_score`` a detection is ignored by the tracker (still drawn and written, without id).
+    start_score: lowest score of a detection that starts a tentative track (a person entering the
+        frame scores low at first: half their body is outside).
+    min_oks: lowest OKS, against the predicted pose, that continues a track.
+    min_hits, confirm_window: a tentative track is confirmed when matched in ``min_hits`` of its
+        first ``confirm_window`` frames.
+    max_lost_s: seconds (of the source's clock) a lost track waits to be re-identified.
+    smooth, min_cutoff (Hz), beta: One-Euro smoothing of confirmed tracks.
+    """
+
+    high_score: float = 0.4
+    low_score: float = 0.1
+    start_score: float = 0.2
+    min_oks: float = 0.3
+    min_hits: int = 3
+    confirm_window: int = 5
+    max_lost_s: float = 1.0
+    smooth: bool = True
+    min_cutoff: float = 1.0
+    beta: float = 0.05
+
+
 @dataclass
 class _Track:
-    ident: int
-    keypoints: np.ndarray
-    missed: int
-    filt: OneEuro
+    keypoints: np.ndarray                    # (17, 3) the last matched detection, pixels
+    t: float                                 # when it was last matched (s)
+    smoothed: np.ndarray                     # (17, 2) One-Euro state: filtered positions (px)...
+    speed: np.ndarray = field(default_factory=lambda: np.zeros((17, 2)))       # ...and their derivative (px / s)
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros((17, 2)))    # px / s, of the detections
+    ident: int = 0                           # 0 while tentative
+    hits: int = 1
+    age: int = 1                             # frames since it started (tentative tracks)
+    lost: bool = False
+
+
+
+def _update(tracks: list[_Track], kp: np.ndarray, t: float, config: TrackerConfig) -> np.ndarray:
+    """Move ``tracks`` on to their matched detections ``kp (M, 17, 3)`` at time ``t``, all at once: the
+    velocity (half old, half new, where a keypoint was seen both times; the body's mean elsewhere) and the
+    One-Euro state of the keypoints seen now. Returns the smoothed positions ``(M, 17, 2)``."""
+    old = np.stack([tr.keypoints for tr in tracks])
+    dt = np.array([t - tr.t for tr in tracks])[:, None, None]
+    seen = kp[..., 2] > 0
+    both = seen & (old[..., 2] > 0)
+    v = (kp[..., :2] - old[..., :2]) / np.maximum(dt, 1e-6)
+    body = (v * both[..., None]).sum(1, keepdims=True) / np.maximum(both.sum(1), 1)[:, None, None]
+    v = np.where(both[..., None], v, body)
+    vel = np.stack([tr.velocity for tr in tracks])
+    vel = np.where((both.any(1) & (dt[:, 0, 0] > 0))[:, None, None], 0.5 * (vel + v), vel)
+    x, dx = np.stack([tr.smoothed for tr in tracks]), np.stack([tr.speed for tr in tracks])
+    nx, ndx = one_euro_step(x, dx, dt, kp[..., :2], config.min_cutoff, config.beta)
+    x, dx = np.where(seen[..., None], nx, x), np.where(seen[..., None], ndx, dx)
+    for m, tr in enumerate(tracks):
+        tr.keypoints, tr.t, tr.lost, tr.hits = kp[m].copy(), t, False, tr.hits + 1
+        tr.velocity, tr.smoothed, tr.speed = vel[m], x[m], dx[m]
+    return x
 
 
 class Tracker:
-    """Assign stable ids: Hungarian matching on OKS to the tracks of the last frames.
+    """Callable ``(Poses, t seconds) -> (Poses, ids)``: ids ``(N,) int64``, -1 for detections without
+    a confirmed track; the returned poses carry the smoothed keypoints of confirmed tracks.
 
-    Args:
-        min_oks: lowest OKS that continues a track.
-        max_missed: frames a track survives unmatched.
-        smooth: One-Euro smoothing of matched keypoints (``min_cutoff``, ``beta``).
+    ``created`` counts confirmed ids, ``fragments`` tentative tracks that never confirmed.
     """
 
-    def __init__(self, min_oks: float = 0.3, max_missed: int = 10, smooth: bool = True,
-                 min_cutoff: float = 1.0, beta: float = 0.05):
-        self.min_oks, self.max_missed, self.smooth = min_oks, max_missed, smooth
-        self.min_cutoff, self.beta = min_cutoff, beta
-        self.tracks: list[_Track] = []
-        self.next_id = 0
+    def __init__(self, config: TrackerConfig | None = None, **overrides):
+        import dataclasses
 
-    def __call__(self, poses: Poses, timestamp: float) -> tuple[Poses, np.ndarray]:
-        kp = poses.keypoints.copy()
-        ids = np.full(len(kp), -1, np.int64)
-        prev = np.stack([t.keypoints for t in self.tracks]) if self.tracks else np.zeros((0, 17, 3))
-        sim = oks_matrix(prev, kp)
-        matched = set()
-        if sim.size:
-            r, c = linear_sum_assignment(-sim)
-            for ti, pi in zip(r, c):
-                if sim[ti, pi] >= self.min_oks:
-                    tr = self.tracks[ti]
-                    ids[pi] = tr.ident
-                    if self.smooth:
-                        vis = kp[pi, :, 2] > 0
-                        sm = tr.filt(kp[pi, :, :2], timestamp)
-                        kp[pi, vis, :2] = sm[vis]
-                    tr.keypoints, tr.missed = poses.keypoints[pi].copy(), 0     # match on detections, not on
-                    # the smoothed track, so that smoothing never costs an id
-                    matched.add(ti)
-        for ti, tr in enumerate(self.tracks):
-            if ti not in matched:
-                tr.missed += 1
-        self.tracks = [t for t in self.tracks if t.missed <= self.max_missed]
-        for pi in np.flatnonzero(ids < 0):
-            f = OneEuro(self.min_cutoff, self.beta)
-            f(kp[pi, :, :2], timestamp)
-            self.tracks.append(_Track(self.next_id, kp[pi].copy(), 0, f))
-            ids[pi] = self.next_id
-            self.next_id += 1
-        return Poses(kp, poses.scores.copy()), ids
+        self.config = dataclasses.replace(config or TrackerConfig(), **overrides)
+        self.tracks: list[_Track] = []
+        self.created = self.fragments = 0
+
+    # one-Euro parameters, live (the app's sliders)
+    @property
+    def min_cutoff(self) -> float:
+        return self.config.min_cutoff
+
+    @property
+    def beta(self) -> float:
+        return self.config.beta
 
     def set_smoothing(self, min_cutoff: float, beta: float) -> None:
         """Change the One-Euro parameters now, for the tracks that exist and the ones to come."""
-        self.min_cutoff, self.beta = min_cutoff, beta
-        for t in self.tracks:
-            t.filt.min_cutoff, t.filt.beta = min_cutoff, beta
+        import dataclasses
+
+        self.config = dataclasses.replace(self.config, min_cutoff=min_cutoff, beta=beta)
+
+    def __call__(self, poses: Poses, t: float) -> tuple[Poses, np.ndarray]:
+        c = self.config
+        kp, scores = poses.keypoints, poses.scores
+        owner = np.full(len(kp), -1, np.int64)          # detection -> index in self.tracks
+        high = np.flatnonzero(scores >= c.high_score)
+        low = np.flatnonzero((scores >= c.low_score) & (scores < c.high_score))
+        confirmed = [i for i, tr in enumerate(self.tracks) if tr.ident]
+        tentative = [i for i, tr in enumerate(self.tracks) if not tr.ident]
+        left = self._associate(confirmed, high, kp, t, owner)                    # 1. confident, all confirmed
+        taken = set(owner.tolist())
+        active = [i for i in confirmed if i not in taken and not self.tracks[i].lost]
+        self._associate(active, low, kp, t, owner)                               # 2. weak, the active ones
+        left = self._associate(tentative, left, kp, t, owner)                    # 3. confident, tentative
+        taken = set(owner.tolist())
+        weak_left = [d for d in low if d not in taken]
+        weak_left = self._associate([i for i in tentative if i not in taken], np.asarray(weak_left, np.int64),
+                                    kp, t, owner)                                # 3b. weak, tentative
+        left = np.concatenate([left, weak_left]).astype(np.int64)
+        left = left[scores[left] >= c.start_score]
+        dets = np.flatnonzero(owner >= 0)
+        out, ids = kp.copy(), np.full(len(kp), -1, np.int64)
+        smoothed = _update([self.tracks[i] for i in owner[dets]], kp[dets], t, c) if len(dets) else None
+        matched = set(owner[dets].tolist())
+        for i, tr in enumerate(self.tracks):
+            if i not in matched and tr.ident:
+                tr.lost = True
+            tr.age += 0 if tr.ident else 1
+            if not tr.ident and tr.hits >= c.min_hits:
+                self.created += 1
+                tr.ident = self.created
+        for m, d in enumerate(dets):                # the smoothing was warmed up while the track was tentative
+            tr = self.tracks[owner[d]]
+            if tr.ident:
+                ids[d] = tr.ident
+                if c.smooth:
+                    vis = kp[d, :, 2] > 0
+                    out[d, vis, :2] = smoothed[m, vis]
+        for d in left:                                                           # 4. new tentative tracks
+            self.tracks.append(_Track(kp[d].copy(), t, kp[d, :, :2].copy()))
+            if c.min_hits <= 1:
+                self.created += 1
+                self.tracks[-1].ident = ids[d] = self.created
+        self._forget(t)
+        return Poses(out, scores.copy()), ids
+
+    def _associate(self, tracks: list[int], dets: np.ndarray, kp: np.ndarray, t: float,
+                   owner: np.ndarray) -> np.ndarray:
+        """Hungarian matching of ``dets`` to ``tracks`` on OKS against each track's predicted pose (and its
+        last pose: the better of the two, so a noisy velocity costs no match); writes ``owner``.
+        Returns the detections left unmatched."""
+        if not len(tracks) or not len(dets):
+            return np.asarray(dets, np.int64)
+        last = np.stack([self.tracks[i].keypoints for i in tracks])
+        ahead = last.copy()                                           # constant velocity, at most 1 s ahead
+        gap = np.clip(t - np.array([self.tracks[i].t for i in tracks]), 0.0, 1.0)
+        ahead[..., :2] += np.stack([self.tracks[i].velocity for i in tracks]) * gap[:, None, None]
+        sim = oks_matrix(np.concatenate([ahead, last]), kp[dets])
+        sim = np.maximum(sim[:len(tracks)], sim[len(tracks):])
+        rows, cols = linear_sum_assignment(-sim)
+        ok = sim[rows, cols] >= self.config.min_oks
+        owner[dets[cols[ok]]] = np.asarray(tracks)[rows[ok]]
+        unmatched = np.ones(len(dets), bool)
+        unmatched[cols[ok]] = False
+        return dets[unmatched]
+
+    def _forget(self, t: float) -> None:
+        c = self.config
+        keep = []
+        for tr in self.tracks:
+            if tr.ident:
+                if not (tr.lost and t - tr.t > c.max_lost_s):
+                    keep.append(tr)
+            elif tr.hits + (c.confirm_window - tr.age) >= c.min_hits:     # it can still confirm
+                keep.append(tr)
+            else:
+                self.fragments += 1
+        self.tracks = keep
 
     def describe(self) -> str:
-        return (f"OKS matching (min_oks {self.min_oks}, max_missed {self.max_missed} frames), One-Euro "
-                f"smoothing {'on' if self.smooth else 'off'} (min_cutoff {self.min_cutoff} Hz, beta {self.beta})")
-
-
-def second_difference_rms(series: np.ndarray) -> np.ndarray:
-    """``(T, 17, 3)`` keypoints of one track -> per keypoint the RMS of ``x[t+1] - 2 x[t] + x[t-1]`` (pixels),
-    over the triples where the keypoint is present all three times; NaN where there is none."""
-    if len(series) < 3:
-        return np.full(series.shape[1], np.nan)
-    d2 = series[2:, :, :2] - 2 * series[1:-1, :, :2] + series[:-2, :, :2]          # (T-2, 17, 2)
-    ok = (series[2:, :, 2] > 0) & (series[1:-1, :, 2] > 0) & (series[:-2, :, 2] > 0)
-    sq = np.where(ok, (d2 ** 2).sum(-1), 0.0).sum(0)
-    n = ok.sum(0)
-    return np.where(n > 0, np.sqrt(sq / np.maximum(n, 1)), np.nan)
-
-
-class TrackStats:
-    """Collects tracked frames and reports what users complain about: ID switches and jitter.
-
-    ID switches, without ground truth: a new id that starts within ``gap`` frames of another id's
-    last frame and matches that id's last pose (OKS >= ``min_oks``) is counted as the same person
-    re-identified under a new id.
-    """
-
-    def __init__(self, gap: int = 15, min_oks: float = 0.3):
-        self.gap, self.min_oks = gap, min_oks
-        self.raw: dict[int, list] = {}
-        self.smooth: dict[int, list] = {}
-        self.first: dict[int, tuple[int, np.ndarray]] = {}
-        self.last: dict[int, tuple[int, np.ndarray]] = {}
-        self.frames = 0
-
-    def add(self, index: int, raw: Poses, smoothed: Poses, ids: np.ndarray) -> None:
-        self.frames += 1
-        for n, ident in enumerate(ids.tolist()):
-            if ident < 0:
-                continue
-            self.raw.setdefault(ident, []).append((index, raw.keypoints[n]))
-            self.smooth.setdefault(ident, []).append((index, smoothed.keypoints[n]))
-            self.first.setdefault(ident, (index, raw.keypoints[n]))
-            self.last[ident] = (index, raw.keypoints[n])
-
-    def id_switches(self) -> int:
-        switches = 0
-        for ident, (start, pose) in self.first.items():
-            for other, (end, last) in self.last.items():
-                if other != ident and 0 < start - end <= self.gap and \
-                        oks_matrix(last[None], pose[None])[0, 0] >= self.min_oks:
-                    switches += 1
-                    break
-        return switches
-
-    def jitter(self, which: str) -> np.ndarray:
-        """Per keypoint RMS second difference over consecutive frames of every track (pixels)."""
-        tracks = self.raw if which == "raw" else self.smooth
-        sq, n = np.zeros(17), np.zeros(17)
-        for items in tracks.values():
-            idx = np.array([i for i, _ in items])
-            kp = np.stack([k for _, k in items])
-            for run in np.split(np.arange(len(idx)), np.flatnonzero(np.diff(idx) != 1) + 1):
-                r = second_difference_rms(kp[run])
-                ok = np.isfinite(r)
-                count = max(len(run) - 2, 0)
-                sq[ok] += r[ok] ** 2 * count
-                n[ok] += count
-        return np.where(n > 0, np.sqrt(sq / np.maximum(n, 1)), np.nan)
-
-    def summary(self) -> dict:
-        lengths = [len(v) for v in self.raw.values()]
-        raw, smooth = self.jitter("raw"), self.jitter("smoothed")
-        return {"frames": self.frames, "tracks": len(lengths), "mean_track_length": float(np.mean(lengths)) if lengths
-                else 0.0, "id_switches": self.id_switches(), "jitter_raw_px": float(np.nanmean(raw)) if
-                np.isfinite(raw).any() else float("nan"), "jitter_smoothed_px": float(np.nanmean(smooth)) if
-                np.isfinite(smooth).any() else float("nan"), "jitter_raw_per_keypoint": raw.round(2).tolist(),
-                "jitter_smoothed_per_keypoint": smooth.round(2).tolist()}
-
-    def describe(self) -> str:
-        s = self.summary()
-        px = lambda v: "n/a" if np.isnan(v) else f"{v:.2f} px"           # noqa: E731 (no track of 3+ frames)
-        return (f"tracking: {s['tracks']} tracks over {s['frames']} frames, mean length {s['mean_track_length']:.1f} "
-                f"frames, {s['id_switches']} ID switches; keypoint jitter (RMS second difference) "
-                f"{px(s['jitter_raw_px'])} raw, {px(s['jitter_smoothed_px'])} smoothed")
+        c = self.config
+        return (f"two-stage OKS tracking (confident >= {c.high_score}, weak >= {c.low_score}, min_oks {c.min_oks}), "
+                f"confirmed after {c.min_hits} of {c.confirm_window} frames, lost tracks kept {c.max_lost_s} s; "
+                f"One-Euro smoothing {'on' if c.smooth else 'off'} (min_cutoff {c.min_cutoff} Hz, beta {c.beta})")

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from app.tracking import Tracker, TrackStats  # noqa: E402
+from app.track_stats import TrackStats  # noqa: E402
+from app.tracking import Tracker  # noqa: E402
 from engines import create_backend  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.sources import FrameSource  # noqa: E402

@@ -35,7 +35,8 @@ def draw_poses(frame: np.ndarray, poses: Poses, style: DrawStyle = DrawStyle(),
                track_ids: np.ndarray | None = None) -> np.ndarray:
     """Draw skeletons in place on a BGR ``(H, W, 3) uint8`` frame and return it.
 
-    Limbs are coloured per person (by track id when given), left limbs lighter.
+    Limbs are coloured per person (by track id when given), left limbs lighter; a track id is written
+    above each person that has one (``track_ids[n] >= 0``; -1: not a confirmed track).
     """
     lw = max(1, style.line_width)
     for n, (kp, score) in enumerate(zip(poses.keypoints, poses.scores)):
@@ -47,7 +48,7 @@ def draw_poses(frame: np.ndarray, poses: Poses, style: DrawStyle = DrawStyle(),
                          _colour(ident, _LEFT[a] or _LEFT[b]), lw, cv2.LINE_AA)
         for j in np.flatnonzero(kp[:, 2] > style.keypoint_threshold):
             cv2.circle(frame, (int(kp[j, 0]), int(kp[j, 1])), lw + 1, (255, 255, 255), -1, cv2.LINE_AA)
-        if style.show_ids and track_ids is not None and (kp[:, 2] > 0).any():
+        if style.show_ids and track_ids is not None and track_ids[n] >= 0 and (kp[:, 2] > 0).any():
             top = kp[kp[:, 2] > 0][:, :2].min(axis=0)
             cv2.putText(frame, f"#{ident}", (int(top[0]), max(12, int(top[1]) - 6)), cv2.FONT_HERSHEY_SIMPLEX,
                         0.5, _colour(ident, False), 1, cv2.LINE_AA)

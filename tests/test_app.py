@@ -192,7 +192,7 @@ def test_smoothing_sliders_retune_the_tracker_live(window, qtbot):
     live.cutoff_slider.setValue(30)
     live.beta_slider.setValue(20)
     assert (tracker.min_cutoff, tracker.beta) == (pytest.approx(3.0), pytest.approx(0.2))
-    assert all(t.filt.min_cutoff == pytest.approx(3.0) for t in tracker.tracks)
+    assert (tracker.config.min_cutoff, tracker.config.beta) == (pytest.approx(3.0), pytest.approx(0.2))
     live.stop()
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.cli import main
 from app.pipeline import Pipeline, PipelineConfig
-from app.tracking import OneEuro, Tracker, oks_matrix
+from app.tracking import OneEuro, Tracker, TrackerConfig, oks_matrix
 from engines.base import Backend, ModelInfo
 from ssapose.models import get_config
 from ssapose.skeleton import coco_to_parts
@@ -163,12 +163,14 @@ def test_tracking_keeps_ids_on_a_moving_sequence():
     be = FieldsBackend(n_people=3, speed=3.0, spacing=130.0)      # everyone stays inside the 480-px frame
     out = list(Pipeline(frames(30), be, PipelineConfig(draw=False), tracker=Tracker()).results())
     first = {}
-    for r in out:
+    confirm = TrackerConfig().min_hits - 1                  # ids come once a track is confirmed
+    assert all((r.track_ids < 0).all() for r in out[:confirm])
+    for r in out[confirm:]:
         for n, kp in enumerate(r.poses.keypoints):
             k = int(np.argmin([np.abs(kp[:, 0] - be.truth(r.index)[j, :, 0]).mean() for j in range(3)]))
             first.setdefault(k, int(r.track_ids[n]))
             assert first[k] == int(r.track_ids[n])          # the same person keeps its id
-    assert sorted(first.values()) == [0, 1, 2]
+    assert sorted(first.values()) == [1, 2, 3]
 
 
 def test_tracking_on_against_off():
@@ -176,7 +178,8 @@ def test_tracking_on_against_off():
     on = list(Pipeline(frames(8), FieldsBackend(), PipelineConfig(draw=False), Tracker()).results())
     assert all(r.track_ids is None for r in off)
     assert all(r.track_ids is not None and len(r.track_ids) == len(r.poses) == 2 for r in on)
-    assert len({tuple(sorted(r.track_ids.tolist())) for r in on}) == 1           # the same two ids throughout
+    confirmed = on[TrackerConfig().min_hits - 1:]
+    assert {tuple(sorted(r.track_ids.tolist())) for r in confirmed} == {(1, 2)}   # the same two ids throughout
     for a, b in zip(off, on):      # the same people (they stand 115 px apart), smoothed
         assert len(a.poses) == len(b.poses)
         d = min(np.abs(a.poses.keypoints[0, :, :2] - k[:, :2]).max() for k in b.poses.keypoints)
@@ -262,7 +265,7 @@ def test_usage_errors_show_the_subcommands_own_usage(capsys):
 
 
 def test_track_stats_count_switches_and_jitter():
-    from app.tracking import TrackStats, second_difference_rms
+    from app.track_stats import TrackStats, second_difference_rms
     from ssapose.poses import Poses
 
     walk = np.stack([synthetic_person(100 + 5 * t, 150) for t in range(10)])            # steady motion
@@ -284,12 +287,13 @@ def test_video_csv_has_a_row_per_person_and_frame(tmp_path, small_model):
     out = tmp_path / "t.csv"
     assert main(["video", str(DATA / "coco_tiny"), "--model", small_model, "--csv", str(out)]) == 0
     lines = out.read_text().splitlines()
-    assert lines[0].startswith("# source:") and any(line.startswith("# tracker: OKS matching") for line in lines)
+    assert lines[0].startswith("# source:") and any(line.startswith("# tracker: two-stage OKS") for line in lines)
+    assert lines[-1].startswith("# tracking: ") and "confirmed tracks" in lines[-1]     # the summary, at the end
     rows = list(csvmod.DictReader(line for line in lines if not line.startswith("#")))
     header = next(line for line in lines if not line.startswith("#")).split(",")
     assert header[:4] == ["frame", "time", "track_id", "score"] and "left_wrist_x_smooth" in header
     assert len(header) == 4 + 17 * 5
-    assert all(int(r["track_id"]) >= 0 for r in rows)
+    assert all(int(r["track_id"]) == -1 or int(r["track_id"]) >= 1 for r in rows)   # 4 unrelated images
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHB
 
 from app.qt.image import FrameView
 from app.qt.workers import PipelineWorker
-from app.tracking import Tracker
+from app.tracking import Tracker, TrackerConfig
 from ssapose.redact import has_secret, without_password
 from ssapose.sources import STREAM_SCHEMES
 from engines import BACKENDS
@@ -82,8 +82,10 @@ class LiveTab(QWidget):
         self.track = QCheckBox("Track + smooth")
         self.track.setToolTip("keep ids across frames and smooth keypoints (One-Euro); the two sliders tune it live")
         self.track.setChecked(settings.value("track", "false") == "true")
-        self.cutoff_slider = self._slider("smooth_min_cutoff", scale=10, top=50, default=1.0, apply=self._smoothing)
-        self.beta_slider = self._slider("smooth_beta", scale=100, top=100, default=0.05, apply=self._smoothing)
+        self.cutoff_slider = self._slider("smooth_min_cutoff", scale=10, top=50, default=TrackerConfig().min_cutoff,
+                                          apply=self._smoothing)
+        self.beta_slider = self._slider("smooth_beta", scale=100, top=100, default=TrackerConfig().beta,
+                                        apply=self._smoothing)
         self.kp_slider, self.limb_slider = self._slider("kp_threshold"), self._slider("limb_threshold")
         self.view = FrameView("Choose a source and press Start")
         self.hud = QLabel("idle")
