@@ -94,10 +94,15 @@ def test_ctrl_c_closes_the_app_cleanly(small_model, tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "app", str(DATA / "coco_tiny"), "--model", small_model,
                              "--input-size", "64"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)
-    assert proc.poll() is None, proc.stderr.read()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    try:
+        time.sleep(8)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:                        # never leave the app running when the test fails
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 0 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
 
 
