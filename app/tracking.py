@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ssapose.poses import Poses
 from ssapose.skeleton import COCO_SIGMAS
@@ -217,6 +216,7 @@ class Tracker:
         Returns the detections left unmatched."""
         if not len(tracks) or not len(dets):
             return np.asarray(dets, np.int64)
+        from scipy.optimize import linear_sum_assignment         # 0.6 s to import: not before it is needed
         last = np.stack([self.tracks[i].keypoints for i in tracks])
         ahead = last.copy()                                           # constant velocity, at most 1 s ahead
         gap = np.clip(t - np.array([self.tracks[i].t for i in tracks]), 0.0, 1.0)

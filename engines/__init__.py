@@ -39,10 +39,18 @@ def backend_kind(path: str, kind: str = "auto", device: str = "cpu") -> str:
     return SUFFIXES[suffix]
 
 
+def require_torch(what: str) -> None:
+    """Raise ImportError saying how to install PyTorch if it is missing (the .xml/.onnx runtime needs none)."""
+    if importlib.util.find_spec("torch") is None:
+        raise ImportError(f"{what} needs PyTorch: pip install 'ssapose[torch]' (the CPU build: see README, "
+                          "set-up notes), or run an .xml / .onnx model, which needs no torch")
+
+
 def create_backend(path: str, kind: str = "auto", device: str = "cpu", threads: int | None = None) -> Backend:
     """Open a model file with the backend its suffix (or ``kind``) names (see :func:`backend_kind`)."""
     kind = backend_kind(path, kind, device)
     if kind == "torch":
+        require_torch(f"the PyTorch backend ({Path(path).name})")
         from engines.torch_backend import TorchBackend
         return TorchBackend(path, device=device, threads=threads)
     if kind == "onnx":

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ssapose.models import ModelConfig, config_from_dict, config_to_dict
+from ssapose.model_card import ModelConfig, config_from_dict, config_to_dict
 from ssapose.skeleton import NUM_HEATMAPS, NUM_OFFSETS, NUM_PAFS
 
 INPUT_NAME = "image"

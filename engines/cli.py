@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from engines import BACKEND_HELP, BACKENDS
+from engines import BACKEND_HELP, BACKENDS, require_torch
 from engines.cli_args import bounded, input_size, prepare_output, threads
 from ssapose import paths
 from ssapose.coco import format_stats
@@ -133,6 +133,7 @@ def run_doctor(args) -> int:
 
 
 def run_import_ir(args) -> int:
+    require_torch("ssapose import-ir")
     from ssapose.models.lwop_weights import build_checkpoint
 
     if not Path(args.xml).is_file():
@@ -174,6 +175,7 @@ def run_eval(args) -> int:
 
 
 def run_export(args) -> int:
+    require_torch("ssapose export")
     from engines.export import export_onnx, parity, quantize_int8
 
     prepare_output(args.out, (".onnx",))

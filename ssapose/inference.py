@@ -1,11 +1,11 @@
-"""Reference PyTorch inference: frame -> preprocess -> model -> decode -> Poses in frame pixels."""
+"""Decoding a network's fields into poses in frame pixels (every backend), and the reference PyTorch
+inference (torch is imported only by the functions that run a torch model)."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from ssapose.decode import DecoderConfig, decode
-from ssapose.models import ModelConfig
+from ssapose.model_card import ModelConfig
 from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox, prepare
 
@@ -24,18 +24,20 @@ def decode_fields(fields: dict[str, np.ndarray], stride: int, box: Letterbox,
     return poses.scaled(1 / box.scale, 1 / box.scale)
 
 
-@torch.no_grad()
-def torch_fields(model: torch.nn.Module, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Run the model on a ``(1, 3, H, W)`` input; the last stage's fields as ``(C, h, w)`` arrays."""
+def torch_fields(model, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Run the torch ``model`` on a ``(1, 3, H, W)`` input; the last stage's fields as ``(C, h, w)`` arrays."""
+    import torch
+
     p = next(model.parameters())
-    out = model(torch.from_numpy(x).to(p.device, p.dtype))[-1]
+    with torch.no_grad():
+        out = model(torch.from_numpy(x).to(p.device, p.dtype))[-1]
     fields = {"heatmaps": out.heatmaps[0], "pafs": out.pafs[0]}
     if out.offsets is not None:
         fields["offsets"] = out.offsets[0]
     return {k: v.float().cpu().numpy() for k, v in fields.items()}
 
 
-def predict(model: torch.nn.Module, config: ModelConfig, frame: np.ndarray, size: int,
+def predict(model, config: ModelConfig, frame: np.ndarray, size: int,
             decoder: DecoderConfig = DecoderConfig()) -> Poses:
     """People in one BGR frame, in frame pixels."""
     x, box = prepare(frame, size, config.preprocess)

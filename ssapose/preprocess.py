@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ssapose.models import Preprocess
+from ssapose.model_card import Preprocess
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from ssapose.coco import image_people, load_coco
-from ssapose.models import Preprocess
+from ssapose.model_card import Preprocess
 from ssapose.preprocess import normalise
 from ssapose.skeleton import flip_parts
 from ssapose.targets import TargetConfig, encode_targets

@@ -8,7 +8,7 @@ from ssapose.coco import evaluate, load_coco
 from ssapose.decode import DecoderConfig
 from ssapose.evaluation import coco_results, predict_images
 from ssapose.inference import predict
-from ssapose.models import ModelConfig
+from ssapose.model_card import ModelConfig
 
 
 def validate(model: torch.nn.Module, config: ModelConfig, ann_file: str, image_dir: str, input_size: int,

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-
 from ssapose.grid import pixels_to_cells
 
 
@@ -96,6 +94,8 @@ def match_pairs(scores: np.ndarray, valid: np.ndarray, method: str = "greedy") -
     if not valid.any():
         return np.zeros((0, 2), np.int64)
     if method == "hungarian":
+        from scipy.optimize import linear_sum_assignment     # scipy.optimize takes 0.6 s to import: only here
+
         cost = np.where(valid, -scores, 1e6)
         ra, rb = linear_sum_assignment(cost)
         ok = valid[ra, rb]
