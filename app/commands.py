@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from app.outputs import pipeline_threads
-from engines.cli import DEFAULT_MODEL, add_model_args
+from engines.cli import DEFAULT_MODEL, add_decoder_args, add_model_args, decoder_choice
 from engines.cli_args import bounded, fraction, non_negative_int, prepare_output
 from ssapose import paths
 
@@ -33,6 +33,7 @@ def add_commands(sub) -> None:
     p.add_argument("--json", help="write per-frame poses here as JSON Lines: a header line, then one line per "
                                   "frame, flushed as it comes (see README)")
     add_model_args(p, threads_default=pipeline_threads())
+    add_decoder_args(p)
     p.add_argument("--track", action="store_true",
                    help="keep person ids across frames (OKS) and smooth keypoints (One-Euro); prints ID switches, "
                         "track lengths and keypoint jitter at the end")
@@ -57,6 +58,7 @@ def add_commands(sub) -> None:
                        description="Open the SSA-Pose window on a source (default: the bundled demo video).")
     p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source to open at start")
     add_model_args(p, threads_default=pipeline_threads())
+    add_decoder_args(p)
     p.set_defaults(func=run_app)
 
 
@@ -122,7 +124,7 @@ def run_video(args) -> int:
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
     live = src.live if args.live is None else args.live
     cfg = PipelineConfig(input_size=args.input_size, live=live, draw=bool(args.out or args.show), style=style,
-                         clock_fps=0.0 if live else src.fps, max_frames=args.max_frames)
+                         clock_fps=0.0 if live else src.fps, max_frames=args.max_frames, decoder=decoder_choice(args))
     tracker = Tracker(tracker_config(args)) if args.track else None
     stats = TrackStats() if tracker else None
     pipe = Pipeline(src, backend, cfg, tracker)

@@ -24,7 +24,7 @@ import numpy as np
 
 from engines.base import Backend
 from engines.runner import PoseEstimator, Timings
-from ssapose.decode import DecoderConfig
+from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.overlay import DrawStyle, draw_fields, draw_hud, draw_poses
 from ssapose.poses import Poses
 
@@ -67,7 +67,7 @@ class PipelineConfig:
     draw: bool = True
     hud: bool = True
     style: DrawStyle = field(default_factory=DrawStyle)
-    decoder: DecoderConfig = field(default_factory=DecoderConfig)
+    decoder: DecoderConfig | DecoderChoice | None = None       # None: as the model's card says
     switch_interval: float = 0.001
     pace_fps: float = 0.0
     clock_fps: float = 0.0

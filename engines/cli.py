@@ -10,7 +10,7 @@ from engines import BACKEND_HELP, BACKENDS, require_torch
 from engines.cli_args import bounded, input_size, prepare_output, threads
 from ssapose import paths
 from ssapose.coco import format_stats
-from ssapose.decode import REFINEMENTS, DecoderConfig
+from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
 
 DEFAULT_MODEL = str(paths.DEFAULT_MODEL)
 DEFAULT_ANN = str(paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",
@@ -36,6 +36,27 @@ def add_model_args(p, threads_default: int | None = None) -> None:
     p.add_argument("--threads", type=threads, default=threads_default,
                    help="CPU threads for inference: a number, or auto (or 0) for the backend's own choice, all "
                         f"cores (default: {threads_default or 'auto'})")
+
+
+def add_decoder_args(p) -> None:
+    """--refine, --paf-method, --matching: the same for every command that decodes. Unset, each follows the
+    model's card (a network trained by train.py decodes with its offsets), then ``DecoderConfig``'s default."""
+    d = DecoderConfig()
+    g = p.add_argument_group("decoder")
+    g.add_argument("--refine", choices=REFINEMENTS, default=None,
+                   help="sub-cell refinement of the peaks: fit (log-parabola on the heatmap), offsets (RIE, Eq. 8), "
+                        "fit+offsets (learned residual on the fit), upsample (OpenPose), none (default: the model's "
+                        f"own, else {d.refine})")
+    g.add_argument("--paf-method", choices=("count", "mean"), default=None,
+                   help="limb score: OpenPose's mean projection or the paper's aligned-sample count "
+                        f"(default: {d.paf_method})")
+    g.add_argument("--matching", choices=("greedy", "hungarian"), default=None,
+                   help=f"per-limb matching of candidates (default: {d.matching})")
+
+
+def decoder_choice(args) -> DecoderChoice:
+    """The decoder flags of :func:`add_decoder_args` (None where not given)."""
+    return DecoderChoice(refine=args.refine, paf_method=args.paf_method, matching=args.matching)
 
 
 def add_commands(sub) -> None:
@@ -74,14 +95,7 @@ def add_commands(sub) -> None:
     p.add_argument("--stride", type=int, default=8, choices=(4, 8, 16, 32), help="oracle stride (default: 8)")
     p.add_argument("--no-offsets", action="store_true",
                    help="oracle only: decode by upsampling instead of the encoded offsets")
-    p.add_argument("--refine", choices=REFINEMENTS, default=DecoderConfig.refine,
-                   help="sub-cell refinement of the peaks: fit (log-parabola on the heatmap), offsets (RIE, Eq. 8), "
-                        "fit+offsets (learned residual on the fit), upsample (OpenPose), none (default: %(default)s)")
-    p.add_argument("--paf-method", choices=("count", "mean"), default=DecoderConfig.paf_method,
-                   help="limb score: OpenPose's mean projection or the paper's aligned-sample count "
-                        "(default: %(default)s)")
-    p.add_argument("--matching", choices=("greedy", "hungarian"), default="greedy",
-                   help="per-limb matching of candidates (default: %(default)s)")
+    add_decoder_args(p)
     p.add_argument("--out", help="write the figures and the results as JSON here")
     p.set_defaults(func=run_eval)
 
@@ -154,7 +168,8 @@ def run_eval(args) -> int:
         from ssapose.oracle import oracle_eval
         from ssapose.targets import TargetConfig
 
-        dec = DecoderConfig(min_parts=1, min_score=0.0, paf_method=args.paf_method, matching=args.matching)
+        choice = decoder_choice(args).resolve()
+        dec = DecoderConfig(min_parts=1, min_score=0.0, paf_method=choice.paf_method, matching=choice.matching)
         res = oracle_eval(ann, TargetConfig(stride=args.stride), dec, use_offsets=not args.no_offsets,
                           progress=sys.stderr.isatty())
         mode = "upsampling" if args.no_offsets else "offsets"
@@ -163,9 +178,8 @@ def run_eval(args) -> int:
     else:
         from engines.evaluate import evaluate_model
 
-        dec = DecoderConfig(refine=args.refine, paf_method=args.paf_method, matching=args.matching)
         stats, results = evaluate_model(args.model, ann, args.images, args.input_size, backend=args.backend,
-                                        decoder=dec, progress=sys.stderr.isatty(), device=args.device,
+                                        decoder=decoder_choice(args), progress=sys.stderr.isatty(), device=args.device,
                                         threads=args.threads)
         title = f"{Path(args.model).name} on {Path(ann).name}, input {args.input_size}"
     print(format_stats(stats, title))

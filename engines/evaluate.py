@@ -6,12 +6,12 @@ from typing import Callable
 from engines import Backend, create_backend
 from engines.runner import PoseEstimator
 from ssapose.coco import evaluate, find_image_dir, load_coco
-from ssapose.decode import DecoderConfig
+from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.evaluation import coco_results, predict_images
 
 
 def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = 368,
-                   backend: str = "auto", decoder: DecoderConfig = DecoderConfig(), progress: bool = False,
+                   backend: str = "auto", decoder: DecoderConfig | DecoderChoice | None = None, progress: bool = False,
                    on_image: Callable[[int, int], bool] | None = None, device: str = "cpu",
                    threads: int | None = None, opened: Backend | None = None) -> tuple[dict, list[dict]]:
     """Run the model on every image of ``ann_file`` and score it.

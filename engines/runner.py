@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engines.base import Backend
-from ssapose.decode import DecoderConfig
+from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.inference import decode_fields
 from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox, prepare
@@ -35,10 +35,14 @@ class PoseEstimator:
     Args:
         backend: an opened backend.
         input_size: longer side (or height, per the checkpoint) of the network input in pixels.
-        decoder: decoder parameters.
+        decoder: decoder parameters; or a :class:`DecoderChoice` (None: an empty one), resolved against the
+            model's card, so that a model decodes the way it was trained to (its offsets, say) by default.
     """
 
-    def __init__(self, backend: Backend, input_size: int = 368, decoder: DecoderConfig = DecoderConfig()):
+    def __init__(self, backend: Backend, input_size: int = 368,
+                 decoder: DecoderConfig | DecoderChoice | None = None):
+        if not isinstance(decoder, DecoderConfig):
+            decoder = (decoder or DecoderChoice()).resolve(backend.info.config.refine)
         self.backend, self.input_size, self.decoder = backend, input_size, decoder
 
     def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:

@@ -41,6 +41,9 @@ class ModelConfig:
     offsets: with the 36 RIE offset channels.
     stages: OpenPose stages (1-6).
     stride, width, refinements: lite model only.
+    refine: the sub-cell refinement its fields are decoded with by default (``DecoderConfig.refine``:
+        ``"offsets"`` for offsets trained as the paper's absolute Eq. 7 targets, ``"fit+offsets"`` for a
+        residual on the fit, ``"fit"``...); empty: the decoder's own default. A flag overrides it.
     """
 
     arch: str = "lite"
@@ -50,6 +53,7 @@ class ModelConfig:
     width: int = 96
     refinements: int = 1
     preprocess: Preprocess = field(default_factory=Preprocess)
+    refine: str = ""
 
     @property
     def output_stride(self) -> int:
@@ -64,7 +68,7 @@ class ModelConfig:
 #: pretrained COCO weights come from ``ssapose import-ir``); ``lite``/``lite16`` are
 #: small networks for tests and CPU training runs.
 REGISTRY: dict[str, ModelConfig] = {
-    "lwop": ModelConfig(arch="lwop", offsets=True, stages=2,
+    "lwop": ModelConfig(arch="lwop", offsets=True, stages=2, refine="fit",     # chosen on train2017 (BENCHMARKS)
                         preprocess=Preprocess(mean=(0.50196,) * 3, std=(1.0, 1.0, 1.0), pad_to=8, fit="height")),
     "openpose": ModelConfig(arch="openpose", offsets=True,
                             preprocess=Preprocess(mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0), pad_to=8, fit="height")),

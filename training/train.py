@@ -33,10 +33,13 @@ from training.validate import validate
 
 
 def model_config(cfg: TrainConfig):
+    """The card of the network trained: its offsets learn Eq. 7's absolute targets, so it decodes with them
+    (Eq. 8) by default; without offsets, by upsampling, as the ablations compare them."""
+    refine = "offsets" if cfg.offsets else "upsample"
     if cfg.model.startswith("lite"):
         return get_config(cfg.model, offsets=cfg.offsets, stride=cfg.stride, width=cfg.width,
-                          refinements=cfg.refinements)
-    return get_config(cfg.model, offsets=cfg.offsets)
+                          refinements=cfg.refinements, refine=refine)
+    return get_config(cfg.model, offsets=cfg.offsets, refine=refine)
 
 
 def data_paths(cfg: TrainConfig) -> tuple[str, str, str, str]:
@@ -124,7 +127,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
         opt, lambda s: lr_factor(s, cfg, clock["offset"] + (time.time() - clock["t0"]) / 60))
     # A network trained here learns Eq. 7's offsets: validate with the paper's decoding (Eq. 8), or upsampling
     # without offsets, as the ablations compare them.
-    decoder = DecoderConfig(refine="offsets" if mcfg.offsets else "upsample")
+    decoder = DecoderConfig(refine=mcfg.refine)
     tcfg = TargetConfig(stride=mcfg.output_stride, sigma=cfg.sigma, paf_width=cfg.paf_width,
                         salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
     lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, kl_mode=cfg.kl_mode, gamma=cfg.gamma,

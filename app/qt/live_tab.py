@@ -14,7 +14,10 @@ from app.tracking import Tracker, TrackerConfig
 from ssapose.redact import has_secret, without_password
 from ssapose.sources import STREAM_SCHEMES
 from engines import BACKENDS
+from ssapose.decode import REFINEMENTS, DecoderChoice
 from ssapose.overlay import DrawStyle
+
+MODEL_DEFAULT = "model's"
 
 
 def choose_source(given: str, remembered, given_explicitly: bool) -> tuple[str, str]:
@@ -54,6 +57,12 @@ class LiveTab(QWidget):
         self.model = QLineEdit(chosen_model)
         self.backend = QComboBox()
         self.backend.addItems(list(BACKENDS))
+        self.refine = QComboBox()                       # the decoder: the model's own refinement unless changed
+        self.refine.addItems([MODEL_DEFAULT, *REFINEMENTS])
+        self.refine.setToolTip("sub-cell refinement of the peaks (the model's: what its card says)")
+        self.paf = QComboBox()
+        self.paf.addItems(["mean", "count"])
+        self.paf.setToolTip("limb score: OpenPose's mean projection or the paper's aligned-sample count")
         self.size = QSpinBox()
         self.size.setRange(64, 1024)
         self.size.setSingleStep(32)
@@ -98,7 +107,8 @@ class LiveTab(QWidget):
         for w in (self.source, pick_file, pick_dir):
             src_row.addWidget(w)
         model_row = QHBoxLayout()
-        for w in (self.model, pick_model, QLabel("backend"), self.backend, QLabel("input"), self.size):
+        for w in (self.model, pick_model, QLabel("backend"), self.backend, QLabel("input"), self.size,
+                  QLabel("refine"), self.refine, QLabel("PAF"), self.paf):
             model_row.addWidget(w)
         form = QFormLayout()
         form.addRow("Source", src_row)
@@ -140,6 +150,17 @@ class LiveTab(QWidget):
         if self.worker is not None and self.worker.tracker is not None:
             self.worker.tracker.set_smoothing(cutoff, beta)
 
+    def set_decoder(self, choice: DecoderChoice) -> None:
+        """Preselect the decoder (the command line's ``--refine`` / ``--paf-method``)."""
+        if choice.refine:
+            self.refine.setCurrentText(choice.refine)
+        if choice.paf_method:
+            self.paf.setCurrentText(choice.paf_method)
+
+    def decoder_choice(self) -> DecoderChoice:
+        refine = self.refine.currentText()
+        return DecoderChoice(refine=None if refine == MODEL_DEFAULT else refine, paf_method=self.paf.currentText())
+
     def style(self) -> DrawStyle:
         return DrawStyle(keypoint_threshold=self.kp_slider.value() / 100, limb_threshold=self.limb_slider.value() / 100)
 
@@ -171,7 +192,7 @@ class LiveTab(QWidget):
                                      self.size.value(), self.style(), rec, self.device,
                                      realtime=not self.fast.isChecked(), loop=self.loop.isChecked(),
                                      tracker=Tracker(min_cutoff=self.smoothing()[0], beta=self.smoothing()[1])
-                                     if self.track.isChecked() else None)
+                                     if self.track.isChecked() else None, decoder=self.decoder_choice())
         self.settings.setValue("track", "true" if self.track.isChecked() else "false")
         self.worker.show_fields = self.fields.isChecked()
         self.settings.setValue("fast", "true" if self.fast.isChecked() else "false")

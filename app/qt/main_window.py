@@ -11,7 +11,7 @@ from ssapose import paths
 
 
 def build_window(source: str, model: str, settings=None, device: str = "cpu", source_given: bool = False,
-                 model_given: bool = False):
+                 model_given: bool = False, decoder=None):
     """Create (not show) the main window; ``settings`` defaults to QSettings('ssapose', 'app')."""
     from PyQt5.QtCore import QSettings
     from PyQt5.QtWidgets import QMainWindow, QShortcut, QTabWidget
@@ -26,6 +26,8 @@ def build_window(source: str, model: str, settings=None, device: str = "cpu", so
             self.settings = settings if settings is not None else QSettings("ssapose", "app")
             self.setWindowTitle("SSA-Pose")
             self.live = LiveTab(self.settings, source, model, device, source_given, model_given)
+            if decoder is not None:
+                self.live.set_decoder(decoder)
             if self.live.note:
                 self.statusBar().showMessage(self.live.note, 15000)
             ann = paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",
@@ -78,6 +80,8 @@ def install_error_dialog() -> None:
 
 
 def launch(args) -> int:
+    from engines.cli import decoder_choice
+
     if not has_display():
         print("ssapose app: no display found (DISPLAY is not set). Run the same pipeline headless with\n"
               "  ssapose video [INPUT] --out annotated.mp4 --json poses.json", file=sys.stderr)
@@ -92,7 +96,7 @@ def launch(args) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     install_error_dialog()
     win = build_window(args.input, args.model, device=args.device, source_given=getattr(args, "source_given", True),
-                       model_given=getattr(args, "model_given", True))
+                       model_given=getattr(args, "model_given", True), decoder=decoder_choice(args))
     win.show()
     win.live.start()
     stop_on_signals(app, win)

@@ -24,9 +24,10 @@ class PipelineWorker(QThread):
 
     def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = 368,
                  style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu",
-                 realtime: bool = True, loop: bool = False, tracker=None):
+                 realtime: bool = True, loop: bool = False, tracker=None, decoder=None):
         super().__init__()
         self.device, self.realtime, self.loop, self.tracker = device, realtime, loop, tracker
+        self.decoder = decoder                  # a DecoderChoice; None: the model's card
         self.show_fields = False
         self.source, self.model, self.backend_kind, self.input_size = source, model, backend, input_size
         self.style, self.record = style, record
@@ -74,7 +75,7 @@ class PipelineWorker(QThread):
             live = src.live
             pace = src.fps if self.realtime and not live and src.fps > 0 else 0.0
             cfg = PipelineConfig(input_size=self.input_size, live=live, style=self.style,
-                                 hud=False, pace_fps=pace, show_fields=self.show_fields)    # the window has its own HUD under the view
+                                 hud=False, pace_fps=pace, show_fields=self.show_fields, decoder=self.decoder)    # the window has its own HUD under the view
             frames = looping(self.source, self._halt.is_set) if self.loop and not live else src
             self.pipeline = Pipeline(frames, backend, cfg, self.tracker)
             self.pipeline.style = self.style

@@ -67,6 +67,22 @@ class DecoderConfig:
     merge_reach: float = 1.0
 
 
+@dataclass(frozen=True)
+class DecoderChoice:
+    """What a user asked of the decoder (``--refine``, ``--paf-method``, ``--matching``); None keeps the
+    model's own default (its card's ``refine``), then :class:`DecoderConfig`'s."""
+
+    refine: str | None = None
+    paf_method: str | None = None
+    matching: str | None = None
+
+    def resolve(self, model_refine: str = "") -> DecoderConfig:
+        """The decoder for a model whose card says ``model_refine`` (empty: no preference)."""
+        d = DecoderConfig()
+        return DecoderConfig(refine=self.refine or model_refine or d.refine, paf_method=self.paf_method or d.paf_method,
+                             matching=self.matching or d.matching)
+
+
 def find_peaks(heatmaps: np.ndarray, offsets: np.ndarray | None, stride: int, config: DecoderConfig) -> Peaks:
     """Part candidates in input pixels from ``(>=18, H, W)`` heatmaps and optional ``(36, H, W)`` offsets."""
     parts = np.ascontiguousarray(heatmaps[:NUM_PARTS], dtype=np.float32)
