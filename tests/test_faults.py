@@ -143,7 +143,7 @@ def test_sigkill_leaves_a_playable_mp4_with_every_frame_of_the_poses_file(tmp_pa
                              "--input-size", "64", "--out", str(video), "--json", str(poses)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while time.time() < deadline and (not poses.exists() or poses.read_text().count("\n") < 40):
+    while time.time() < deadline and (not poses.exists() or poses.read_text().count("\n") < 41):   # header + 40
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
