@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 from engines.cli_args import input_size, non_negative_int, positive_int, prepare_output, threads
 from ssapose import paths
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Row:
     ap: float | None
 
 
-SWEEP_HEIGHTS = (160, 224, 288, 368, 448, 512)
+SWEEP_HEIGHTS = (160, 224, 288, DEFAULT_INPUT_HEIGHT, 448, 512)
 
 
 def default_configs() -> list[str]:
@@ -121,7 +122,7 @@ def add_command(sub) -> None:
                    help="configurations to compare (default: the INT8 IR, the ONNX in OpenVINO and in ONNX "
                         "Runtime)")
     p.add_argument("--heights", type=input_size, nargs="+", default=None,
-                   help="input heights (default: 256 368)")
+                   help=f"input heights (default: 256 {DEFAULT_INPUT_HEIGHT})")
     p.add_argument("--video", default=str(paths.demo_video(must_exist=False)),
                    help="clip for the end-to-end run (default: the demo clip)")
     p.add_argument("--frames", type=non_negative_int, default=0, help="frames of the clip for the end-to-end run (0: all)")
@@ -178,7 +179,7 @@ def run_benchmark(args) -> int:
     configs = args.models or default_configs()
     if args.sweep:
         configs = configs[:1]
-    args.heights = args.heights or (list(SWEEP_HEIGHTS) if args.sweep else [256, 368])
+    args.heights = args.heights or (list(SWEEP_HEIGHTS) if args.sweep else [256, DEFAULT_INPUT_HEIGHT])
     rows = []
     jobs = [(c, h) for c in configs for h in args.heights]
     for config, height in tqdm(jobs, desc="benchmark", unit="config", disable=not sys.stderr.isatty()):

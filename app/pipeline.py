@@ -27,6 +27,7 @@ from engines.runner import PoseEstimator, Timings
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.overlay import DrawStyle, draw_fields, draw_hud, draw_poses
 from ssapose.poses import Poses
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 _END = object()
 #: Frames whose stage times ``Pipeline.summary`` keeps.
@@ -61,7 +62,7 @@ class PipelineConfig:
     skeletons (``Pipeline.show_fields`` switches it while running); max_frames: stop after this many
     frames (0: all)."""
 
-    input_size: int = 368
+    input_size: int = DEFAULT_INPUT_HEIGHT
     live: bool = False
     queue_size: int = 4
     draw: bool = True

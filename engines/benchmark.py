@@ -10,6 +10,7 @@ from tqdm import tqdm
 from engines import create_backend
 from engines.runner import PoseEstimator, Timings
 from ssapose.overlay import draw_poses
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 STAGES = ("preprocess", "inference", "decode", "overlay", "total")
 
@@ -23,7 +24,7 @@ def summarise(samples: dict[str, list[float]]) -> dict:
     return out
 
 
-def benchmark(model: str, frames: list[np.ndarray], input_size: int = 368, backend: str = "auto",
+def benchmark(model: str, frames: list[np.ndarray], input_size: int = DEFAULT_INPUT_HEIGHT, backend: str = "auto",
               device: str = "cpu", threads: int | None = None, warmup: int = 5, repeat: int = 50,
               progress: bool = True) -> dict:
     """Open ``model`` and run :func:`benchmark_backend` on it."""
@@ -36,7 +37,7 @@ def benchmark(model: str, frames: list[np.ndarray], input_size: int = 368, backe
     return out
 
 
-def benchmark_backend(be, frames: list[np.ndarray], input_size: int = 368, warmup: int = 5, repeat: int = 50,
+def benchmark_backend(be, frames: list[np.ndarray], input_size: int = DEFAULT_INPUT_HEIGHT, warmup: int = 5, repeat: int = 50,
                       progress: bool = True) -> dict:
     """Run ``warmup`` untimed frames, then ``repeat`` timed ones (cycling over ``frames``), one stage
     after the other.

@@ -11,11 +11,12 @@ from engines.cli_args import bounded, input_size, prepare_output, threads
 from ssapose import paths
 from ssapose.coco import format_stats
 from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 DEFAULT_MODEL = str(paths.DEFAULT_MODEL)
 DEFAULT_ANN = str(paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",
                                must_exist=False))
-DEFAULT_INPUT_SIZE = 368
+DEFAULT_INPUT_SIZE = DEFAULT_INPUT_HEIGHT
 
 
 def calibration_default() -> list[str]:
@@ -125,10 +126,13 @@ def add_commands(sub) -> None:
     b.add_argument("onnx", help="the ONNX file written by `ssapose export`")
     b.add_argument("--out", required=True, help="output .engine (a .json sidecar is written beside it)")
     b.add_argument("--fp32", action="store_true", help="build in FP32 instead of FP16")
-    b.add_argument("--min", default="128x128", help="smallest input, HxW or SIZE (default: %(default)s)")
-    b.add_argument("--opt", default="368x656",
-                   help="input to tune for, HxW (default: %(default)s, 16:9 video at height 368)")
-    b.add_argument("--max", default="736x1312", help="largest input, HxW (default: %(default)s)")
+    from engines.tensorrt_backend import ShapeRange            # no TensorRT import: the profile's definition
+
+    prof = ShapeRange()
+    b.add_argument("--min", default=prof.format(prof.min), help="smallest input, HxW or SIZE (default: %(default)s)")
+    b.add_argument("--opt", default=prof.format(prof.opt),
+                   help="input to tune for, HxW (default: %(default)s, 16:9 video at the default height)")
+    b.add_argument("--max", default=prof.format(prof.max), help="largest input, HxW (default: %(default)s)")
     b.add_argument("--workspace", type=bounded(0.0625, 1024, integer=False, unit="GiB"), default=2.0, help="builder workspace in GiB (default: 2)")
     b.add_argument("--timing-cache", help="timing cache file (default: OUT.timing)")
     b.set_defaults(func=run_engine_build)

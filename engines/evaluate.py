@@ -8,9 +8,10 @@ from engines.runner import PoseEstimator
 from ssapose.coco import evaluate, find_image_dir, load_coco
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.evaluation import coco_results, predict_images
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 
-def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = 368,
+def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = DEFAULT_INPUT_HEIGHT,
                    backend: str = "auto", decoder: DecoderConfig | DecoderChoice | None = None, progress: bool = False,
                    on_image: Callable[[int, int], bool] | None = None, device: str = "cpu",
                    threads: int | None = None, opened: Backend | None = None) -> tuple[dict, list[dict]]:

@@ -11,6 +11,7 @@ import torch
 from engines.base import INPUT_NAME, ModelInfo
 from ssapose.models import load_checkpoint
 from ssapose.preprocess import prepare
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 OPSET = 17
 
@@ -27,7 +28,7 @@ class _Fields(torch.nn.Module):
         return tuple(t for t in out if t is not None)
 
 
-def export_onnx(checkpoint: str, out: str, size: int = 368) -> ModelInfo:
+def export_onnx(checkpoint: str, out: str, size: int = DEFAULT_INPUT_HEIGHT) -> ModelInfo:
     """Write ``out`` (ONNX) with inputs ``image (1, 3, H, W)`` and outputs heatmaps, pafs[, offsets].
 
     The model info (config, stride, layout) goes into the file's metadata under ``ssapose``.
@@ -60,7 +61,7 @@ def calibration_inputs(images: list[str], size: int, info: ModelInfo) -> list[np
     return out
 
 
-def parity(checkpoint: str, onnx_path: str, images: list[str], size: int = 368) -> float:
+def parity(checkpoint: str, onnx_path: str, images: list[str], size: int = DEFAULT_INPUT_HEIGHT) -> float:
     """Max absolute difference between PyTorch and ONNX Runtime outputs over real images."""
     from engines.onnx_backend import OnnxBackend
     from engines.torch_backend import TorchBackend
@@ -73,7 +74,7 @@ def parity(checkpoint: str, onnx_path: str, images: list[str], size: int = 368) 
     return worst
 
 
-def quantize_int8(onnx_path: str, out: str, images: list[str], size: int = 368) -> None:
+def quantize_int8(onnx_path: str, out: str, images: list[str], size: int = DEFAULT_INPUT_HEIGHT) -> None:
     """Static INT8 quantisation (QDQ, per-channel weights) calibrated on real images."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from engines.openvino_backend import import_openvino
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 #: Layers kept in floating point: the ones NNCF's accuracy control reverted to keep AP on coco_mini
 #: train2017 within 0.003 (benchmarks/int8_scope.py; BENCHMARKS.md).
@@ -36,7 +37,7 @@ def calibration_frames(images: list[str], video: str | None = None, video_frames
     return frames
 
 
-def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], size: int = 368,
+def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], size: int = DEFAULT_INPUT_HEIGHT,
                       keep_float: tuple[str, ...] = KEEP_FLOAT, fast_bias_correction: bool = True) -> Path:
     """Quantize ``onnx_path`` to INT8 with NNCF (mixed preset: symmetric weights, asymmetric
     activations), calibrated on ``frames`` preprocessed at input height ``size``; write ``out_xml``.

@@ -11,6 +11,7 @@ from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.inference import decode_fields
 from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox, prepare
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 
 @dataclass
@@ -39,7 +40,7 @@ class PoseEstimator:
             model's card, so that a model decodes the way it was trained to (its offsets, say) by default.
     """
 
-    def __init__(self, backend: Backend, input_size: int = 368,
+    def __init__(self, backend: Backend, input_size: int = DEFAULT_INPUT_HEIGHT,
                  decoder: DecoderConfig | DecoderChoice | None = None):
         if not isinstance(decoder, DecoderConfig):
             decoder = (decoder or DecoderChoice()).resolve(backend.info.config.refine)

@@ -16,6 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from engines.base import INPUT_NAME, Backend, ModelInfo, check_fields
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+
+
+def _wide(height: int, multiple: int = 8) -> int:
+    """The width of 16:9 video at ``height``, rounded up to ``multiple`` (368 -> 656)."""
+    return -(-round(height * 16 / 9) // multiple) * multiple
 
 
 def import_tensorrt():
@@ -36,10 +42,11 @@ def sidecar_path(engine_path: str | Path) -> Path:
 
 @dataclass(frozen=True)
 class ShapeRange:
-    """Optimisation profile for the input, ``(height, width)`` in pixels for min, opt and max."""
+    """Optimisation profile for the input, ``(height, width)`` in pixels for min, opt and max (the one
+    definition: ``ssapose engine build`` takes its defaults from here)."""
 
     min: tuple[int, int] = (32, 32)
-    opt: tuple[int, int] = (368, 656)          # 16:9 video at the default height
+    opt: tuple[int, int] = (DEFAULT_INPUT_HEIGHT, _wide(DEFAULT_INPUT_HEIGHT))    # 16:9 video at the default height
     max: tuple[int, int] = (1088, 1920)
 
     def covers(self, height: int, width: int) -> bool:
@@ -54,8 +61,12 @@ class ShapeRange:
         h = int(parts[0])
         return h, int(parts[-1])
 
+    @staticmethod
+    def format(shape: tuple[int, int]) -> str:
+        return f"{shape[0]}x{shape[1]}"
+
     def describe(self) -> str:
-        return " .. ".join(f"{h}x{w}" for h, w in (self.min, self.opt, self.max))
+        return " .. ".join(self.format(s) for s in (self.min, self.opt, self.max))
 
 
 def trt_major(trt) -> int:

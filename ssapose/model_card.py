@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 
 from ssapose.skeleton import NUM_HEATMAPS, NUM_OFFSETS, NUM_PAFS
 
+#: The network input height (pixels) the default model and every default were chosen at; the width
+#: follows the frame's aspect ratio (OpenPose's -1x368).
+DEFAULT_INPUT_HEIGHT = 368
+
 
 @dataclass(frozen=True)
 class Preprocess:

@@ -128,11 +128,11 @@ def _upper_body_and_leg():
 def test_fragments_merge_within_skeleton_reach_only():
     from ssapose.decode.merge import merge_fragments
     _, upper, leg, legs = _upper_body_and_leg()
-    parts, _ = merge_fragments(np.stack([upper, leg]), np.ones(2, np.float32), radius=1.5, min_size=64)
+    parts, _ = merge_fragments(np.stack([upper, leg]), np.ones(2, np.float32), radius=1.5, min_size=64, reach=1.0)
     assert len(parts) == 1 and (parts[0, legs, 2] > 0).all()
     far = leg.copy()
     far[legs, 0] += 600                      # the same leg 600 px away cannot belong to this body
-    parts, _ = merge_fragments(np.stack([upper, far]), np.ones(2, np.float32), radius=1.5, min_size=64)
+    parts, _ = merge_fragments(np.stack([upper, far]), np.ones(2, np.float32), radius=1.5, min_size=64, reach=1.0)
     assert len(parts) == 2
 
 
@@ -148,7 +148,7 @@ def test_torso_bones_bound_the_merge():
     for shift, pieces in ((0.0, 1), (-3 * hip_width, 2)):
         moved = leg.copy()
         moved[legs, 0] += shift
-        parts, _ = merge_fragments(np.stack([upper, moved]), np.ones(2, np.float32), radius=10, min_size=128)
+        parts, _ = merge_fragments(np.stack([upper, moved]), np.ones(2, np.float32), radius=10, min_size=128, reach=1.0)
         assert len(parts) == pieces
 
 
@@ -173,7 +173,7 @@ def test_merging_takes_the_best_fit_first_whatever_the_order():
     stranger = piece(["left_elbow", "left_wrist"], dx=30.0)
     pieces = np.stack([face, arm, stranger])
     for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
-        parts, _ = merge_fragments(pieces[order], np.ones(3, np.float32), radius=4, min_size=128)
+        parts, _ = merge_fragments(pieces[order], np.ones(3, np.float32), radius=4, min_size=128, reach=1.0)
         assert len(parts) == 2
         joined = parts[np.argmax((parts[..., 2] > 0).sum(axis=1))]
         np.testing.assert_array_equal(joined[..., 2] > 0, (face[..., 2] > 0) | (arm[..., 2] > 0))

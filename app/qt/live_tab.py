@@ -16,6 +16,7 @@ from ssapose.sources import STREAM_SCHEMES
 from engines import BACKENDS
 from ssapose.decode import REFINEMENTS, DecoderChoice
 from ssapose.overlay import DrawStyle
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 MODEL_DEFAULT = "model's"
 
@@ -66,7 +67,7 @@ class LiveTab(QWidget):
         self.size = QSpinBox()
         self.size.setRange(64, 1024)
         self.size.setSingleStep(32)
-        self.size.setValue(int(settings.value("input_size", 368)))
+        self.size.setValue(int(settings.value("input_size", DEFAULT_INPUT_HEIGHT)))
         pick_file = QPushButton("File...")
         pick_file.clicked.connect(self._pick_file)
         pick_dir = QPushButton("Folder...")

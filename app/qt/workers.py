@@ -9,6 +9,7 @@ from PyQt5.QtCore import QThread, pyqtSignal
 
 from app.pipeline import Pipeline, PipelineConfig
 from ssapose.overlay import DrawStyle
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 
 class PipelineWorker(QThread):
@@ -22,7 +23,7 @@ class PipelineWorker(QThread):
     failed = pyqtSignal(str)
     model_failed = pyqtSignal(str)          # the model could not be opened (the dialog names it)
 
-    def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = 368,
+    def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = DEFAULT_INPUT_HEIGHT,
                  style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu",
                  realtime: bool = True, loop: bool = False, tracker=None, decoder=None):
         super().__init__()
@@ -115,7 +116,7 @@ class EvalWorker(QThread):
     done = pyqtSignal(dict, list)
     failed = pyqtSignal(str)
 
-    def __init__(self, model: str, ann: str, images: str, input_size: int = 368, backend: str = "auto",
+    def __init__(self, model: str, ann: str, images: str, input_size: int = DEFAULT_INPUT_HEIGHT, backend: str = "auto",
                  device: str = "cpu"):
         super().__init__()
         self.args = (model, ann, images, input_size, backend)

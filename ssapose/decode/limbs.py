@@ -12,7 +12,7 @@ def pair_scores(
     pafs: np.ndarray,
     stride: int,
     *,
-    method: str = "count",
+    method: str,
     n_samples: int = 10,
     align_threshold: float = 0.5,
     min_aligned: float = 0.8,

@@ -88,7 +88,7 @@ class _Pieces:
 
 
 def merge_fragments(
-    parts: np.ndarray, scores: np.ndarray, radius: float, min_size: float = 1.0, reach: float = 1.25
+    parts: np.ndarray, scores: np.ndarray, radius: float, min_size: float, reach: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Join pieces of people that share no limb, cheapest join first.
 
