@@ -62,7 +62,7 @@ def open_backend(config: str, device: str, threads: int | None):
     if precision:
         from engines.openvino_backend import OpenVINOBackend
         return OpenVINOBackend(path, threads=threads, precision=precision)
-    return create_backend(path, backend, device=device, threads=threads)
+    return create_backend(path, backend, device=device, threads=threads, streams=1)
 
 
 def precision_of(backend) -> str:

@@ -8,7 +8,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.outputs import pipeline_threads
 from engines.cli import DEFAULT_MODEL, add_decoder_args, add_model_args, decoder_choice
 from engines.cli_args import bounded, fraction, non_negative_int, prepare_output
 from ssapose import paths
@@ -32,7 +31,7 @@ def add_commands(sub) -> None:
     p.add_argument("--out", help="write the annotated video here (.mp4)")
     p.add_argument("--json", help="write per-frame poses here as JSON Lines: a header line, then one line per "
                                   "frame, flushed as it comes (see README)")
-    add_model_args(p, threads_default=pipeline_threads())
+    add_model_args(p)
     add_decoder_args(p)
     p.add_argument("--track", action="store_true",
                    help="keep person ids across frames (OKS) and smooth keypoints (One-Euro); prints ID switches, "
@@ -57,7 +56,7 @@ def add_commands(sub) -> None:
     p = sub.add_parser("app", help="the desktop app (PyQt5): live skeletons, HUD, COCO evaluation",
                        description="Open the SSA-Pose window on a source (default: the bundled demo video).")
     p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source to open at start")
-    add_model_args(p, threads_default=pipeline_threads())
+    add_model_args(p)
     add_decoder_args(p)
     p.set_defaults(func=run_app)
 
@@ -120,7 +119,8 @@ def run_video(args) -> int:
     bar = None
     src = FrameSource(args.input, on_skip=lambda text: (bar.write if bar else print)(f"warning: skipped {text}",
                                                                                       file=sys.stderr))
-    backend = create_backend(args.model, args.backend, device=args.device, threads=args.threads)
+    backend = create_backend(args.model, args.backend, device=args.device, threads=args.threads,
+                             streams=args.streams)
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
     live = src.live if args.live is None else args.live
     cfg = PipelineConfig(input_size=args.input_size, live=live, draw=bool(args.out or args.show), style=style,
@@ -190,7 +190,8 @@ def _print_summary(src, pipe, stopped: str, args) -> None:
     if written:
         print("; ".join(written))
     if n:
-        print(pipe.summary().describe())
+        print(f"inference: {pipe.backend.name}, {pipe.streams} request{'s' if pipe.streams > 1 else ''} in flight, "
+              f"threads {args.threads or 'auto'}; " + pipe.summary().describe())
 
 
 def run_app(args) -> int:

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from app.ordering import Reorder
 from engines.base import Backend
 from engines.runner import PoseEstimator, Timings
 from ssapose.decode import DecoderChoice, DecoderConfig
@@ -83,11 +84,18 @@ class SourceFailed(RuntimeError):
 @dataclass
 class RunSummary:
     """A finished run: ``frames`` in ``wall_s`` seconds; ``stages``: median ms per frame of each stage
-    (capture, preprocess, inference, decode, overlay), timed inside the same run."""
+    (capture, preprocess, inference, decode, overlay), timed inside the same run; ``streams``: inference
+    requests that ran at once (a stage's rate is ``streams / its ms`` for inference, ``1 / its ms`` else)."""
 
     frames: int
     wall_s: float
     stages: dict
+    streams: int = 1
+
+    def _rate(self, stage: str) -> float:
+        ms = self.stages[stage]
+        n = self.streams if stage == "inference" else 1
+        return 1000.0 * n / ms if ms > 0 else float("inf")
 
     @property
     def fps(self) -> float:
@@ -95,13 +103,12 @@ class RunSummary:
 
     @property
     def slowest(self) -> str:
-        return max(self.stages, key=self.stages.get)
+        return min(self.stages, key=self._rate)
 
     @property
     def bound_fps(self) -> float:
         """The rate of the slowest stage: what a perfect pipeline of these stages would deliver."""
-        ms = self.stages[self.slowest]
-        return 1000.0 / ms if ms > 0 else float("inf")
+        return self._rate(self.slowest)
 
     def describe(self) -> str:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in self.stages.items())
@@ -143,8 +150,13 @@ class Pipeline:
         self.reached_max = False
         size = 1 if config.live else config.queue_size
         self._q = [queue.Queue(maxsize=size) for _ in range(4)] + [queue.Queue(maxsize=config.queue_size)]
+        # one inference thread per request the backend can run at once, each with its own request
+        self.streams = max(1, int(getattr(backend, "streams", 1)))
+        self._infer_left = self.streams
+        self._lock = threading.Lock()
+        stages = (self._capture, self._preprocess, *([self._infer] * self.streams), self._decode, self._overlay)
         self._threads = [threading.Thread(target=self._guard, args=(fn,), name=f"ssapose-{fn.__name__}", daemon=True)
-                         for fn in (self._capture, self._preprocess, self._infer, self._decode, self._overlay)]
+                         for fn in stages]
         self._t0 = 0.0
         self._switch: float | None = None
         self._fps_times: list[float] = []
@@ -232,20 +244,32 @@ class Pipeline:
         self._put(self._q[1], _END)
 
     def _infer(self) -> None:
-        """Runs the network only, so that the slowest stage does nothing else."""
+        """Runs the network only, so that the slowest stage does nothing else. ``streams`` of these run at
+        once (frames may then finish out of order: the decode stage puts them back in order)."""
         while (item := self._get(self._q[1])) is not _END:
             i, ts, frame, x, box, t = item
             fields = self.estimator.network(x, t)
             if not self._put(self._q[2], (i, ts, frame, fields, box, t)):
                 return
-        self._put(self._q[2], _END)
+        self._put(self._q[1], _END)                   # for the sibling inference threads
+        with self._lock:
+            self._infer_left -= 1
+            last = self._infer_left == 0
+        if last:
+            self._put(self._q[2], _END)
 
     def _decode(self) -> None:
+        order = Reorder(self.config.live)
         while (item := self._get(self._q[2])) is not _END:
-            i, ts, frame, fields, box, t = item
-            poses = self.estimator.decode(fields, box, t)
-            if not self._put(self._q[3], (i, ts, frame, poses, t, fields, box)):
-                return
+            ready = order.push(item[0], item)
+            if self.config.live and not ready:       # stale: a newer frame came out first
+                self._positions.pop(item[0], None)
+            for i, ts, frame, fields, box, t in ready:
+                poses = self.estimator.decode(fields, box, t)
+                if not self._put(self._q[3], (i, ts, frame, poses, t, fields, box)):
+                    return
+            self.stats.dropped += order.dropped
+            order.dropped = 0
         self._put(self._q[3], _END)
 
     def _overlay(self) -> None:
@@ -353,7 +377,7 @@ class Pipeline:
         for k in ("preprocess", "inference", "decode", "overlay"):
             stages[k] = float(np.median([getattr(t, k) for t in self._timings])) if self._timings else 0.0
         wall = self._t_end - self._t0 if self._timings else 0.0
-        return RunSummary(self.stats.processed, wall, stages)
+        return RunSummary(self.stats.processed, wall, stages, self.streams)
 
     def alive_threads(self) -> list[str]:
         return [th.name for th in self._threads if th.is_alive()]

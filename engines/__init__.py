@@ -46,8 +46,21 @@ def require_torch(what: str) -> None:
                           "set-up notes), or run an .xml / .onnx model, which needs no torch")
 
 
-def create_backend(path: str, kind: str = "auto", device: str = "cpu", threads: int | None = None) -> Backend:
-    """Open a model file with the backend its suffix (or ``kind``) names (see :func:`backend_kind`)."""
+def auto_streams(cores: int | None = None) -> int:
+    """Inference requests to keep in flight on a CPU of ``cores`` cores (this machine's by default): one per
+    core up to 2, then one per 2 cores up to 4 (OpenVINO splits the threads among them)."""
+    import os
+
+    cores = cores or os.cpu_count() or 1
+    return min(cores, 2) if cores < 4 else min(cores // 2, 4)
+
+
+def create_backend(path: str, kind: str = "auto", device: str = "cpu", threads: int | None = None,
+                   streams: int | None = None) -> Backend:
+    """Open a model file with the backend its suffix (or ``kind``) names (see :func:`backend_kind`).
+
+    ``threads``: CPU inference threads in all (None: the backend's choice, all cores); ``streams``: requests
+    in flight (None: :func:`auto_streams` for OpenVINO; the other backends run one at a time)."""
     kind = backend_kind(path, kind, device)
     if kind == "torch":
         require_torch(f"the PyTorch backend ({Path(path).name})")
@@ -58,7 +71,7 @@ def create_backend(path: str, kind: str = "auto", device: str = "cpu", threads: 
         return OnnxBackend(path, threads=threads)
     if kind == "openvino":
         from engines.openvino_backend import OpenVINOBackend
-        return OpenVINOBackend(path, threads=threads)
+        return OpenVINOBackend(path, threads=threads, streams=streams or auto_streams())
     if kind == "tensorrt":
         from engines.tensorrt_backend import TensorRTBackend
         return TensorRTBackend(path)

@@ -71,6 +71,8 @@ class Backend(ABC):
 
     def __init__(self, info: ModelInfo):
         self.info = info
+        self.streams = 1              # infer calls that may run at once (each thread with its own request)
+        self.takes_uint8 = False      # True: infer also takes (B, H, W, 3) uint8 BGR and normalises in the network
 
     @abstractmethod
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from engines import BACKEND_HELP, BACKENDS, require_torch
-from engines.cli_args import bounded, input_size, prepare_output, threads
+from engines.cli_args import bounded, input_size, prepare_output, streams, threads
 from ssapose import paths
 from ssapose.coco import format_stats
 from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
@@ -35,8 +35,11 @@ def add_model_args(p, threads_default: int | None = None) -> None:
                    help="network input height in pixels; the width follows the frame's aspect ratio, padded to the "
                         "stride (OpenPose's -1xH). Lite models fit the longer side instead (default: %(default)s)")
     p.add_argument("--threads", type=threads, default=threads_default,
-                   help="CPU threads for inference: a number, or auto (or 0) for the backend's own choice, all "
-                        f"cores (default: {threads_default or 'auto'})")
+                   help="CPU threads for inference in all: a number, or auto (or 0) for the backend's own choice, "
+                        f"all cores (default: {threads_default or 'auto'})")
+    p.add_argument("--streams", type=streams, default=None,
+                   help="inference requests in flight at once (OpenVINO): a number, or auto: one per core up to "
+                        "2, then one per 2 cores up to 4 (default: auto; the other backends run one at a time)")
 
 
 def add_decoder_args(p) -> None:

@@ -51,6 +51,16 @@ def threads(text: str) -> int | None:
                                          f"backend's own choice, got {text!r}") from None
 
 
+def streams(text: str) -> int | None:
+    """argparse type for ``--streams``: 1..64 requests in flight, or ``auto`` (None)."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        return bounded(1, 64)(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a whole number between 1 and 64, or auto, got {text!r}") from None
+
+
 def prepare_output(path: str, suffixes: tuple[str, ...], what: str = "output", source: str | None = None) -> Path:
     """Check an output file before any work: its suffix, that it is not the ``source`` being read,
     its folder (created if missing), writability.

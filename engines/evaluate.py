@@ -25,7 +25,7 @@ def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size:
     """
     coco = load_coco(ann_file)
     image_dir = image_dir or find_image_dir(ann_file, coco)
-    be = opened or create_backend(model, backend, device=device, threads=threads)
+    be = opened or create_backend(model, backend, device=device, threads=threads, streams=1)   # one image at a time
     est = PoseEstimator(be, input_size, decoder)
     try:
         poses = predict_images(coco, image_dir, est, on_image, progress)

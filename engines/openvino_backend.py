@@ -8,6 +8,7 @@ does in the ONNX metadata.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 
 import numpy as np
@@ -83,6 +84,23 @@ def read_model(path: str):
     return model, read_ir_info(model)
 
 
+def uint8_model(model, pre):
+    """``model`` with its input as ``(N, H, W, 3) uint8`` BGR and the checkpoint's normalisation
+    (``(x / 255 - mean) / std``, channels reversed for RGB models) as the first layers of the graph,
+    so that no float copy of the frame is made in Python (OpenVINO's PrePostProcessor)."""
+    import openvino as ov
+    from openvino.preprocess import PrePostProcessor
+
+    ppp = PrePostProcessor(model.clone())              # it edits the model it is given
+    ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
+    ppp.input().model().set_layout(ov.Layout("NCHW"))
+    steps = ppp.input().preprocess().convert_element_type(ov.Type.f32)
+    if pre.rgb:
+        steps.reverse_channels()
+    steps.mean([255.0 * m for m in pre.mean]).scale([255.0 * s for s in pre.std])
+    return ppp.build()
+
+
 class OpenVINOBackend(Backend):
     """Args:
         path: ``.xml`` IR or ``.onnx``.
@@ -91,16 +109,21 @@ class OpenVINOBackend(Backend):
             (``"f32"``, ``"bf16"``; None: the plugin's default). An INT8 IR runs its
             quantized layers in INT8 whatever the hint.
         device: an OpenVINO device name (default ``"CPU"``).
+        streams: inference requests that may run at once (OpenVINO CPU streams, THROUGHPUT hint when
+            above 1); ``infer`` may then be called from that many threads at a time, each thread with its
+            own request. 1: one request, LATENCY hint.
     """
 
     name = "openvino"
 
-    def __init__(self, path: str, threads: int | None = None, precision: str | None = None, device: str = "CPU"):
+    def __init__(self, path: str, threads: int | None = None, precision: str | None = None, device: str = "CPU",
+                 streams: int = 1):
         ov = import_openvino()
         model, info = read_model(path)
         super().__init__(info)
-        self.core, self.model, self.device = ov.Core(), model, device
-        self.config = {"PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": "1"}
+        self.core, self.model, self.device, self.streams = ov.Core(), model, device, max(1, streams)
+        self.config = {"PERFORMANCE_HINT": "THROUGHPUT" if self.streams > 1 else "LATENCY",
+                       "NUM_STREAMS": str(self.streams)}
         if threads:
             self.config["INFERENCE_NUM_THREADS"] = str(threads)
         if precision:
@@ -110,23 +133,32 @@ class OpenVINOBackend(Backend):
         if missing:
             raise ValueError(f"{path} lacks the outputs {missing} (has {sorted(self.outputs)})")
         self.quantized = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
-        self._compiled: OrderedDict = OrderedDict()
+        self._compiled: OrderedDict = OrderedDict()         # input shape -> compiled model
+        self._requests: dict = {}                            # (shape, thread) -> its infer request
+        self._lock = threading.Lock()
         self._feed = INPUT_NAME if INPUT_NAME in model.inputs[0].get_names() else 0
         # the hint asked for, else the plugin's default (no model needs compiling to know it)
         self.precision = precision or self.core.get_property(device, "INFERENCE_PRECISION_HINT")
+        self.model_u8 = uint8_model(model, info.config.preprocess)    # normalisation inside the graph
+        self.takes_uint8 = True
 
     def _request(self, shape: tuple[int, ...]):
-        """``(compiled model, infer request)`` for one input shape, compiled on first use."""
-        if shape in self._compiled:
-            self._compiled.move_to_end(shape)
-            return self._compiled[shape]
-        model = self.model.clone()
-        model.reshape({model.inputs[0]: list(shape)})
-        compiled = self.core.compile_model(model, self.device, self.config)
-        self._compiled[shape] = (compiled, compiled.create_infer_request())
-        if len(self._compiled) > CACHE_SIZE:
-            self._compiled.popitem(last=False)
-        return self._compiled[shape]
+        """The calling thread's infer request for one input shape (the model compiled on first use): a
+        ``(1, H, W, 3)`` shape runs the uint8 model that normalises in the graph, ``(1, 3, H, W)`` the float one."""
+        key = (shape, threading.get_ident())
+        with self._lock:
+            if shape in self._compiled:
+                self._compiled.move_to_end(shape)
+            else:
+                model = (self.model_u8 if shape[-1] == 3 else self.model).clone()
+                model.reshape({model.inputs[0]: list(shape)})
+                self._compiled[shape] = self.core.compile_model(model, self.device, self.config)
+                if len(self._compiled) > CACHE_SIZE:
+                    gone, _ = self._compiled.popitem(last=False)
+                    self._requests = {k: r for k, r in self._requests.items() if k[0] != gone}
+            if key not in self._requests:
+                self._requests[key] = self._compiled[shape].create_infer_request()
+            return self._requests[key]
 
     @property
     def precision_label(self) -> str:
@@ -136,12 +168,14 @@ class OpenVINOBackend(Backend):
         return f"int8+{p}" if self.quantized else p
 
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        x = np.ascontiguousarray(batch, np.float32)
-        _, request = self._request(tuple(x.shape))
+        """``(1, 3, H, W) float32`` normalised input, or ``(1, H, W, 3) uint8`` BGR (normalised in the graph)."""
+        x = np.ascontiguousarray(batch, np.uint8 if batch.dtype == np.uint8 else np.float32)
+        request = self._request(tuple(x.shape))
         request.infer({self._feed: x})
         fields = {n: request.get_output_tensor(self.outputs[n]).data.copy() for n in self.info.outputs}
         check_fields(fields, self.info)
         return fields
 
     def close(self) -> None:
+        self._requests.clear()
         self._compiled.clear()

@@ -47,9 +47,11 @@ class PoseEstimator:
         self.backend, self.input_size, self.decoder = backend, input_size, decoder
 
     def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:
-        """Resize, pad and normalise one frame: ``(1, 3, h, w)`` input; fills ``t.preprocess``."""
+        """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a
+        backend that normalises inside the network (``takes_uint8``); fills ``t.preprocess``."""
         t0 = time.perf_counter()
-        x, box = prepare(frame, self.input_size, self.backend.info.config.preprocess)
+        x, box = prepare(frame, self.input_size, self.backend.info.config.preprocess,
+                         normalised=not getattr(self.backend, "takes_uint8", False))
         t.preprocess = (time.perf_counter() - t0) * 1e3
         return x, box
 

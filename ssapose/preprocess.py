@@ -19,15 +19,22 @@ class Letterbox:
     height: int
 
 
-def prepare(frame: np.ndarray, size: int, pre: Preprocess) -> tuple[np.ndarray, Letterbox]:
-    """Resize and normalise one BGR frame.
+def prepare(frame: np.ndarray, size: int, pre: Preprocess, normalised: bool = True) -> tuple[np.ndarray, Letterbox]:
+    """Resize and normalise one BGR frame: ``(1, 3, h, w) float32``; with ``normalised=False`` the resized,
+    padded frame itself, ``(1, h, w, 3) uint8`` BGR, for a backend that normalises inside the network."""
+    canvas, box = letterbox(frame, size, pre)
+    return (normalise(canvas, pre)[None] if normalised else canvas[None]), box
+
+
+def letterbox(frame: np.ndarray, size: int, pre: Preprocess) -> tuple[np.ndarray, Letterbox]:
+    """Resize one BGR frame and pad it: ``(h, w, 3) uint8`` and where it went.
 
     Args:
         frame: ``(H, W, 3) uint8`` BGR image.
         size: target of the longer side (or the height with ``fit="height"``), pixels.
         pre: the checkpoint's preprocessing.
     Returns:
-        ``(1, 3, h, w) float32`` input, ``h`` and ``w`` multiples of ``pre.pad_to``,
+        ``(h, w, 3) uint8`` BGR, ``h`` and ``w`` multiples of ``pre.pad_to``,
         and the letterbox to map poses back (``Poses.scaled(1/scale, 1/scale)``).
     Raises:
         ValueError: on an empty or non-colour frame.
@@ -41,7 +48,7 @@ def prepare(frame: np.ndarray, size: int, pre: Preprocess) -> tuple[np.ndarray, 
     pw, ph = -(-nw // pre.pad_to) * pre.pad_to, -(-nh // pre.pad_to) * pre.pad_to
     canvas = np.full((ph, pw, 3), pre.pad_value, np.uint8)
     canvas[:nh, :nw] = img
-    return normalise(canvas, pre)[None], Letterbox(scale, pw, ph)
+    return canvas, Letterbox(scale, pw, ph)
 
 
 def normalise(image: np.ndarray, pre: Preprocess) -> np.ndarray:

@@ -55,8 +55,25 @@ def test_shapes_are_compiled_once_and_threads_honoured(small_onnx):
         out = be.infer(x)
         assert out["heatmaps"].shape[2:] == (x.shape[2] // 8, x.shape[3] // 8)
     assert (1, 3, 64, 96) in be._compiled and (1, 3, 96, 64) in be._compiled
-    compiled, _ = be._compiled[(1, 3, 64, 96)]
+    compiled = be._compiled[(1, 3, 64, 96)]
     assert int(compiled.get_property("INFERENCE_NUM_THREADS")) == 1
+
+
+def test_two_streams_run_two_requests_at_once(small_onnx):
+    """With streams=2 two threads infer at the same time, each on its own request, with the same results."""
+    import threading
+
+    be = OpenVINOBackend(str(small_onnx), threads=2, streams=2)
+    x = np.random.default_rng(0).normal(size=(1, 3, 64, 96)).astype(np.float32)
+    want = OpenVINOBackend(str(small_onnx), threads=1).infer(x)["heatmaps"]
+    got = []
+    workers = [threading.Thread(target=lambda: got.append(be.infer(x)["heatmaps"])) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(got) == 4 and all(np.allclose(g, want, atol=1e-4) for g in got)
+    assert len(be._requests) == 4 and int(be._compiled[(1, 3, 64, 96)].get_property("NUM_STREAMS")) == 2
 
 
 def test_bad_ir_files_give_one_line_errors(tmp_path, default_models):

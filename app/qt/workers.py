@@ -55,7 +55,7 @@ class PipelineWorker(QThread):
         self.wait(10000)
 
     def run(self) -> None:
-        from app.outputs import JsonLinesWriter, pipeline_threads
+        from app.outputs import JsonLinesWriter
         from app.video_out import VideoOut
         from engines import create_backend
         from engines.cli_args import same_file
@@ -68,8 +68,7 @@ class PipelineWorker(QThread):
             if any(same_file(p, self.source) for p in outputs):
                 raise ValueError(f"the recording {self.record} would overwrite the source; record elsewhere")
             try:
-                backend = create_backend(self.model, self.backend_kind, device=self.device,
-                                         threads=pipeline_threads())
+                backend = create_backend(self.model, self.backend_kind, device=self.device)    # auto: all cores
             except Exception as e:  # noqa: BLE001 - shown in a dialog, and the model is not remembered
                 self.model_failed.emit(f"cannot open the model: {e}")
                 return
