@@ -111,3 +111,18 @@ def test_a_display_qt_cannot_open_is_reported_before_the_app_starts():
     done = subprocess.run([sys.executable, "-m", "app.qt.display"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 1 and "Qt cannot open the display" in done.stderr
+
+
+def test_tracker_parameters_are_set_in_the_app_and_remembered(window, qtbot):
+    w = window()
+    live = w.live
+    live.track.setChecked(True)
+    live.track_boxes["min_hits"].setValue(2)
+    live.track_boxes["max_lost_s"].setValue(3.5)
+    live.start()
+    qtbot.waitUntil(lambda: live.worker is not None and live.worker.tracker is not None, timeout=30000)
+    cfg = live.worker.tracker.config
+    live.stop()
+    assert (cfg.min_hits, cfg.max_lost_s) == (2, 3.5)
+    again = window()
+    assert again.live.track_boxes["min_hits"].value() == 2 and again.live.tracker_config().max_lost_s == 3.5

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                             QMessageBox, QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout, QWidget)
+                             QDoubleSpinBox, QMessageBox, QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout,
+                             QWidget)
 
 from app.qt.image import FrameView
 from app.qt.workers import PipelineWorker
@@ -92,6 +93,7 @@ class LiveTab(QWidget):
         self.track = QCheckBox("Track + smooth")
         self.track.setToolTip("keep ids across frames and smooth keypoints (One-Euro); the two sliders tune it live")
         self.track.setChecked(settings.value("track", "false") == "true")
+        self.track_row = self._tracker_controls(settings)
         self.cutoff_slider = self._slider("smooth_min_cutoff", scale=10, top=50, default=TrackerConfig().min_cutoff,
                                           apply=self._smoothing)
         self.beta_slider = self._slider("smooth_beta", scale=100, top=100, default=TrackerConfig().beta,
@@ -118,6 +120,7 @@ class LiveTab(QWidget):
         form.addRow("Limb threshold", self.limb_slider)
         form.addRow("Smoothing min cutoff (Hz / 10)", self.cutoff_slider)
         form.addRow("Smoothing beta (/ 100)", self.beta_slider)
+        form.addRow("Tracking", self.track_row)
         buttons = QHBoxLayout()
         for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record, self.fast, self.loop, self.track,
                   self.fields):
@@ -150,6 +153,37 @@ class LiveTab(QWidget):
         self.settings.setValue("smooth_beta", beta)
         if self.worker is not None and self.worker.tracker is not None:
             self.worker.tracker.set_smoothing(cutoff, beta)
+
+    def _tracker_controls(self, settings) -> QHBoxLayout:
+        """Spin boxes for the tracker's parameters (defaults from TrackerConfig; applied at the next Start)."""
+        d = TrackerConfig()
+        row = QHBoxLayout()
+        self.track_boxes = {}
+        for key, label, lo, hi, step, tip in (
+                ("high_score", "confident", 0.0, 1.0, 0.05, "pose score of a confident detection, matched first"),
+                ("start_score", "start", 0.0, 1.0, 0.05, "lowest pose score that starts a new track"),
+                ("min_oks", "OKS", 0.0, 1.0, 0.05, "lowest OKS against a track's predicted pose that continues it"),
+                ("min_hits", "hits", 1, d.confirm_window, 1, f"frames of the first {d.confirm_window} a new track "
+                                                             "must be matched in to get an id"),
+                ("max_lost_s", "lost s", 0.0, 60.0, 0.5, "seconds a lost track is kept to be re-identified")):
+            box = QSpinBox() if isinstance(lo, int) else QDoubleSpinBox()
+            box.setRange(lo, hi)
+            box.setSingleStep(step)
+            box.setValue(type(lo)(settings.value(f"track_{key}", getattr(d, key))))
+            box.setToolTip(tip)
+            row.addWidget(QLabel(label))
+            row.addWidget(box)
+            self.track_boxes[key] = box
+        row.addStretch(1)
+        return row
+
+    def tracker_config(self) -> TrackerConfig:
+        """The tracker as the controls say (and remembered)."""
+        values = {k: b.value() for k, b in self.track_boxes.items()}
+        for k, v in values.items():
+            self.settings.setValue(f"track_{k}", v)
+        cutoff, beta = self.smoothing()
+        return TrackerConfig(**values, min_cutoff=cutoff, beta=beta)
 
     def set_decoder(self, choice: DecoderChoice) -> None:
         """Preselect the decoder (the command line's ``--refine`` / ``--paf-method``)."""
@@ -192,7 +226,7 @@ class LiveTab(QWidget):
         self.worker = PipelineWorker(self.source.text().strip(), self.model.text().strip(), self.backend.currentText(),
                                      self.size.value(), self.style(), rec, self.device,
                                      realtime=not self.fast.isChecked(), loop=self.loop.isChecked(),
-                                     tracker=Tracker(min_cutoff=self.smoothing()[0], beta=self.smoothing()[1])
+                                     tracker=Tracker(self.tracker_config())
                                      if self.track.isChecked() else None, decoder=self.decoder_choice())
         self.settings.setValue("track", "true" if self.track.isChecked() else "false")
         self.worker.show_fields = self.fields.isChecked()
@@ -201,7 +235,7 @@ class LiveTab(QWidget):
         self.worker.frame.connect(self.on_frame)
         self.worker.failed.connect(self.on_error)
         self.worker.model_failed.connect(self.on_model_error)
-        self.worker.finished.connect(lambda: self.hud.setText(self._hud_text + "  [stopped]"))
+        self.worker.finished.connect(self._on_finished)        # a method: Qt drops it with the widget
         self.worker.start()
         self.pause_btn.setChecked(False)
         source = self.source.text().strip()
@@ -231,6 +265,9 @@ class LiveTab(QWidget):
                           f"  decode {info['decode']:.1f}  overlay {info['overlay']:.1f}  latency "
                           f"{info['latency']:.0f} ms")
         self.hud.setText(self._hud_text)
+
+    def _on_finished(self) -> None:
+        self.hud.setText(self._hud_text + "  [stopped]")
 
     def on_error(self, message: str) -> None:
         QMessageBox.critical(self, "SSA-Pose", message)
