@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ssapose.grid import cells_to_pixels, read_offsets
 from ssapose.poses import Poses
 from ssapose.skeleton import COCO_KEYPOINT_NAMES, COCO_LIMBS
 
@@ -79,10 +80,12 @@ def draw_hud(frame: np.ndarray, lines: list[str]) -> np.ndarray:
     return frame
 
 
-def draw_fields(frame: np.ndarray, fields: dict, scale: float, stride: int, alpha: float = 0.55) -> np.ndarray:
+def draw_fields(frame: np.ndarray, fields: dict, scale: float, stride: int, alpha: float = 0.55,
+                offset_peaks: float = 0.3) -> np.ndarray:
     """Show what the network sees, in place on a BGR frame: the heatmaps (max over the 18 parts, as a
     colour map), the PAFs (colour by direction, brightness by strength, summed over limbs) and the
-    offsets (a line from each peak's cell centre to its refined point, drawn 4x longer).
+    offsets (a line from each peak's cell centre to its refined point, drawn 4x longer, at the peaks whose
+    heatmap value is at least ``offset_peaks``: the confident ones, so that the picture stays readable).
 
     Args:
         fields: ``heatmaps (19, h, w)``, ``pafs (38, h, w)``, optionally ``offsets (36, h, w)``
@@ -113,9 +116,9 @@ def draw_fields(frame: np.ndarray, fields: dict, scale: float, stride: int, alph
     roi[:] = (roi * (1 - weight) + colour * weight).astype(np.uint8)
     if "offsets" in f:
         from ssapose.decode.peaks import local_maxima
-        c, y, x = local_maxima(np.ascontiguousarray(f["heatmaps"][:18]), 0.3)
-        centre = np.stack([x, y], axis=1) * stride + (stride - 1) / 2.0
-        tip = centre + 4 * stride * np.stack([f["offsets"][2 * c, y, x], f["offsets"][2 * c + 1, y, x]], axis=1)
+        c, y, x = local_maxima(np.ascontiguousarray(f["heatmaps"][:18]), offset_peaks)
+        centre = cells_to_pixels(np.stack([x, y], axis=1), stride)
+        tip = centre + 4 * stride * np.stack(read_offsets(f["offsets"], c, y, x), axis=1)   # drawn 4x long
         for (ax, ay), (bx, by) in zip(centre / scale, tip / scale):
             cv2.line(frame, (int(ax), int(ay)), (int(bx), int(by)), (255, 255, 255), 1, cv2.LINE_AA)
     return frame

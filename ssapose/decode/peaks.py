@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ssapose.grid import cells_to_pixels
+from ssapose.grid import cells_to_pixels, clip_offsets, read_offsets
 
 
 @dataclass
@@ -64,10 +64,9 @@ def peaks_with_offsets(heatmaps: np.ndarray, offsets: np.ndarray, stride: int, t
         Peaks at ``cell_centre + stride * offset`` (Eq. 8), in input pixels.
     """
     c, y, x = local_maxima(heatmaps, threshold)
-    ox = offsets[2 * c, y, x]
-    oy = offsets[2 * c + 1, y, x]
-    xy = np.stack([cells_to_pixels(x + np.clip(ox, -0.5, 0.5), stride),
-                   cells_to_pixels(y + np.clip(oy, -0.5, 0.5), stride)], axis=1)
+    ox, oy = read_offsets(offsets, c, y, x)
+    xy = np.stack([cells_to_pixels(x + clip_offsets(ox), stride),
+                   cells_to_pixels(y + clip_offsets(oy), stride)], axis=1)
     return Peaks(c.astype(np.int64), xy.astype(np.float32), heatmaps[c, y, x].astype(np.float32))
 
 
@@ -99,7 +98,7 @@ def log_parabola_shift(heatmaps: np.ndarray, c: np.ndarray, y: np.ndarray, x: np
         curv = minus - 2 * centre + plus
         ok = curv < -1e-6
         d = np.where(ok, (minus - plus) / (2 * np.where(ok, curv, -1.0)), 0.0)
-        d = np.clip(d, -0.5, 0.5)
+        d = clip_offsets(d)
         gain = 0.5 * (plus - minus) * d + 0.5 * np.where(ok, curv, 0.0) * d * d   # the parabola's rise at d
         return d.astype(np.float32), gain
 
@@ -131,10 +130,10 @@ def peaks_by_fit(heatmaps: np.ndarray, stride: int, threshold: float,
     c, y, x = local_maxima(heatmaps, threshold)
     dx, dy, value = log_parabola_shift(heatmaps, c, y, x)
     if residual is not None:
-        dx = dx + residual[2 * c, y, x]
-        dy = dy + residual[2 * c + 1, y, x]
-    xy = np.stack([cells_to_pixels(x + np.clip(dx, -0.5, 0.5), stride),
-                   cells_to_pixels(y + np.clip(dy, -0.5, 0.5), stride)], axis=1)
+        rx, ry = read_offsets(residual, c, y, x)
+        dx, dy = dx + rx, dy + ry
+    xy = np.stack([cells_to_pixels(x + clip_offsets(dx), stride),
+                   cells_to_pixels(y + clip_offsets(dy), stride)], axis=1)
     return Peaks(c.astype(np.int64), xy.astype(np.float32), value)
 
 

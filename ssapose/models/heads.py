@@ -6,6 +6,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from ssapose.grid import OFFSET_LIMIT
 from ssapose.skeleton import NUM_HEATMAPS, NUM_OFFSETS, NUM_PAFS
 
 
@@ -26,11 +27,11 @@ def heat_channels(offsets: bool) -> int:
 def split_heat(heat: torch.Tensor, paf: torch.Tensor, offsets: bool) -> StageOutput:
     """Split the heatmap branch's output into heatmaps and offsets.
 
-    Offsets pass through ``0.5 * tanh`` so that they stay in [-0.5, 0.5] cells.
+    Offsets pass through ``OFFSET_LIMIT * tanh`` so that they stay inside the block (``ssapose.grid``).
     """
     if not offsets:
         return StageOutput(heat, paf, None)
-    return StageOutput(heat[:, :NUM_HEATMAPS], paf, 0.5 * torch.tanh(heat[:, NUM_HEATMAPS:]))
+    return StageOutput(heat[:, :NUM_HEATMAPS], paf, OFFSET_LIMIT * torch.tanh(heat[:, NUM_HEATMAPS:]))
 
 
 class FieldTranslator(nn.Module):

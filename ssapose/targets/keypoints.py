@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssapose.grid import cell_centres
+from ssapose.grid import cell_centres, clip_offsets, offset_channels
 from ssapose.skeleton import NUM_HEATMAPS, NUM_PARTS
 
 
@@ -45,10 +45,11 @@ def keypoint_fields(
         peak = np.take_along_axis(g, owner[None], axis=0)[0]
         heat[p] = peak
         valid = peak > offset_threshold
-        ox = np.clip(-dx[owner, np.arange(w)[None, :]] / stride, -0.5, 0.5)
-        oy = np.clip(-dy[owner, np.arange(h)[:, None]] / stride, -0.5, 0.5)
-        offsets[2 * p] = np.where(valid, ox, 0.0)
-        offsets[2 * p + 1] = np.where(valid, oy, 0.0)
+        ox = clip_offsets(-dx[owner, np.arange(w)[None, :]] / stride)
+        oy = clip_offsets(-dy[owner, np.arange(h)[:, None]] / stride)
+        chx, chy = offset_channels(p)
+        offsets[chx] = np.where(valid, ox, 0.0)
+        offsets[chy] = np.where(valid, oy, 0.0)
         omask[p] = valid
     heat[NUM_PARTS] = 1.0 - heat[:NUM_PARTS].max(axis=0)
     return heat, offsets, omask
