@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import platform
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -115,6 +116,8 @@ def model_lines(path: str, backend: str = "auto", device: str = "cpu") -> tuple[
         label = getattr(be, "precision_label", "")
         lines.append(f"  runs here: outputs {', '.join(f'{k} {tuple(v.shape)}' for k, v in out.items())}"
                      + (f", precision {label}" if label else ""))
+        lines.append(f"  pipeline defaults here: {be.streams} inference request{'s' if be.streams > 1 else ''} in "
+                     f"flight (--streams auto), threads auto (all {os.cpu_count()} cores)")
         be.close()
         return lines, True
     except (ImportError, FileNotFoundError, ValueError, RuntimeError) as e:

@@ -21,6 +21,7 @@ def test_doctor_exit_codes(small_model, tmp_path, capsys):
     assert main(["doctor", "--model", small_model]) == 0
     out = capsys.readouterr().out
     assert "backend torch (a PyTorch checkpoint)" in out and "runs here" in out
+    assert "1 inference request in flight" in out                 # torch runs one request at a time
     assert main(["doctor", "--model", str(tmp_path / "none.pt")]) == 1
     assert "cannot run here" in capsys.readouterr().out
     import torch
