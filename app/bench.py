@@ -112,8 +112,6 @@ def table(rows: list[Row], frames: int, clip: str) -> str:
 
 
 def add_command(sub) -> None:
-    from app.outputs import pipeline_threads
-
     p = sub.add_parser("benchmark", help="network ms, decode ms, end-to-end FPS and AP per backend, precision "
                                          "and input height",
                        description=__doc__.split("\n\n", 1)[1],
@@ -128,8 +126,9 @@ def add_command(sub) -> None:
     p.add_argument("--frames", type=non_negative_int, default=0, help="frames of the clip for the end-to-end run (0: all)")
     p.add_argument("--timed", type=positive_int, default=50, help="frames timed stage by stage (default: 50)")
     p.add_argument("--device", default="cpu", help="torch device for .pt models (default: %(default)s)")
-    p.add_argument("--threads", type=threads, default=pipeline_threads(),
-                   help="inference threads (default: cores - 1 = %(default)s, as the pipeline uses)")
+    p.add_argument("--threads", type=threads, default=None,
+                   help="inference threads: a number, or auto (default: auto, all cores, as the pipeline uses; "
+                        "the network runs one request at a time here: benchmarks/capacity.py measures several)")
     p.add_argument("--no-ap", action="store_true", help="skip the AP on coco_mini val2017")
     p.add_argument("--json", help="also write the rows here (.json)")
     p.add_argument("--sweep", action="store_true",

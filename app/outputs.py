@@ -1,5 +1,5 @@
 """What the pipeline writes, in one format for the CLI and the app: per-frame records as JSON Lines,
-the annotated video, and the thread budget the stages share.
+and tables (CSV, Parquet); the annotated video is ``app.video_out``.
 
 JSON Lines (``poses.jsonl`` or any name): the first line is a header
 ``{"ssapose": 1, "source", "model", "fps", "keypoints": [17 COCO names]}``, then one
@@ -16,11 +16,6 @@ import numpy as np
 
 from ssapose.skeleton import COCO_KEYPOINT_NAMES
 from ssapose.redact import redact
-
-
-def pipeline_threads() -> int:
-    """Inference threads when the stages run in parallel: all cores but one (at least 1)."""
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def frame_record(r, fps: float) -> dict:
