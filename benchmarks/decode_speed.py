@@ -68,10 +68,11 @@ def main() -> None:
     print("| decoder | median of per-frame medians, real frames (ms) | p90 real (ms) | 50-person frame (ms) |")
     print("|---|---|---|---|")
     for name, cfg, off in [
-        ("offsets, count, greedy", DecoderConfig(), True),
-        ("offsets, count, hungarian", DecoderConfig(matching="hungarian"), True),
-        ("offsets, mean (OpenPose), greedy", DecoderConfig(paf_method="mean"), True),
-        ("upsampling, count, greedy", DecoderConfig(), False),
+        ("offsets, count, greedy", DecoderConfig(refine="offsets", paf_method="count"), True),
+        ("offsets, count, hungarian", DecoderConfig(refine="offsets", paf_method="count", matching="hungarian"), True),
+        ("offsets, mean (OpenPose), greedy", DecoderConfig(refine="offsets", paf_method="mean"), True),
+        ("fit (default), mean, greedy", DecoderConfig(refine="fit", paf_method="mean"), True),
+        ("upsampling, count, greedy", DecoderConfig(refine="upsample", paf_method="count"), False),
     ]:
         per = [time_decode(t, cfg, off, args.repeat) for _, _, t in real]
         print(f"| {name} | {np.median(per):.2f} | {np.percentile(per, 90):.2f} "

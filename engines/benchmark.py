@@ -70,13 +70,6 @@ def benchmark_backend(be, frames: list[np.ndarray], input_size: int = DEFAULT_IN
     return out
 
 
-def format_result(r: dict) -> str:
-    rows = [f"{r['model']} [{r['backend']}] input {r['input_size']}, {r['frames']} frames"]
-    rows += [f"  {k:<10} median {r[k]['median_ms']:7.2f} ms   p90 {r[k]['p90_ms']:7.2f} ms" for k in STAGES]
-    rows.append(f"  FPS (1/median latency) {r['fps']:.1f}, end-to-end {r['end_to_end_fps']:.1f}")
-    return "\n".join(rows)
-
-
 def dump(r: dict, path: str) -> None:
     with open(path, "w") as f:
         json.dump(r, f, indent=1)
