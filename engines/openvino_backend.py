@@ -135,7 +135,9 @@ class OpenVINOBackend(Backend):
         self.quantized = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
         self._compiled: OrderedDict = OrderedDict()         # input shape -> compiled model
         self._requests: dict = {}                            # (shape, thread) -> its infer request
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()                        # the caches
+        self._io_lock = threading.Lock()                     # request tensors touched from Python
+        self._ov = ov
         self._feed = INPUT_NAME if INPUT_NAME in model.inputs[0].get_names() else 0
         # the hint asked for, else the plugin's default (no model needs compiling to know it)
         self.precision = precision or self.core.get_property(device, "INFERENCE_PRECISION_HINT")
@@ -171,8 +173,14 @@ class OpenVINOBackend(Backend):
         """``(1, 3, H, W) float32`` normalised input, or ``(1, H, W, 3) uint8`` BGR (normalised in the graph)."""
         x = np.ascontiguousarray(batch, np.uint8 if batch.dtype == np.uint8 else np.float32)
         request = self._request(tuple(x.shape))
-        request.infer({self._feed: x})
-        fields = {n: request.get_output_tensor(self.outputs[n]).data.copy() for n in self.info.outputs}
+        # Tensors are set and read under one lock: two threads touching request tensors from Python at once
+        # deadlocked now and then (seen: both stuck in the input copy). The inference itself runs unlocked,
+        # in parallel on its own stream.
+        with self._io_lock:
+            request.set_input_tensor(self._ov.Tensor(x))          # a copy: x may be reused by the caller
+        request.infer()
+        with self._io_lock:
+            fields = {n: request.get_output_tensor(self.outputs[n]).data.copy() for n in self.info.outputs}
         check_fields(fields, self.info)
         return fields
 
