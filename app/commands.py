@@ -15,7 +15,6 @@ from ssapose import paths
 DEMO_VIDEO = str(paths.demo_video(must_exist=False))
 
 
-
 def add_commands(sub) -> None:
     p = sub.add_parser("video", help="run the pipeline headless: video in, annotated video and JSON out",
                        description="Capture -> preprocess -> inference -> decoding (low-resolution peaks refined "

@@ -39,26 +39,27 @@ input_size = bounded(32, 4096, unit="pixels")
 fraction = bounded(0.0, 1.0, integer=False)
 
 
-def threads(text: str) -> int | None:
-    """argparse type for ``--threads``: a count of at least 1, or ``auto`` / ``0`` for the backend's own
-    choice (all cores), given as None."""
-    if text.strip().lower() in ("auto", "0"):
-        return None
-    try:
-        return bounded(1, 1024)(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"must be a whole number between 1 and 1024, or auto (or 0) for the "
-                                         f"backend's own choice, got {text!r}") from None
+def _count_or_auto(hi: int, auto_words: tuple[str, ...], auto_text: str):
+    """An argparse type for a count in ``[1, hi]``, or one of ``auto_words`` for the backend's own choice (None)."""
+    count = bounded(1, hi)
+
+    def parse(text: str) -> int | None:
+        if text.strip().lower() in auto_words:
+            return None
+        try:
+            return count(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"must be a whole number between 1 and {hi}, or {auto_text}, "
+                                             f"got {text!r}") from None
+
+    parse.__name__ = "count"
+    return parse
 
 
-def streams(text: str) -> int | None:
-    """argparse type for ``--streams``: 1..64 requests in flight, or ``auto`` (None)."""
-    if text.strip().lower() == "auto":
-        return None
-    try:
-        return bounded(1, 64)(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"must be a whole number between 1 and 64, or auto, got {text!r}") from None
+#: ``--threads``: a count, or ``auto`` / ``0`` for the backend's own choice (all cores), given as None.
+threads = _count_or_auto(1024, ("auto", "0"), "auto (or 0) for the backend's own choice")
+#: ``--streams``: requests in flight, or ``auto`` (None).
+streams = _count_or_auto(64, ("auto",), "auto")
 
 
 def prepare_output(path: str, suffixes: tuple[str, ...], what: str = "output", source: str | None = None) -> Path:
