@@ -177,9 +177,8 @@ class Tracker:
         active = [i for i in confirmed if i not in taken and not self.tracks[i].lost]
         self._associate(active, low, kp, t, owner)                               # 2. weak, the active ones
         left = self._associate(tentative, left, kp, t, owner)                    # 3. confident, tentative
-        taken = set(owner.tolist())
-        weak_left = [d for d in low if d not in taken]
-        weak_left = self._associate([i for i in tentative if i not in taken], np.asarray(weak_left, np.int64),
+        taken = set(owner.tolist())                                              # tracks matched so far
+        weak_left = self._associate([i for i in tentative if i not in taken], low[owner[low] < 0],
                                     kp, t, owner)                                # 3b. weak, tentative
         left = np.concatenate([left, weak_left]).astype(np.int64)
         left = left[scores[left] >= c.start_score]
