@@ -65,15 +65,6 @@ def open_backend(config: str, device: str, threads: int | None):
     return create_backend(path, backend, device=device, threads=threads, streams=1)
 
 
-def precision_of(backend) -> str:
-    label = getattr(backend, "precision_label", None)
-    if label:
-        return label
-    if backend.name == "torch":
-        return "f16" if getattr(backend, "half", False) and backend.device.type == "cuda" else "f32"
-    return "f16" if backend.name == "tensorrt" else "f32"
-
-
 def measure(config: str, height: int, frames: list, timed: int, device: str, threads: int | None,
             ap: bool) -> Row:
     from app.pipeline import Pipeline, PipelineConfig
@@ -93,7 +84,7 @@ def measure(config: str, height: int, frames: list, timed: int, device: str, thr
             stats, _ = evaluate_model(parse_config(config)[0], str(val.ann), str(val.images), height,
                                       opened=backend)
             score = stats["AP"]
-        return Row(config, backend.name, precision_of(backend), height, seq["inference"]["median_ms"],
+        return Row(config, backend.name, backend.precision, height, seq["inference"]["median_ms"],
                    seq["decode"]["median_ms"], run.fps, run.slowest, run.fps / run.bound_fps, score)
     finally:
         backend.close()

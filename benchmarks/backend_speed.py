@@ -42,7 +42,7 @@ def main() -> None:
                    ("OpenVINO", lambda: OpenVINOBackend(int8, threads))]
         for name, make in configs:
             be = make()
-            label = getattr(be, "precision_label", "fp32")
+            label = be.precision
             for h in args.heights:
                 x, _ = prepare(frames[0], h, be.info.config.preprocess)
                 for _ in range(3):

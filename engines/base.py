@@ -74,6 +74,11 @@ class Backend(ABC):
         self.streams = 1              # infer calls that may run at once (each thread with its own request)
         self.takes_uint8 = False      # True: infer also takes (B, H, W, 3) uint8 BGR and normalises in the network
 
+    @property
+    def precision(self) -> str:
+        """The arithmetic the network runs in, for reports: ``"f32"``, ``"f16"``, ``"int8+f32"``..."""
+        return "f32"
+
     @abstractmethod
     def infer(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         ...

@@ -113,7 +113,7 @@ def model_lines(path: str, backend: str = "auto", device: str = "cpu") -> tuple[
         be = create_backend(path, kind, device=device)
         x = np.zeros((1, 3, 256, 256), np.float32)
         out = be.infer(x)
-        label = getattr(be, "precision_label", "")
+        label = be.precision
         lines.append(f"  runs here: outputs {', '.join(f'{k} {tuple(v.shape)}' for k, v in out.items())}"
                      + (f", precision {label}" if label else ""))
         lines.append(f"  pipeline defaults here: {be.streams} inference request{'s' if be.streams > 1 else ''} in "

@@ -140,7 +140,7 @@ class OpenVINOBackend(Backend):
         self._ov = ov
         self._feed = INPUT_NAME if INPUT_NAME in model.inputs[0].get_names() else 0
         # the hint asked for, else the plugin's default (no model needs compiling to know it)
-        self.precision = precision or self.core.get_property(device, "INFERENCE_PRECISION_HINT")
+        self.hint = precision or self.core.get_property(device, "INFERENCE_PRECISION_HINT")
         self.model_u8 = uint8_model(model, info.config.preprocess)    # normalisation inside the graph
         self.takes_uint8 = True
 
@@ -163,9 +163,9 @@ class OpenVINOBackend(Backend):
             return self._requests[key]
 
     @property
-    def precision_label(self) -> str:
+    def precision(self) -> str:
         """E.g. ``"int8+f32"`` for a quantized IR whose other layers run in f32."""
-        p = str(self.precision).lower().replace("<type: '", "").replace("'>", "")
+        p = str(self.hint).lower().replace("<type: '", "").replace("'>", "")
         p = {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}.get(p, p)
         return f"int8+{p}" if self.quantized else p
 

@@ -181,6 +181,10 @@ class TensorRTBackend(Backend):
 
     name = "tensorrt"
 
+    @property
+    def precision(self) -> str:
+        return "f16" if self._fp16 else "f32"
+
     def __init__(self, path: str):
         trt = import_tensorrt()
         torch = require_cuda_torch()
@@ -190,6 +194,7 @@ class TensorRTBackend(Backend):
         meta = json.loads(sidecar_path(path).read_text())
         self.shapes = ShapeRange(*(tuple(meta.get("shapes", {}).get(k, d)) for k, d in
                                    (("min", ShapeRange.min), ("opt", ShapeRange.opt), ("max", ShapeRange.max))))
+        self._fp16 = bool(meta.get("fp16", True))
         self.torch = torch
         self.logger = trt.Logger(trt.Logger.WARNING)
         self.runtime = trt.Runtime(self.logger)

@@ -34,6 +34,10 @@ class TorchBackend(Backend):
 
     name = "torch"
 
+    @property
+    def precision(self) -> str:
+        return "f16" if self.dtype == torch.float16 else "f32"
+
     def __init__(self, path: str, device: str = "cpu", half: bool | None = None, threads: int | None = None,
                  cuda_graphs: bool = True):
         model, config, _ = load_checkpoint(path)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ssapose.decode import DecoderConfig, decode
-from ssapose.decode.limbs import match_pairs, paf_scores
+from ssapose.decode.limbs import match_pairs, pair_scores
 from ssapose.decode.peaks import local_maxima
 from ssapose.skeleton import coco_to_parts
 from ssapose.targets import TargetConfig, encode_targets
@@ -87,6 +87,13 @@ def test_nms_breaks_plateaus_once():
     m[0, 2, 2] = m[0, 2, 3] = 1.0
     c, y, x = local_maxima(m, 0.1)
     assert len(c) == 1
+
+
+def paf_scores(start, end, paf, stride, **kwargs):
+    """Every (start, end) pair of one limb scored: ``(A, B)`` scores and valid flags."""
+    ia, ib = np.meshgrid(np.arange(len(start)), np.arange(len(end)), indexing="ij")
+    s, v = pair_scores(start[ia.ravel()], end[ib.ravel()], np.zeros(ia.size, np.int64), paf, stride, **kwargs)
+    return s.reshape(ia.shape), v.reshape(ia.shape)
 
 
 def test_paf_methods_and_matching():

@@ -41,7 +41,7 @@ def test_openvino_matches_onnxruntime_on_real_images(small_onnx, default_models)
     for path, size, tol in ((small_onnx, 160, 1e-4), (default_models[0], 256, 2e-3)):
         ort = create_backend(str(path), "onnx")
         ov = OpenVINOBackend(str(path), precision="f32")
-        assert ov.precision_label == "f32"
+        assert ov.precision == "f32"
         for x in inputs(ort.info, size)[:3]:
             a, b = ort.infer(x), ov.infer(x)
             assert set(a) == set(b)

@@ -72,20 +72,11 @@ def pair_scores(
     return scores.astype(np.float32), valid
 
 
-def paf_scores(start: np.ndarray, end: np.ndarray, paf: np.ndarray, stride: int, **kwargs
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """Score every (start, end) pair of one limb: ``(A, 2)`` x ``(B, 2)`` candidates against
-    its ``(2, H, W)`` field; returns ``(A, B)`` scores and valid flags (see :func:`pair_scores`)."""
-    ia, ib = np.meshgrid(np.arange(len(start)), np.arange(len(end)), indexing="ij")
-    s, v = pair_scores(start[ia.ravel()], end[ib.ravel()], np.zeros(ia.size, np.int64), paf, stride, **kwargs)
-    return s.reshape(ia.shape), v.reshape(ia.shape)
-
-
 def match_pairs(scores: np.ndarray, valid: np.ndarray, method: str = "greedy") -> np.ndarray:
     """Choose a one-to-one subset of valid pairs with a high total score (Eq. 5).
 
     Args:
-        scores, valid: ``(A, B)`` from :func:`paf_scores`.
+        scores, valid: ``(A, B)`` pair scores and valid flags (:func:`pair_scores` of every pair).
         method: ``"greedy"`` takes pairs by descending score (OpenPose);
             ``"hungarian"`` maximises the total with scipy's ``linear_sum_assignment``.
     Returns:
