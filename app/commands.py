@@ -102,13 +102,12 @@ def run_video(args) -> int:
     from tqdm import tqdm
 
     from app.outputs import JsonLinesWriter, TableWriter
-    from app.pipeline import Pipeline, PipelineConfig, SourceFailed
+    from app.pipeline import SourceFailed
+    from app.session import RunSpec, open_run
     from app.track_stats import TrackStats
     from app.tracking import Tracker
     from app.video_out import VideoOut
-    from engines import create_backend
     from ssapose.overlay import DrawStyle
-    from ssapose.sources import FrameSource
 
     for path, suffixes, what in ((args.out, (".mp4",), "video"), (args.json, (".jsonl", ".json"), "poses file"),
                                  (args.csv, (".csv", ".parquet"), "table")):
@@ -116,17 +115,15 @@ def run_video(args) -> int:
             prepare_output(path, suffixes, what, source=args.input)
     args.track = args.track or bool(args.csv)
     bar = None
-    src = FrameSource(args.input, on_skip=lambda text: (bar.write if bar else print)(f"warning: skipped {text}",
-                                                                                      file=sys.stderr))
-    backend = create_backend(args.model, args.backend, device=args.device, threads=args.threads,
-                             streams=args.streams)
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
-    live = src.live if args.live is None else args.live
-    cfg = PipelineConfig(input_size=args.input_size, live=live, draw=bool(args.out or args.show), style=style,
-                         clock_fps=0.0 if live else src.fps, max_frames=args.max_frames, decoder=decoder_choice(args))
+    spec = RunSpec(args.input, args.model, args.backend, args.device, args.threads, args.streams, args.input_size,
+                   decoder_choice(args), live=args.live, max_frames=args.max_frames, draw=bool(args.out or args.show),
+                   style=style)
     tracker = Tracker(tracker_config(args)) if args.track else None
     stats = TrackStats() if tracker else None
-    pipe = Pipeline(src, backend, cfg, tracker)
+    run = open_run(spec, tracker, on_skip=lambda text: (bar.write if bar else print)(f"warning: skipped {text}",
+                                                                                     file=sys.stderr))
+    src, pipe = run.source, run.pipeline
     video = VideoOut(args.out, src.fps) if args.out else None
     poses = JsonLinesWriter(args.json, args.input, args.model, src.fps) if args.json else None
     table = TableWriter(args.csv, {"source": args.input, "model": args.model, "fps": src.fps,
@@ -159,13 +156,12 @@ def run_video(args) -> int:
     finally:
         bar.close()
         pipe.stop()
-        src.close()
         if table is not None and stats is not None:
             table.footer({"tracking": stats.describe(tracker)})
         for out in (video, poses, table):
             if out is not None:
                 out.close()
-        backend.close()
+        run.close()
         if pipe.reached_max:
             stopped = f"--max-frames {args.max_frames} reached"
         _print_summary(src, pipe, stopped or (f"the source failed: {failure.__cause__}" if failure else ""), args)

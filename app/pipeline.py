@@ -28,6 +28,7 @@ from engines.runner import PoseEstimator, Timings
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.overlay import DrawStyle, draw_fields, draw_hud, draw_poses
 from ssapose.poses import Poses
+from ssapose.preprocess import Letterbox
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 _END = object()
@@ -50,6 +51,24 @@ class FrameResult:
     latency_ms: float = 0.0
     raw_poses: Poses | None = None            # before smoothing, when a tracker runs
     sequence: int = -1                        # place in the stream (0, 1, 2...; ``index`` may have gaps)
+
+
+@dataclass
+class InFlight:
+    """One frame on its way through the stages; each stage fills its own field.
+
+    ``sequence``: place in the stream (0, 1, 2...); ``timestamp``: s since the start at capture;
+    ``frame``: the BGR image; ``x``/``box``: the network input and how the frame sits in it (preprocess);
+    ``fields``: the network's maps (inference); ``poses``: in frame pixels (decode)."""
+
+    sequence: int
+    timestamp: float
+    frame: np.ndarray
+    timings: Timings = field(default_factory=Timings)
+    x: np.ndarray | None = None
+    box: Letterbox | None = None
+    fields: dict | None = None
+    poses: Poses | None = None
 
 
 @dataclass
@@ -217,7 +236,7 @@ class Pipeline:
                 break                             # a file at its own rate: the n-th frame at n / fps
             if frame is None or getattr(frame, "size", 0) == 0:
                 raise ValueError(f"frame {self._positions[n]} is empty (zero-size)")
-            item = (n, time.perf_counter() - self._t0, frame)
+            item = InFlight(n, time.perf_counter() - self._t0, frame)
             self.stats.captured += 1
             if self.config.live:
                 while True:
@@ -226,7 +245,7 @@ class Pipeline:
                         break
                     except queue.Full:
                         try:
-                            self._positions.pop(q.get_nowait()[0], None)
+                            self._positions.pop(q.get_nowait().sequence, None)
                             self.stats.dropped += 1
                         except queue.Empty:
                             pass
@@ -236,10 +255,8 @@ class Pipeline:
 
     def _preprocess(self) -> None:
         while (item := self._get(self._q[0])) is not _END:
-            i, ts, frame = item
-            t = Timings()
-            x, box = self.estimator.prepare(frame, t)
-            if not self._put(self._q[1], (i, ts, frame, x, box, t)):
+            item.x, item.box = self.estimator.prepare(item.frame, item.timings)
+            if not self._put(self._q[1], item):
                 return
         self._put(self._q[1], _END)
 
@@ -247,9 +264,9 @@ class Pipeline:
         """Runs the network only, so that the slowest stage does nothing else. ``streams`` of these run at
         once (frames may then finish out of order: the decode stage puts them back in order)."""
         while (item := self._get(self._q[1])) is not _END:
-            i, ts, frame, x, box, t = item
-            fields = self.estimator.network(x, t)
-            if not self._put(self._q[2], (i, ts, frame, fields, box, t)):
+            item.fields = self.estimator.network(item.x, item.timings)
+            item.x = None                                 # the input is not needed any more
+            if not self._put(self._q[2], item):
                 return
         self._put(self._q[1], _END)                   # for the sibling inference threads
         with self._lock:
@@ -261,12 +278,12 @@ class Pipeline:
     def _decode(self) -> None:
         order = Reorder(self.config.live)
         while (item := self._get(self._q[2])) is not _END:
-            ready = order.push(item[0], item)
+            ready = order.push(item.sequence, item)
             if self.config.live and not ready:       # stale: a newer frame came out first
-                self._positions.pop(item[0], None)
-            for i, ts, frame, fields, box, t in ready:
-                poses = self.estimator.decode(fields, box, t)
-                if not self._put(self._q[3], (i, ts, frame, poses, t, fields, box)):
+                self._positions.pop(item.sequence, None)
+            for done in ready:
+                done.poses = self.estimator.decode(done.fields, done.box, done.timings)
+                if not self._put(self._q[3], done):
                     return
             self.stats.dropped += order.dropped
             order.dropped = 0
@@ -274,7 +291,7 @@ class Pipeline:
 
     def _overlay(self) -> None:
         while (item := self._get(self._q[3])) is not _END:
-            i, ts, frame, poses, t, fields, box = item
+            i, ts, poses, t = item.sequence, item.timestamp, item.poses, item.timings
             index = self._positions.pop(i, i)
             t0 = time.perf_counter()
             ids, raw = None, None
@@ -285,9 +302,9 @@ class Pipeline:
             self._tick()
             image = None
             if self.config.draw:
-                image = frame.copy()
+                image = item.frame.copy()
                 if self.show_fields:
-                    draw_fields(image, fields, box.scale, self.backend.info.stride)
+                    draw_fields(image, item.fields, item.box.scale, self.backend.info.stride)
                 image = draw_poses(image, poses, self.style, ids)
                 if self.config.hud and self.style.show_fps:
                     draw_hud(image, self._hud_lines(t, len(poses)))

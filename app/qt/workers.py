@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import QThread, pyqtSignal
 
-from app.pipeline import Pipeline, PipelineConfig
+from app.pipeline import Pipeline
 from ssapose.overlay import DrawStyle
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
@@ -56,29 +56,24 @@ class PipelineWorker(QThread):
 
     def run(self) -> None:
         from app.outputs import JsonLinesWriter
+        from app.session import ModelOpenError, RunSpec, open_run
         from app.video_out import VideoOut
-        from engines import create_backend
         from engines.cli_args import same_file
-        from ssapose.sources import FrameSource, looping
 
-        video, poses, src = None, None, None
+        video, poses, run = None, None, None
         try:
-            src = FrameSource(self.source)
             outputs = (self.record, Path(self.record).with_suffix(".jsonl")) if self.record else ()
             if any(same_file(p, self.source) for p in outputs):
                 raise ValueError(f"the recording {self.record} would overwrite the source; record elsewhere")
+            spec = RunSpec(self.source, self.model, self.backend_kind, self.device, input_size=self.input_size,
+                           decoder=self.decoder, realtime=self.realtime, loop=self.loop, style=self.style,
+                           hud=False, show_fields=self.show_fields)     # the window has its own HUD under the view
             try:
-                backend = create_backend(self.model, self.backend_kind, device=self.device)    # auto: all cores
-            except Exception as e:  # noqa: BLE001 - shown in a dialog, and the model is not remembered
-                self.model_failed.emit(f"cannot open the model: {e}")
+                run = open_run(spec, self.tracker, halted=self._halt.is_set)       # threads auto: all cores
+            except ModelOpenError as e:     # shown in a dialog, and the model is not remembered
+                self.model_failed.emit(str(e))
                 return
-            live = src.live
-            pace = src.fps if self.realtime and not live and src.fps > 0 else 0.0
-            cfg = PipelineConfig(input_size=self.input_size, live=live, style=self.style,
-                                 hud=False, pace_fps=pace, show_fields=self.show_fields, decoder=self.decoder)    # the window has its own HUD under the view
-            frames = looping(self.source, self._halt.is_set) if self.loop and not live else src
-            self.pipeline = Pipeline(frames, backend, cfg, self.tracker)
-            self.pipeline.style = self.style
+            src, self.pipeline = run.source, run.pipeline
             for r in self.pipeline.results():
                 while self._pause.is_set() and not self._halt.is_set():
                     self.msleep(20)
@@ -99,10 +94,8 @@ class PipelineWorker(QThread):
         except Exception as e:  # noqa: BLE001 - shown in a dialog
             self.failed.emit(str(e))
         finally:
-            if self.pipeline is not None:
-                self.pipeline.stop()
-            if src is not None:
-                src.close()
+            if run is not None:
+                run.close()
             for out in (video, poses):
                 if out is not None:
                     out.close()

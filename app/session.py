@@ -1,0 +1,94 @@
+"""One place that assembles a run: a source, a backend and the threaded pipeline over them.
+
+``ssapose video`` and the desktop app both open their runs here, so a source, a model and the
+pipeline's clocks are set up the same way in both.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from engines.base import Backend
+from ssapose.decode import DecoderChoice
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.overlay import DrawStyle
+from ssapose.sources import FrameSource, looping
+
+from app.pipeline import Pipeline, PipelineConfig
+
+
+class ModelOpenError(RuntimeError):
+    """The model file could not be opened (missing, damaged, or its backend is not installed)."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to run and how.
+
+    source: file, folder, image, camera index or stream URL; model: a model file; backend, device, threads,
+    streams: as ``engines.create_backend`` takes them (None: auto); input_size: network input height (px);
+    decoder: None decodes as the model's card says; live: drop stale frames (None: as the source says);
+    realtime: play a file at its own frame rate (the app) instead of as fast as possible; loop: start a file
+    again at its end; max_frames: stop after so many (0: all); draw/hud/style/show_fields: the overlay."""
+
+    source: str
+    model: str
+    backend: str = "auto"
+    device: str = "cpu"
+    threads: int | None = None
+    streams: int | None = None
+    input_size: int = DEFAULT_INPUT_HEIGHT
+    decoder: DecoderChoice | None = None
+    live: bool | None = None
+    realtime: bool = False
+    loop: bool = False
+    max_frames: int = 0
+    draw: bool = True
+    hud: bool = True
+    style: DrawStyle = field(default_factory=DrawStyle)
+    show_fields: bool = False
+
+
+@dataclass
+class Run:
+    """An opened run: close it (or use ``with``) to release the source and the backend."""
+
+    source: FrameSource
+    backend: Backend
+    pipeline: Pipeline
+    live: bool
+
+    def close(self) -> None:
+        self.pipeline.stop()
+        self.source.close()
+        self.backend.close()
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[str], None] | None = None,
+             halted: Callable[[], bool] | None = None) -> Run:
+    """Open ``spec``'s source, then its model (a model that fails raises :class:`ModelOpenError`, and
+    the source is closed), and build the pipeline. ``tracker``: run in the overlay stage; ``on_skip``:
+    told of every damaged frame or corrupt image skipped; ``halted``: ends a looping file."""
+    from engines import create_backend
+
+    src = FrameSource(spec.source, on_skip=on_skip)
+    try:
+        backend = create_backend(spec.model, spec.backend, device=spec.device, threads=spec.threads,
+                                 streams=spec.streams)
+    except Exception as e:
+        src.close()
+        raise ModelOpenError(f"cannot open the model {spec.model}: {e}") from e
+    live = src.live if spec.live is None else spec.live
+    fps = 0.0 if live else src.fps
+    cfg = PipelineConfig(input_size=spec.input_size, live=live, draw=spec.draw, hud=spec.hud, style=spec.style,
+                         decoder=spec.decoder, show_fields=spec.show_fields, max_frames=spec.max_frames,
+                         clock_fps=fps,                              # the tracker runs on the file's own clock
+                         pace_fps=fps if spec.realtime else 0.0)
+    frames = looping(spec.source, halted or (lambda: False)) if spec.loop and not live else src
+    return Run(src, backend, Pipeline(frames, backend, cfg, tracker), live)
