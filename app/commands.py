@@ -62,7 +62,7 @@ def add_commands(sub) -> None:
 
 def add_tracker_args(p) -> None:
     """The tracker's parameters as flags, their defaults from ``TrackerConfig`` (measured: BENCHMARKS.md)."""
-    from app.tracking import TrackerConfig
+    from ssapose.tracking import TrackerConfig
 
     d = TrackerConfig()
     g = p.add_argument_group("tracking (with --track)")
@@ -87,7 +87,7 @@ def add_tracker_args(p) -> None:
 
 def tracker_config(args):
     """``TrackerConfig`` from the flags of :func:`add_tracker_args`."""
-    from app.tracking import TrackerConfig
+    from ssapose.tracking import TrackerConfig
 
     return TrackerConfig(high_score=args.track_high_score, low_score=args.track_low_score,
                          start_score=args.track_start_score, min_oks=args.track_min_oks,
@@ -105,7 +105,7 @@ def run_video(args) -> int:
     from app.pipeline import SourceFailed
     from app.session import RunSpec, open_run
     from app.track_stats import TrackStats
-    from app.tracking import Tracker
+    from ssapose.tracking import Tracker
     from app.video_out import VideoOut
     from ssapose.overlay import DrawStyle
 

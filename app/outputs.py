@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -20,11 +21,7 @@ from ssapose.redact import redact
 
 def frame_record(r, fps: float) -> dict:
     """One pipeline result (``app.pipeline.FrameResult``) as a JSON-ready dict."""
-    people = []
-    for n, (kp, s) in enumerate(zip(r.poses.keypoints, r.poses.scores)):
-        people.append({"keypoints": [[round(float(x), 2), round(float(y), 2), round(float(c), 3)] for x, y, c in kp],
-                       "score": round(float(s), 4),
-                       "track_id": int(r.track_ids[n]) if r.track_ids is not None else -1})
+    people = replace(r.poses, ids=r.track_ids).to_json()
     t = r.index / fps if fps > 0 else r.timestamp
     return {"frame": r.index, "time": round(t, 4), "people": people}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.tracking import oks_matrix
+from ssapose.tracking import oks_matrix
 from ssapose.poses import Poses
 
 

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from app.tracking import Tracker  # noqa: E402
+from ssapose.tracking import Tracker  # noqa: E402
 from engines import create_backend  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.sources import FrameSource, looping  # noqa: E402

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from app.track_stats import TrackStats  # noqa: E402
-from app.tracking import Tracker  # noqa: E402
+from ssapose.tracking import Tracker  # noqa: E402
 from engines import create_backend  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.poses import Poses  # noqa: E402

@@ -78,4 +78,11 @@ def create_backend(path: str, kind: str = "auto", device: str = "cpu", threads: 
     raise ValueError(f"unknown backend {kind!r}; use one of {', '.join(BACKENDS)}")
 
 
-__all__ = ["Backend", "ModelInfo", "BACKENDS", "BACKEND_HELP", "create_backend", "backend_kind"]
+def load(*args, **kwargs):
+    """The Python API's entry point: see :func:`engines.api.load`."""
+    from engines.api import load as _load
+
+    return _load(*args, **kwargs)
+
+
+__all__ = ["Backend", "ModelInfo", "BACKENDS", "BACKEND_HELP", "create_backend", "backend_kind", "load"]

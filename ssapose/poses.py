@@ -14,11 +14,12 @@ class Poses:
 
     keypoints ``(N, 17, 3) float32``: COCO order, ``(x, y, score)`` in input
     pixels, score 0 for a missing keypoint; scores ``(N,) float32``: person
-    confidence in [0, 1].
+    confidence in [0, 1]; ids ``(N,) int``: track ids when a tracker ran (-1: not yet confirmed), else None.
     """
 
     keypoints: np.ndarray
     scores: np.ndarray
+    ids: np.ndarray | None = None
 
     @staticmethod
     def empty() -> "Poses":
@@ -40,7 +41,19 @@ class Poses:
         present = kp[..., 2] > 0
         kp[..., 0] = np.where(present, kp[..., 0] * sx + dx, 0.0)
         kp[..., 1] = np.where(present, kp[..., 1] * sy + dy, 0.0)
-        return Poses(kp, self.scores.copy())
+        return Poses(kp, self.scores.copy(), None if self.ids is None else self.ids.copy())
+
+    def to_json(self) -> list[dict]:
+        """One JSON-ready dict per person: ``keypoints`` 17 x ``[x, y, score]`` (pixels, rounded to 0.01),
+        ``score`` and ``track_id`` (-1 without tracking)."""
+        ids = self.ids if self.ids is not None else np.full(len(self), -1)
+        return [{"keypoints": [[round(float(x), 2), round(float(y), 2), round(float(c), 3)] for x, y, c in kp],
+                 "score": round(float(s), 4), "track_id": int(i)}
+                for kp, s, i in zip(self.keypoints, self.scores, ids)]
+
+    def to_coco(self, image_id: int) -> list[dict]:
+        """The same as :meth:`to_coco_results` (COCO's results format, for ``pycocotools``)."""
+        return self.to_coco_results(image_id)
 
     def to_coco_results(self, image_id: int) -> list[dict]:
         """COCO keypoint results: one dict per person, ``keypoints`` as 51 floats."""

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from app.tracking import OneEuro, oks_matrix, one_euro_step
+from ssapose.tracking import OneEuro, oks_matrix, one_euro_step
 from app.video_out import _letterbox
 from ssapose.redact import has_secret, redact, without_password
 from ssapose.skeleton import COCO_SIGMAS

@@ -6,7 +6,7 @@ import pytest
 
 from app.cli import main
 from app.pipeline import Pipeline, PipelineConfig
-from app.tracking import OneEuro, Tracker, TrackerConfig, oks_matrix
+from ssapose.tracking import OneEuro, Tracker, TrackerConfig, oks_matrix
 from engines.base import Backend, ModelInfo
 from ssapose.models import get_config
 from ssapose.skeleton import coco_to_parts

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.track_stats import TrackStats
-from app.tracking import Tracker, TrackerConfig
+from ssapose.tracking import Tracker, TrackerConfig
 from ssapose.poses import Poses
 
 from conftest import DEMO, synthetic_person

@@ -11,7 +11,7 @@ from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHB
 
 from app.qt.image import FrameView
 from app.qt.workers import PipelineWorker
-from app.tracking import Tracker, TrackerConfig
+from ssapose.tracking import Tracker, TrackerConfig
 from ssapose.redact import has_secret, without_password
 from ssapose.sources import STREAM_SCHEMES
 from engines import BACKENDS

@@ -206,7 +206,7 @@ class Tracker:
                 self.created += 1
                 self.tracks[-1].ident = ids[d] = self.created
         self._forget(t)
-        return Poses(out, scores.copy()), ids
+        return Poses(out, scores.copy(), ids), ids
 
     def _associate(self, tracks: list[int], dets: np.ndarray, kp: np.ndarray, t: float,
                    owner: np.ndarray) -> np.ndarray:

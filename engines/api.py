@@ -1,0 +1,107 @@
+"""The Python API: a model in two lines, torch-free for ``.xml`` / ``.onnx`` / ``.engine`` files.
+
+    import engines
+    estimator = engines.load()                      # the default model, models/lwop.int8.xml
+    poses = estimator(frame)                        # a BGR uint8 (H, W, 3) image, or an image's path
+    for frame_number, poses in estimator.stream("clip.mp4", track=True):
+        ...                                         # poses.keypoints (N, 17, 3), poses.scores, poses.ids
+
+``Poses`` (``ssapose.poses``) holds COCO-order keypoints ``(x, y, score)`` in the frame's pixels;
+``poses.to_json()`` gives one dict per person, ``poses.to_coco(image_id)`` COCO results.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from engines import create_backend
+from engines.runner import PoseEstimator
+from ssapose import paths
+from ssapose.decode import DecoderChoice, DecoderConfig
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT, ModelConfig
+from ssapose.poses import Poses
+from ssapose.tracking import Tracker, TrackerConfig
+
+
+class Estimator:
+    """A loaded model: call it on a frame for :class:`Poses`, or :meth:`stream` a source.
+
+    Close it (or use ``with``) to release the backend; see :func:`load` for the arguments."""
+
+    def __init__(self, model: str, *, backend: str = "auto", device: str = "cpu", threads: int | None = None,
+                 input_size: int = DEFAULT_INPUT_HEIGHT, decoder: DecoderChoice | DecoderConfig | None = None):
+        self.model = str(model)
+        self.backend = create_backend(self.model, backend, device=device, threads=threads, streams=1)
+        self._run = PoseEstimator(self.backend, input_size, decoder)
+
+    @property
+    def card(self) -> ModelConfig:
+        """What the model file says about itself: preprocessing, stride, offsets, decoder defaults."""
+        return self.backend.info.config
+
+    @property
+    def decoder(self) -> DecoderConfig:
+        """The decoder settings in use (the card's defaults unless overridden at :func:`load`)."""
+        return self._run.decoder
+
+    def __call__(self, image: np.ndarray | str | Path) -> Poses:
+        """People in one image: a BGR ``(H, W, 3) uint8`` array or the path of an image file."""
+        if isinstance(image, (str, Path)):
+            import cv2
+
+            path = image
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise ValueError(f"cannot read an image from {path}")
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or image.size == 0:
+            raise ValueError(f"expected a BGR (H, W, 3) uint8 image, got {image.dtype} {image.shape}")
+        return self._run(image)
+
+    def stream(self, source: str | int, track: bool | TrackerConfig = False, max_frames: int = 0
+               ) -> Iterator[tuple[int, Poses]]:
+        """``(frame number, Poses)`` for every frame of a video file, GIF, image folder, camera index or stream
+        URL, in order (damaged frames are skipped and leave gaps in the numbering). ``track``: keep person ids
+        across frames (``poses.ids``) and smooth keypoints, with a :class:`TrackerConfig` or the defaults."""
+        import time
+
+        from ssapose.sources import FrameSource
+
+        t0 = time.perf_counter()
+        tracker = Tracker(track if isinstance(track, TrackerConfig) else None) if track else None
+        with FrameSource(str(source)) as src:
+            for n, frame in enumerate(src):
+                if max_frames and n >= max_frames:
+                    break
+                poses = self._run(frame)
+                if tracker is not None:
+                    file_clock = src.fps > 0 and not src.live        # a file's own time, else the wall clock
+                    clock = src.position / src.fps if file_clock else time.perf_counter() - t0
+                    poses, _ = tracker(poses, clock)
+                yield src.position, poses
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> "Estimator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", device: str = "cpu",
+         threads: int | None = None, input_size: int = DEFAULT_INPUT_HEIGHT,
+         decoder: DecoderChoice | DecoderConfig | None = None) -> Estimator:
+    """Open a model file (``.xml`` OpenVINO, ``.onnx``, ``.engine`` TensorRT, ``.pt`` with torch installed).
+
+    Args:
+        model: the file (default: the INT8 default model).
+        backend, device, threads: as ``ssapose video``'s ``--backend``, ``--device``, ``--threads``.
+        input_size: network input height in pixels.
+        decoder: None decodes as the model's card says; a :class:`DecoderChoice` overrides some settings.
+    """
+    return Estimator(model, backend=backend, device=device, threads=threads, input_size=input_size,
+                     decoder=decoder)
