@@ -33,4 +33,19 @@ demo: venv models
 test: venv models
 	$(BIN)/python -m pytest -q
 
-.PHONY: venv models demo test
+# The runtime as a user without torch installs it: a fresh venv with only `.[openvino]`, running `video` and
+# `eval` on the INT8 IR (CI runs this after the tests; the model comes from the full venv).
+RUNTIME := .venv-runtime
+SHARED ?= $(or $(SSAPOSE_SHARED),../shared)
+torch-free: models
+	rm -rf $(RUNTIME)
+	$(PY) -m venv $(RUNTIME)
+	$(RUNTIME)/bin/pip install -q --upgrade pip
+	$(RUNTIME)/bin/pip install -q -e ".[openvino]"
+	@if $(RUNTIME)/bin/python -c "import torch" 2>/dev/null; then echo "torch is installed in $(RUNTIME)"; exit 1; fi
+	$(RUNTIME)/bin/ssapose video --max-frames 30 --json $(RUNTIME)/poses.jsonl --out $(RUNTIME)/annotated.mp4 --track
+	$(RUNTIME)/bin/ssapose eval --ann $(SHARED)/data/coco_tiny/test_coco.json
+	$(RUNTIME)/bin/python -c "import engines, cv2, glob; e = engines.load(); \
+	print('python api:', len(e(cv2.imread(sorted(glob.glob('$(SHARED)/data/coco_tiny/**/*.jpg', recursive=True))[0]))), 'people')"
+
+.PHONY: venv models demo test torch-free
