@@ -11,7 +11,8 @@ from ssapose.targets import TargetConfig
 from training.config import TrainConfig, load_config
 from training.data import AugmentConfig, CocoKeypoints
 from training.synthetic import ensure_generated, generate
-from training.train import lr_factor, main, train
+from training.step import lr_factor
+from training.train import main, train
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,7 @@ def test_resume_restores_model_and_optimizer_exactly(tiny_synthetic, tmp_path):
     """The state after loading a checkpoint is the saved state, to the bit (weights, Adam moments, step).
     It is read at the first loss of the resumed run: after one forward pass, which moves BatchNorm's
     running statistics but no parameter."""
-    import training.train as tr
+    import training.step as tr
 
     cfg = quick_config(tiny_synthetic, tmp_path / "run", iterations=3)
     train(cfg)
@@ -157,10 +158,11 @@ def test_resume_restores_model_and_optimizer_exactly(tiny_synthetic, tmp_path):
     real_loss = tr.ssa_loss
 
     def stop_at_once(stages, tg, lcfg, subnet):       # called after the checkpoint was loaded
-        frame = __import__("inspect").currentframe().f_back
-        seen["model"] = {k: v.detach().clone() for k, v in frame.f_locals["model"].named_parameters()}
-        seen["optimizer"] = frame.f_locals["opt"].state_dict()
-        seen["step"] = frame.f_locals["step"]
+        frame = __import__("inspect").currentframe().f_back          # train_step, called by train's loop
+        stepper = frame.f_locals["s"]
+        seen["model"] = {k: v.detach().clone() for k, v in stepper.model.named_parameters()}
+        seen["optimizer"] = stepper.opt.state_dict()
+        seen["step"] = frame.f_back.f_locals["step"]
         raise KeyboardInterrupt
 
     tr.ssa_loss = stop_at_once
@@ -178,7 +180,7 @@ def test_resume_restores_model_and_optimizer_exactly(tiny_synthetic, tmp_path):
 
 
 def test_interrupt_saves_last_and_resume_goes_on(tiny_synthetic, tmp_path, capsys):
-    import training.train as tr
+    import training.step as tr
 
     calls = {"n": 0}
     real_loss = tr.ssa_loss

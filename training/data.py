@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ssapose.coco import image_people, load_coco
+from ssapose.coco import ImagePeople, image_people, load_coco
 from ssapose.model_card import Preprocess
 from ssapose.preprocess import normalise
 from ssapose.skeleton import flip_parts
@@ -66,13 +66,22 @@ class CocoKeypoints(Dataset):
         return m, flip
 
     def __getitem__(self, i: int):
+        return self.encode(*self.transform(*self.read(i), i))
+
+    def read(self, i: int) -> tuple[np.ndarray, ImagePeople]:
+        """Stage 1: the ``i``-th image, decoded (BGR uint8), and its people and ignore regions."""
         image_id = self.ids[i]
         info = self.coco.imgs[image_id]
         path = self.image_dir / info["file_name"]
         img = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if img is None:
             raise FileNotFoundError(f"cannot read image {path}")
-        people = image_people(self.coco, image_id)
+        return img, image_people(self.coco, image_id)
+
+    def transform(self, img: np.ndarray, people: ImagePeople, i: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Stage 2, augmentation: the image warped into the ``S x S`` input, its ``(N, 18, 3)`` parts in
+        input pixels and the ``(S, S)`` bool ignore mask (or None), flipped where drawn."""
         rng = np.random.default_rng((self.seed, i, int(torch.randint(0, 2**31 - 1, ()).item())))
         m, flip = self._affine(img.shape[1], img.shape[0], rng)
         img = cv2.warpAffine(img, m, (self.size, self.size), flags=cv2.INTER_LINEAR,
@@ -88,14 +97,27 @@ class CocoKeypoints(Dataset):
             img = img[:, ::-1]
             parts = flip_parts(parts, self.size) if len(parts) else parts
             ignore = ignore[:, ::-1] if ignore is not None else None
+        return img, parts, ignore
+
+    def encode(self, img: np.ndarray, parts: np.ndarray, ignore: np.ndarray | None):
+        """Stage 3: the normalised ``(3, S, S)`` input tensor and the target fields as tensors."""
         t = encode_targets(parts, self.size, self.size, self.targets, ignore)
         x = torch.from_numpy(normalise(np.ascontiguousarray(img), self.pre))
         return x, {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vars(t).items()}
 
 
+def _worker_init(_: int) -> None:
+    """One thread per loader worker for OpenCV and torch: the workers are the parallelism, and OpenCV's own
+    thread pool in each of them would only oversubscribe the cores."""
+    cv2.setNumThreads(0)
+    torch.set_num_threads(1)
+
+
 def make_loader(dataset: CocoKeypoints, batch_size: int, workers: int, shuffle: bool = True,
-                sampler=None) -> DataLoader:
-    """Batches of ``(input, targets)``; a ``sampler`` (distributed training) replaces shuffling."""
+                sampler=None, pin_memory: bool = False, prefetch: int = 4) -> DataLoader:
+    """Batches of ``(input, targets)``; a ``sampler`` (distributed training) replaces shuffling.
+    ``pin_memory`` for a CUDA device (asynchronous copies); ``prefetch`` batches ready per worker."""
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
                       num_workers=workers, drop_last=shuffle and len(dataset) >= batch_size,
-                      persistent_workers=workers > 0)
+                      persistent_workers=workers > 0, pin_memory=pin_memory, worker_init_fn=_worker_init,
+                      prefetch_factor=prefetch if workers > 0 else None)

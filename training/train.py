@@ -21,7 +21,6 @@ import torch
 from tqdm import tqdm
 
 from ssapose.decode import DecoderConfig
-from ssapose.losses import LossConfig, ssa_loss
 from ssapose.models import build_model, get_config, save_checkpoint
 from ssapose.models.files import safe_load
 from ssapose.models.heads import SelfSupervision
@@ -29,6 +28,7 @@ from ssapose.targets import TargetConfig
 from training import distributed
 from training.config import TrainConfig, add_override_args, apply_overrides, load_config
 from training.data import AugmentConfig, CocoKeypoints, make_loader
+from training.step import Clock, Stepper, make_stepper, train_step
 from training.validate import validate
 
 
@@ -54,18 +54,6 @@ def data_paths(cfg: TrainConfig) -> tuple[str, str, str, str]:
     ensure_generated(root, cfg.synthetic_train, cfg.synthetic_val, seed=cfg.synthetic_seed, size=cfg.input_size,
                      max_overlap=cfg.synthetic_overlap)
     return str(root / "train.json"), str(root / "train"), str(root / "val.json"), str(root / "val")
-
-
-def lr_factor(step: int, cfg: TrainConfig, minutes: float = 0.0) -> float:
-    """Divide by 3 at each fraction in ``lr_steps`` of the run (paper: every 170k of 600k).
-
-    With a time budget, the run's progress is the larger of the iteration and
-    time fractions, so that a run cut short by the clock still anneals.
-    """
-    progress = step / cfg.iterations
-    if cfg.time_budget_min:
-        progress = max(progress, minutes / cfg.time_budget_min)
-    return (1 / 3) ** sum(progress >= f for f in cfg.lr_steps)
 
 
 def resume_path(cfg: TrainConfig, resume: str | None) -> Path | None:
@@ -96,6 +84,48 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+class CsvLog:
+    """``OUT/log.csv``: a row every 10 steps and at each validation (only the main process writes)."""
+
+    COLUMNS = ["step", "minutes", "lr", "total", "heat", "paf", "offsets", "ps", "kl", "AP", "AP50", "err_px"]
+
+    def __init__(self, path: Path, fresh: bool, main: bool):
+        new = fresh or not path.exists()
+        self.file = open(path if main else os.devnull, "w" if new else "a", newline="")
+        self.writer = csv.writer(self.file)
+        if new and main:
+            self.writer.writerow(self.COLUMNS)
+
+    def row(self, step: int, minutes: float, lr: float, terms: dict, stats: dict) -> None:
+        self.writer.writerow([step, f"{minutes:.2f}", f"{lr:.3g}"] +
+                             [f"{terms[k]:.4g}" for k in ("total", "heat", "paf", "offsets", "ps", "kl")] +
+                             [f"{stats[k]:.4f}" if stats else "" for k in ("AP", "AP50", "err_px")])
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def make_dataset(cfg: TrainConfig, mcfg, train_ann: str, train_img: str) -> CocoKeypoints:
+    """The training set with the config's targets and augmentation."""
+    tcfg = TargetConfig(stride=mcfg.output_stride, sigma=cfg.sigma, paf_width=cfg.paf_width,
+                        salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
+    aug = AugmentConfig(tuple(cfg.aug_scale), cfg.aug_rotate, cfg.aug_flip) if cfg.augment else None
+    return CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess, aug, seed=cfg.seed)
+
+
+def restore(path: Path, s: Stepper, clock: Clock, device) -> tuple[int, float]:
+    """Load a ``last.pt`` into the model, subnet, optimiser and schedule; returns ``(step, best AP)``."""
+    blob = safe_load(path, device)
+    s.model.load_state_dict(blob["state_dict"])
+    if s.subnet is not None and blob.get("subnet"):
+        s.subnet.load_state_dict(blob["subnet"])
+    s.opt.load_state_dict(blob["optimizer"])
+    s.sched.load_state_dict(blob["scheduler"])
+    clock.offset = blob.get("minutes", 0.0)
+    return blob["step"], blob.get("best_ap", -1.0)
+
+
 def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     """Run training; returns the path of the final checkpoint (``out/last.pt``).
 
@@ -115,60 +145,29 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     if cfg.init:
         init_weights(model, cfg.init)
     subnet = SelfSupervision(cfg.kl_mode).to(device) if cfg.kl else None
-    params = list(model.parameters()) + (list(subnet.parameters()) if subnet else [])
-    if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    elif cfg.optimizer == "adam":
-        opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    else:
-        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; use sgd or adam")
-    clock = {"t0": time.time(), "offset": 0.0}
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(s, cfg, clock["offset"] + (time.time() - clock["t0"]) / 60))
+    clock = Clock()
     # A network trained here learns Eq. 7's offsets: validate with the paper's decoding (Eq. 8), or upsampling
     # without offsets, as the ablations compare them.
     decoder = DecoderConfig(refine=mcfg.refine)
-    tcfg = TargetConfig(stride=mcfg.output_stride, sigma=cfg.sigma, paf_width=cfg.paf_width,
-                        salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
-    lcfg = LossConfig(salm=cfg.salm, pdd=cfg.pdd, kl=cfg.kl, kl_mode=cfg.kl_mode, gamma=cfg.gamma,
-                      heat_weight=cfg.heat_weight, offsets_weight=cfg.offsets_weight)
     train_ann, train_img, val_ann, val_img = ddp.first(lambda: data_paths(cfg))
     out.mkdir(parents=True, exist_ok=True)
-    ds = CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess,
-                       AugmentConfig(tuple(cfg.aug_scale), cfg.aug_rotate, cfg.aug_flip) if cfg.augment else None, seed=cfg.seed)
+    ds = make_dataset(cfg, mcfg, train_ann, train_img)
     sampler = ddp.sampler(ds, cfg.seed)
-    loader = make_loader(ds, cfg.batch_size, cfg.workers, sampler=sampler)
-    net = ddp.wrap(model)
-    step, best = 0, -1.0
-    last = out / "last.pt"
+    loader = make_loader(ds, cfg.batch_size, cfg.workers, sampler=sampler, pin_memory=device.type == "cuda")
+    stepper = make_stepper(model, cfg, subnet, net=ddp.wrap(model), clock=clock, average_grads=ddp.average_grads)
+    step, best = restore(resume_from, stepper, clock, device) if resume_from else (0, -1.0)
     if resume_from:
-        blob = safe_load(resume_from, device)
-        model.load_state_dict(blob["state_dict"])
-        if subnet is not None and blob.get("subnet"):
-            subnet.load_state_dict(blob["subnet"])
-        opt.load_state_dict(blob["optimizer"])
-        sched.load_state_dict(blob["scheduler"])
-        step, best = blob["step"], blob.get("best_ap", -1.0)
-        clock["offset"] = blob.get("minutes", 0.0)
         torch.manual_seed(cfg.seed + step)
-    scaler = torch.amp.GradScaler("cuda", enabled=cfg.amp and device.type == "cuda")
-    log_path = out / "log.csv"
-    new_log = not log_path.exists() or step == 0
-    logf = open(log_path if ddp.main else os.devnull, "w" if new_log else "a", newline="")
-    log = csv.writer(logf)
-    if new_log and ddp.main:
-        log.writerow(["step", "minutes", "lr", "total", "heat", "paf", "offsets", "ps", "kl", "AP", "AP50", "err_px"])
+    log = CsvLog(out / "log.csv", fresh=step == 0, main=ddp.main)
+    last = out / "last.pt"
 
     def checkpoint(path: Path, **extra):
-        if not ddp.main:
-            return
-        save_checkpoint(str(path), model, mcfg, step=step, best_ap=best, train_config=vars(cfg).copy(),
-                        minutes=(time.time() - t0) / 60,
-                        subnet=subnet.state_dict() if subnet else None, optimizer=opt.state_dict(),
-                        scheduler=sched.state_dict(), **extra)
+        if ddp.main:
+            save_checkpoint(str(path), model, mcfg, step=step, best_ap=best, train_config=vars(cfg).copy(),
+                            minutes=clock.minutes(), subnet=subnet.state_dict() if subnet else None,
+                            optimizer=stepper.opt.state_dict(), scheduler=stepper.sched.state_dict(), **extra)
 
-    t0 = time.time() - clock["offset"] * 60
-    clock["t0"] = time.time()            # the budget counts training, not data generation
+    clock.t0 = time.time()            # the budget counts training, not data generation
     model.train()
     bar = tqdm(total=cfg.iterations, initial=step, desc="train", unit="it", dynamic_ncols=True, disable=not ddp.main)
     epoch = 0
@@ -180,28 +179,13 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
                 sampler.set_epoch(epoch)
             epoch += 1
             for x, tg in loader:
-                x = x.to(device, non_blocking=True)
-                tg = {k: v.to(device, non_blocking=True) for k, v in tg.items()}
-                with torch.autocast(device.type, enabled=cfg.amp and device.type == "cuda"):
-                    stages = net(x)
-                stages = [type(s)(*(t.float() if t is not None else None for t in s)) for s in stages]
-                loss, terms = ssa_loss(stages, tg, lcfg, subnet)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                if subnet is not None:
-                    ddp.average_grads(subnet.parameters())
-                if cfg.clip_grad:
-                    scaler.unscale_(opt)
-                    torch.nn.utils.clip_grad_norm_(params, cfg.clip_grad)
-                scaler.step(opt)
-                scaler.update()
-                sched.step()
+                terms = train_step(stepper, x, tg)
                 step += 1
+                lr = stepper.sched.get_last_lr()[0]
                 bar.update(1)
-                bar.set_postfix(loss=f"{terms['total']:.1f}", lr=f"{sched.get_last_lr()[0]:.2g}")
-                minutes = (time.time() - t0) / 60
-                out_of_time = cfg.time_budget_min and minutes >= cfg.time_budget_min
-                done = step >= cfg.iterations or out_of_time
+                bar.set_postfix(loss=f"{terms['total']:.1f}", lr=f"{lr:.2g}")
+                minutes = clock.minutes()
+                done = step >= cfg.iterations or bool(cfg.time_budget_min and minutes >= cfg.time_budget_min)
                 stats = {}
                 if ddp.main and val_ann and (step % cfg.eval_every == 0 or done):
                     stats = validate(model, mcfg, val_ann, val_img, cfg.input_size, decoder)
@@ -211,10 +195,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
                         best = stats["AP"]
                         save_checkpoint(str(out / "best.pt"), model, mcfg, half=True, step=step, val=stats)
                 if step % 10 == 0 or stats:
-                    log.writerow([step, f"{minutes:.2f}", f"{sched.get_last_lr()[0]:.3g}"] +
-                                 [f"{terms[k]:.4g}" for k in ("total", "heat", "paf", "offsets", "ps", "kl")] +
-                                 [f"{stats[k]:.4f}" if stats else "" for k in ("AP", "AP50", "err_px")])
-                    logf.flush()
+                    log.row(step, minutes, lr, terms, stats)
                 if step % cfg.checkpoint_every == 0 or done:
                     checkpoint(last)
                 if done:
@@ -226,7 +207,7 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         bar.close()
-        logf.close()
+        log.close()
         ddp.close()
     return last
 
