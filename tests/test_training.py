@@ -1,4 +1,5 @@
 import csv
+from dataclasses import replace
 import json
 
 import numpy as np
@@ -240,3 +241,32 @@ def test_fine_tune_the_pretrained_lwop_with_the_paper_losses(tiny_synthetic, tmp
     k = "convs.Mconv7_stage2_L2.weight"
     delta = (tuned["state_dict"][k].float() - start[k].float()).abs().max()
     assert 0 < delta < 1e-2                           # moved, but from the pretrained weights
+
+
+def test_reduced_jpeg_decoding_keeps_the_image_where_the_keypoints_are(tmp_path):
+    """An 800 px image into a 200 px input is decoded at 1/4 (the warp shrinks it 4x anyway): the bright spot
+    drawn at a keypoint lands on that keypoint's input position, to a fraction of a pixel."""
+    import cv2
+
+    size, x0, y0 = 800, 413.0, 287.0
+    yy, xx = np.mgrid[0:size, 0:size]
+    img = (255 * np.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 20.0 ** 2))).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.dstack([img] * 3), [cv2.IMWRITE_JPEG_QUALITY, 100])
+    kp = [0.0] * 51
+    kp[0:3] = [x0, y0, 2]
+    (tmp_path / "a.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.jpg", "width": size, "height": size}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "keypoints": kp, "num_keypoints": 1,
+                         "area": 100.0, "bbox": [400, 270, 30, 30], "iscrowd": 0}],
+        "categories": [{"id": 1, "name": "person"}]}))
+    ds = CocoKeypoints(tmp_path / "a.json", tmp_path, 200, TargetConfig(stride=8),
+                       get_config("lite", width=32).preprocess, None)
+    plan = ds.plan(0)
+    assert plan.reduce == 4
+    for reduce in (1, 4):
+        warped, parts, _ = ds.transform(ds.image(0, reduce), ds.people(0), replace(plan, reduce=reduce))
+        w = warped[..., 0].astype(np.float64)
+        w = np.where(w > 0.5 * w.max(), w, 0.0)             # the spot only (the edge meets the grey pad)
+        gy, gx = np.mgrid[0:200, 0:200]
+        centroid = np.array([(w * gx).sum(), (w * gy).sum()]) / w.sum()
+        np.testing.assert_allclose(centroid, parts[0, 0, :2], atol=0.15, err_msg=f"decoded at 1/{reduce}")

@@ -12,8 +12,8 @@ from torch.utils.data import DataLoader, Dataset
 from ssapose.coco import ImagePeople, image_people, load_coco
 from ssapose.model_card import Preprocess
 from ssapose.preprocess import normalise
-from ssapose.skeleton import flip_parts
-from ssapose.targets import TargetConfig, encode_targets
+from ssapose.skeleton import FLIP_PARTS
+from ssapose.targets import TargetConfig, Targets, encode_targets
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,11 @@ class CocoKeypoints(Dataset):
     def __len__(self) -> int:
         return len(self.ids)
 
-    def _affine(self, w: int, h: int, rng) -> tuple[np.ndarray, bool]:
+    def plan(self, i: int) -> "Plan":
+        """The ``i``-th sample's augmentation, drawn before decoding (the sizes come from the annotations)."""
+        info = self.coco.imgs[self.ids[i]]
+        w, h = int(info["width"]), int(info["height"])
+        rng = np.random.default_rng((self.seed, i, int(torch.randint(0, 2**31 - 1, ()).item())))
         s = self.size / max(w, h)
         angle, flip, centre = 0.0, False, np.array([w / 2, h / 2])
         if self.augment is not None:
@@ -63,47 +67,72 @@ class CocoKeypoints(Dataset):
             centre = centre + rng.uniform(-a.shift, a.shift, 2) * self.size / s
         m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, s)
         m[:, 2] += self.size / 2 - centre
-        return m, flip
+        if flip:                                   # mirror inside the warp: x -> S - 1 - x, no copy afterwards
+            m = np.array([[-1.0, 0.0, self.size - 1.0], [0.0, 1.0, 0.0]]) @ np.vstack([m, [0.0, 0.0, 1.0]])
+        # JPEG decoding at 1/2, 1/4 or 1/8 (in the DCT, several times cheaper) where the warp shrinks the image
+        # at least that much anyway: no detail the input could hold is lost.
+        reduce = max(f for f in (1, 2, 4, 8) if f == 1 or f * s <= 1.0)
+        return Plan(m, flip, reduce)
 
-    def __getitem__(self, i: int):
-        return self.encode(*self.transform(*self.read(i), i))
-
-    def read(self, i: int) -> tuple[np.ndarray, ImagePeople]:
-        """Stage 1: the ``i``-th image, decoded (BGR uint8), and its people and ignore regions."""
-        image_id = self.ids[i]
-        info = self.coco.imgs[image_id]
-        path = self.image_dir / info["file_name"]
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    def image(self, i: int, reduce: int = 1) -> np.ndarray:
+        """The ``i``-th image decoded, BGR uint8, at ``1 / reduce`` of its size."""
+        path = self.image_dir / self.coco.imgs[self.ids[i]]["file_name"]
+        img = cv2.imread(str(path), REDUCED[reduce])
         if img is None:
             raise FileNotFoundError(f"cannot read image {path}")
-        return img, image_people(self.coco, image_id)
+        return img
 
-    def transform(self, img: np.ndarray, people: ImagePeople, i: int
+    def people(self, i: int) -> ImagePeople:
+        """The ``i``-th image's people (part order, image pixels) and ignore regions."""
+        return image_people(self.coco, self.ids[i])
+
+    def transform(self, img: np.ndarray, people: ImagePeople, plan: "Plan"
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Stage 2, augmentation: the image warped into the ``S x S`` input, its ``(N, 18, 3)`` parts in
-        input pixels and the ``(S, S)`` bool ignore mask (or None), flipped where drawn."""
-        rng = np.random.default_rng((self.seed, i, int(torch.randint(0, 2**31 - 1, ()).item())))
-        m, flip = self._affine(img.shape[1], img.shape[0], rng)
-        img = cv2.warpAffine(img, m, (self.size, self.size), flags=cv2.INTER_LINEAR,
+        """Augmentation: the image warped into the ``S x S`` input, its ``(N, 18, 3)`` parts in input pixels
+        and the ``(S, S)`` bool ignore mask (or None), mirrored where the plan says (left and right swap)."""
+        m, f = plan.matrix, plan.reduce
+        # a pixel of the reduced image covers f x f pixels of the full one: x_full = f x + (f - 1) / 2
+        m_img = np.hstack([m[:, :2] * f, (m[:, :2] @ [(f - 1) / 2, (f - 1) / 2] + m[:, 2])[:, None]])
+        img = cv2.warpAffine(img, m_img, (self.size, self.size), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(self.pre.pad_value,) * 3)
         parts = people.parts.copy()
         if len(parts):
             parts[..., :2] = parts[..., :2] @ m[:, :2].T + m[:, 2]
+            if plan.flip:
+                parts = parts[..., FLIP_PARTS, :]
         ignore = None
         if people.ignore is not None:
             ignore = cv2.warpAffine(people.ignore.astype(np.uint8), m, (self.size, self.size),
                                     flags=cv2.INTER_NEAREST) > 0
-        if flip:
-            img = img[:, ::-1]
-            parts = flip_parts(parts, self.size) if len(parts) else parts
-            ignore = ignore[:, ::-1] if ignore is not None else None
         return img, parts, ignore
 
-    def encode(self, img: np.ndarray, parts: np.ndarray, ignore: np.ndarray | None):
-        """Stage 3: the normalised ``(3, S, S)`` input tensor and the target fields as tensors."""
-        t = encode_targets(parts, self.size, self.size, self.targets, ignore)
-        x = torch.from_numpy(normalise(np.ascontiguousarray(img), self.pre))
-        return x, {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in vars(t).items()}
+    def target_fields(self, parts: np.ndarray, ignore: np.ndarray | None) -> Targets:
+        """The target fields of one sample (see :class:`ssapose.targets.Targets`)."""
+        return encode_targets(parts, self.size, self.size, self.targets, ignore)
+
+    def tensors(self, img: np.ndarray, targets: Targets):
+        """The normalised ``(3, S, S)`` input and the targets, as tensors."""
+        x = torch.from_numpy(normalise(img, self.pre))
+        return x, {k: torch.from_numpy(v) for k, v in vars(targets).items()}
+
+    def __getitem__(self, i: int):
+        plan = self.plan(i)
+        img, parts, ignore = self.transform(self.image(i, plan.reduce), self.people(i), plan)
+        return self.tensors(img, self.target_fields(parts, ignore))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One sample's augmentation: ``matrix (2, 3)`` from image pixels to input pixels (the mirror included),
+    ``flip`` (left and right parts swap), ``reduce``: the JPEG is decoded at ``1 / reduce`` of its size."""
+
+    matrix: np.ndarray
+    flip: bool
+    reduce: int
+
+
+REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+           8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
 def _worker_init(_: int) -> None:
