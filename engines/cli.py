@@ -10,6 +10,7 @@ from engines import BACKEND_HELP, BACKENDS, require_torch
 from engines.cli_args import bounded, input_size, prepare_output, streams, threads
 from ssapose import paths
 from ssapose.coco import format_stats
+from ssapose.intervals import DRAWS
 from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
@@ -100,6 +101,15 @@ def add_commands(sub) -> None:
     p.add_argument("--no-offsets", action="store_true",
                    help="oracle only: decode by upsampling instead of the encoded offsets")
     add_decoder_args(p)
+    g = p.add_argument_group("intervals (the sets are small: read a difference with its interval)")
+    g.add_argument("--ci", action="store_true",
+                   help="print AP's 95 %% interval, by bootstrap over the images (resampled with replacement)")
+    g.add_argument("--compare", metavar="MODEL[@refine=R,paf-method=P,matching=M]",
+                   help="also score this model (or --model itself, as @refine=... only) and print the paired "
+                        "difference (it minus --model) with its 95 %% interval; 'not resolved' when it spans zero. "
+                        "Decoder settings after @ override the flags for it alone")
+    g.add_argument("--draws", type=bounded(100, 100_000), default=DRAWS,
+                   help="bootstrap draws (default: %(default)s)")
     p.add_argument("--out", help="write the figures and the results as JSON here")
     p.set_defaults(func=run_eval)
 
@@ -190,9 +200,48 @@ def run_eval(args) -> int:
                                         threads=args.threads)
         title = f"{Path(args.model).name} on {Path(ann).name}, input {args.input_size}"
     print(format_stats(stats, title))
+    if args.ci or args.compare:
+        _print_intervals(args, ann, results)
     if args.out:
         Path(args.out).write_text(json.dumps({"stats": stats, "annotations": ann, "results": results}, indent=1))
     return 0
+
+
+def compare_spec(text: str, base: DecoderChoice, model: str) -> tuple[str, DecoderChoice]:
+    """``MODEL[@refine=R,paf-method=P,matching=M]`` (or ``@...`` alone: ``model``) -> the model and its decoder."""
+    path, _, rest = text.partition("@")
+    fields = {"refine": base.refine, "paf_method": base.paf_method, "matching": base.matching}
+    for item in filter(None, rest.split(",")):
+        key, eq, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or key not in fields:
+            raise ValueError(f"--compare {text!r}: {item!r} is not refine=..., paf-method=... or matching=...")
+        fields[key] = value.strip()
+    return path or model, DecoderChoice(**fields)
+
+
+def _print_intervals(args, ann: str, results: list[dict]) -> None:
+    """--ci and --compare: bootstrap intervals over the images of ``ann``."""
+    from ssapose.coco import load_coco
+    from ssapose.intervals import ap_interval, paired_difference
+
+    coco = load_coco(ann)
+    n = len(coco.getImgIds())
+    if not args.compare:
+        iv = ap_interval(coco, results, draws=args.draws)
+        print(f"{iv.describe()} (95 % interval, bootstrap over {n} images, {iv.draws} draws)")
+        return
+    from engines.evaluate import evaluate_model
+
+    other, choice = compare_spec(args.compare, decoder_choice(args), args.model)
+    stats_b, results_b = evaluate_model(other, ann, args.images, args.input_size, backend=args.backend,
+                                        decoder=choice, progress=sys.stderr.isatty(), device=args.device,
+                                        threads=args.threads)
+    a, b, d = paired_difference(coco, results, results_b, draws=args.draws)
+    print(f"A {Path(args.model).name}: {a.describe()}")
+    print(f"B {args.compare}: {b.describe()}")
+    verdict = ("B better" if d.low > 0 else "B worse") if d.excludes_zero else "not resolved (the interval spans 0)"
+    print(f"{d.describe('difference B - A')}: {verdict} (paired bootstrap over {n} images, {d.draws} draws)")
 
 
 def run_export(args) -> int:
