@@ -94,6 +94,7 @@ class PipelineConfig:
     clock_fps: float = 0.0
     show_fields: bool = False
     max_frames: int = 0
+    flip: bool = False                                          # test-time flipping (2x the network's cost)
 
 
 class SourceFailed(RuntimeError):
@@ -155,7 +156,7 @@ class Pipeline:
     def __init__(self, frames: Iterable[np.ndarray], backend: Backend, config: PipelineConfig = PipelineConfig(),
                  tracker: Callable | None = None):
         self.frames, self.backend, self.config, self.tracker = frames, backend, config, tracker
-        self.estimator = PoseEstimator(backend, config.input_size, config.decoder)
+        self.estimator = PoseEstimator(backend, config.input_size, config.decoder, flip=config.flip)
         self.style = config.style
         self.show_fields = config.show_fields
         self.stats = Stats()

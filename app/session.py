@@ -29,7 +29,8 @@ class RunSpec:
     streams: as ``engines.create_backend`` takes them (None: auto); input_size: network input height (px);
     decoder: None decodes as the model's card says; live: drop stale frames (None: as the source says);
     realtime: play a file at its own frame rate (the app) instead of as fast as possible; loop: start a file
-    again at its end; max_frames: stop after so many (0: all); draw/hud/style/show_fields: the overlay."""
+    again at its end; max_frames: stop after so many (0: all); draw/hud/style/show_fields: the overlay;
+    flip: test-time flipping (2x the network's cost)."""
 
     source: str
     model: str
@@ -47,6 +48,7 @@ class RunSpec:
     hud: bool = True
     style: DrawStyle = field(default_factory=DrawStyle)
     show_fields: bool = False
+    flip: bool = False
 
 
 @dataclass
@@ -88,6 +90,7 @@ def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[
     fps = 0.0 if live else src.fps
     cfg = PipelineConfig(input_size=spec.input_size, live=live, draw=spec.draw, hud=spec.hud, style=spec.style,
                          decoder=spec.decoder, show_fields=spec.show_fields, max_frames=spec.max_frames,
+                         flip=spec.flip,
                          clock_fps=fps,                              # the tracker runs on the file's own clock
                          pace_fps=fps if spec.realtime else 0.0)
     frames = looping(spec.source, halted or (lambda: False)) if spec.loop and not live else src

@@ -31,10 +31,11 @@ class Estimator:
     Close it (or use ``with``) to release the backend; see :func:`load` for the arguments."""
 
     def __init__(self, model: str, *, backend: str = "auto", device: str = "cpu", threads: int | None = None,
-                 input_size: int = DEFAULT_INPUT_HEIGHT, decoder: DecoderChoice | DecoderConfig | None = None):
+                 input_size: int = DEFAULT_INPUT_HEIGHT, decoder: DecoderChoice | DecoderConfig | None = None,
+                 flip: bool = False):
         self.model = str(model)
         self.backend = create_backend(self.model, backend, device=device, threads=threads, streams=1)
-        self._run = PoseEstimator(self.backend, input_size, decoder)
+        self._run = PoseEstimator(self.backend, input_size, decoder, flip=flip)
 
     @property
     def card(self) -> ModelConfig:
@@ -94,7 +95,7 @@ class Estimator:
 
 def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", device: str = "cpu",
          threads: int | None = None, input_size: int = DEFAULT_INPUT_HEIGHT,
-         decoder: DecoderChoice | DecoderConfig | None = None) -> Estimator:
+         decoder: DecoderChoice | DecoderConfig | None = None, flip: bool = False) -> Estimator:
     """Open a model file (``.xml`` OpenVINO, ``.onnx``, ``.engine`` TensorRT, ``.pt`` with torch installed).
 
     Args:
@@ -102,6 +103,7 @@ def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", devi
         backend, device, threads: as ``ssapose video``'s ``--backend``, ``--device``, ``--threads``.
         input_size: network input height in pixels.
         decoder: None decodes as the model's card says; a :class:`DecoderChoice` overrides some settings.
+        flip: test-time flipping (the mirrored image's maps averaged in): 2x the network's cost, more AP.
     """
     return Estimator(model, backend=backend, device=device, threads=threads, input_size=input_size,
-                     decoder=decoder)
+                     decoder=decoder, flip=flip)

@@ -59,6 +59,13 @@ def add_decoder_args(p) -> None:
                    help=f"per-limb matching of candidates (default: {d.matching})")
 
 
+def add_flip_arg(p) -> None:
+    """--flip: test-time flipping (the mirrored input's maps averaged in), for the commands that run a model."""
+    p.add_argument("--flip", action="store_true",
+                   help="test-time flipping: also run the mirrored frame and average its maps, mirrored back "
+                        "(left/right swapped); 2x the network's cost, more AP (see BENCHMARKS.md)")
+
+
 def decoder_choice(args) -> DecoderChoice:
     """The decoder flags of :func:`add_decoder_args` (None where not given)."""
     return DecoderChoice(refine=args.refine, paf_method=args.paf_method, matching=args.matching)
@@ -101,10 +108,11 @@ def add_commands(sub) -> None:
     p.add_argument("--no-offsets", action="store_true",
                    help="oracle only: decode by upsampling instead of the encoded offsets")
     add_decoder_args(p)
+    add_flip_arg(p)
     g = p.add_argument_group("intervals (the sets are small: read a difference with its interval)")
     g.add_argument("--ci", action="store_true",
                    help="print AP's 95 %% interval, by bootstrap over the images (resampled with replacement)")
-    g.add_argument("--compare", metavar="MODEL[@refine=R,paf-method=P,matching=M]",
+    g.add_argument("--compare", metavar="MODEL[@refine=R,paf-method=P,matching=M,flip=on]",
                    help="also score this model (or --model itself, as @refine=... only) and print the paired "
                         "difference (it minus --model) with its 95 %% interval; 'not resolved' when it spans zero. "
                         "Decoder settings after @ override the flags for it alone")
@@ -197,7 +205,7 @@ def run_eval(args) -> int:
 
         stats, results = evaluate_model(args.model, ann, args.images, args.input_size, backend=args.backend,
                                         decoder=decoder_choice(args), progress=sys.stderr.isatty(), device=args.device,
-                                        threads=args.threads)
+                                        threads=args.threads, flip=args.flip)
         title = f"{Path(args.model).name} on {Path(ann).name}, input {args.input_size}"
     print(format_stats(stats, title))
     if args.ci or args.compare:
@@ -207,17 +215,23 @@ def run_eval(args) -> int:
     return 0
 
 
-def compare_spec(text: str, base: DecoderChoice, model: str) -> tuple[str, DecoderChoice]:
-    """``MODEL[@refine=R,paf-method=P,matching=M]`` (or ``@...`` alone: ``model``) -> the model and its decoder."""
+def compare_spec(text: str, base: DecoderChoice, model: str, flip: bool = False
+                 ) -> tuple[str, DecoderChoice, bool]:
+    """``MODEL[@refine=R,paf-method=P,matching=M,flip=on|off]`` (``@...`` alone: ``model``) -> the model, its
+    decoder and whether it runs flipped."""
     path, _, rest = text.partition("@")
     fields = {"refine": base.refine, "paf_method": base.paf_method, "matching": base.matching}
     for item in filter(None, rest.split(",")):
         key, eq, value = item.partition("=")
         key = key.strip().replace("-", "_")
+        if key == "flip" and value.strip() in ("on", "off"):
+            flip = value.strip() == "on"
+            continue
         if not eq or key not in fields:
-            raise ValueError(f"--compare {text!r}: {item!r} is not refine=..., paf-method=... or matching=...")
+            raise ValueError(f"--compare {text!r}: {item!r} is not refine=..., paf-method=..., matching=... "
+                             "or flip=on|off")
         fields[key] = value.strip()
-    return path or model, DecoderChoice(**fields)
+    return path or model, DecoderChoice(**fields), flip
 
 
 def _print_intervals(args, ann: str, results: list[dict]) -> None:
@@ -233,10 +247,10 @@ def _print_intervals(args, ann: str, results: list[dict]) -> None:
         return
     from engines.evaluate import evaluate_model
 
-    other, choice = compare_spec(args.compare, decoder_choice(args), args.model)
+    other, choice, flip = compare_spec(args.compare, decoder_choice(args), args.model, args.flip)
     stats_b, results_b = evaluate_model(other, ann, args.images, args.input_size, backend=args.backend,
                                         decoder=choice, progress=sys.stderr.isatty(), device=args.device,
-                                        threads=args.threads)
+                                        threads=args.threads, flip=flip)
     a, b, d = paired_difference(coco, results, results_b, draws=args.draws)
     print(f"A {Path(args.model).name}: {a.describe()}")
     print(f"B {args.compare}: {b.describe()}")

@@ -12,6 +12,7 @@ from ssapose.inference import decode_fields
 from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox, prepare
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.tta import average, mirror_input, unflip
 
 
 @dataclass
@@ -38,13 +39,15 @@ class PoseEstimator:
         input_size: longer side (or height, per the checkpoint) of the network input in pixels.
         decoder: decoder parameters; or a :class:`DecoderChoice` (None: an empty one), resolved against the
             model's card, so that a model decodes the way it was trained to (its offsets, say) by default.
+        flip: also run the mirrored input and average its maps, mirrored back (``ssapose.tta``): 2x the
+            network's cost.
     """
 
     def __init__(self, backend: Backend, input_size: int = DEFAULT_INPUT_HEIGHT,
-                 decoder: DecoderConfig | DecoderChoice | None = None):
+                 decoder: DecoderConfig | DecoderChoice | None = None, flip: bool = False):
         if not isinstance(decoder, DecoderConfig):
             decoder = (decoder or DecoderChoice()).resolve(backend.info.config.refine)
-        self.backend, self.input_size, self.decoder = backend, input_size, decoder
+        self.backend, self.input_size, self.decoder, self.flip = backend, input_size, decoder, flip
 
     def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:
         """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a
@@ -59,6 +62,8 @@ class PoseEstimator:
         """Run the network on a prepared input; fills ``t.inference``."""
         t0 = time.perf_counter()
         fields = self.backend.infer(x)
+        if self.flip:
+            fields = average(fields, unflip(self.backend.infer(mirror_input(x))))
         t.inference = (time.perf_counter() - t0) * 1e3
         return fields
 

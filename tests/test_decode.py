@@ -185,3 +185,20 @@ def test_merging_takes_the_best_fit_first_whatever_the_order():
         joined = parts[np.argmax((parts[..., 2] > 0).sum(axis=1))]
         np.testing.assert_array_equal(joined[..., 2] > 0, (face[..., 2] > 0) | (arm[..., 2] > 0))
         np.testing.assert_allclose(joined[arm[..., 2] > 0], arm[arm[..., 2] > 0])
+
+
+def test_unflip_turns_the_mirrored_persons_fields_into_the_persons_own():
+    """The fields encoded for a mirrored person, passed through ``unflip``, are the person's own fields."""
+    from ssapose.skeleton import flip_parts
+    from ssapose.tta import unflip
+
+    w, h = 160, 128
+    person = coco_to_parts(synthetic_person(70.0, 62.0, 0.5)[None])
+    person[0, :, 0] += np.linspace(-6, 9, person.shape[1])          # no symmetry to hide a swapped channel
+    cfg = TargetConfig(stride=8)
+    plain = encode_targets(person, w, h, cfg)
+    mirrored = encode_targets(flip_parts(person, w), w, h, cfg)
+    back = unflip({"heatmaps": mirrored.heatmaps, "pafs": mirrored.pafs, "offsets": mirrored.offsets})
+    np.testing.assert_allclose(back["heatmaps"], plain.heatmaps, atol=1e-5)
+    np.testing.assert_allclose(back["pafs"], plain.pafs, atol=1e-5)
+    np.testing.assert_allclose(back["offsets"], plain.offsets, atol=1e-5)

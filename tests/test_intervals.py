@@ -68,8 +68,9 @@ def test_empty_results_score_zero(coco):
 
 def test_compare_spec():
     base = DecoderChoice(refine="fit")
-    assert compare_spec("m.xml", base, "a.xml") == ("m.xml", base)
-    assert compare_spec("@paf-method=count", base, "a.xml") == ("a.xml", DecoderChoice("fit", "count", None))
+    assert compare_spec("m.xml", base, "a.xml") == ("m.xml", base, False)
+    assert compare_spec("@paf-method=count", base, "a.xml") == ("a.xml", DecoderChoice("fit", "count", None), False)
+    assert compare_spec("@flip=on", base, "a.xml")[2] is True
     with pytest.raises(ValueError, match="not refine"):
         compare_spec("m.xml@speed=fast", base, "a.xml")
 
