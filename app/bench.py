@@ -22,6 +22,7 @@ import json
 import sys
 from dataclasses import asdict, dataclass
 
+from engines.cli import add_decoder_args, decoder_choice
 from engines.cli_args import input_size, non_negative_int, positive_int, prepare_output, threads
 from ssapose import paths
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
@@ -66,15 +67,18 @@ def open_backend(config: str, device: str, threads: int | None):
 
 
 def measure(config: str, height: int, frames: list, timed: int, device: str, threads: int | None,
-            ap: bool) -> Row:
+            ap: bool, decoder=None) -> Row:
+    """One configuration: the network and decoder stage by stage, the pipeline end to end, and AP; ``decoder``:
+    a ``DecoderChoice`` (None: the model's card)."""
     from app.pipeline import Pipeline, PipelineConfig
     from engines.benchmark import benchmark_backend
     from engines.evaluate import evaluate_model
 
     backend = open_backend(config, device, threads)
     try:
-        seq = benchmark_backend(backend, frames[:timed], height, warmup=3, repeat=timed, progress=False)
-        pipe = Pipeline(iter(frames), backend, PipelineConfig(input_size=height, draw=True))
+        seq = benchmark_backend(backend, frames[:timed], height, warmup=3, repeat=timed, progress=False,
+                                decoder=decoder)
+        pipe = Pipeline(iter(frames), backend, PipelineConfig(input_size=height, draw=True, decoder=decoder))
         for _ in pipe.results():
             pass
         run = pipe.summary()
@@ -82,7 +86,7 @@ def measure(config: str, height: int, frames: list, timed: int, device: str, thr
         if ap:
             val = paths.coco_set("val")
             stats, _ = evaluate_model(parse_config(config)[0], str(val.ann), str(val.images), height,
-                                      opened=backend)
+                                      opened=backend, decoder=decoder)
             score = stats["AP"]
         return Row(config, backend.name, backend.precision, height, seq["inference"]["median_ms"],
                    seq["decode"]["median_ms"], run.fps, run.slowest, run.fps / run.bound_fps, score)
@@ -120,6 +124,7 @@ def add_command(sub) -> None:
     p.add_argument("--threads", type=threads, default=None,
                    help="inference threads: a number, or auto (default: auto, all cores, as the pipeline uses; "
                         "the network runs one request at a time here: benchmarks/capacity.py measures several)")
+    add_decoder_args(p)
     p.add_argument("--no-ap", action="store_true", help="skip the AP on coco_mini val2017")
     p.add_argument("--json", help="also write the rows here (.json)")
     p.add_argument("--sweep", action="store_true",
@@ -174,7 +179,7 @@ def run_benchmark(args) -> int:
     jobs = [(c, h) for c in configs for h in args.heights]
     for config, height in tqdm(jobs, desc="benchmark", unit="config", disable=not sys.stderr.isatty()):
         rows.append(measure(config, height, frames, min(args.timed, len(frames)), args.device, args.threads,
-                            not args.no_ap))
+                            not args.no_ap, decoder_choice(args)))
     print(table(rows, len(frames), args.video))
     if args.plot:
         plot_sweep(rows, args.plot)

@@ -38,7 +38,7 @@ def benchmark(model: str, frames: list[np.ndarray], input_size: int = DEFAULT_IN
 
 
 def benchmark_backend(be, frames: list[np.ndarray], input_size: int = DEFAULT_INPUT_HEIGHT, warmup: int = 5, repeat: int = 50,
-                      progress: bool = True) -> dict:
+                      progress: bool = True, decoder=None) -> dict:
     """Run ``warmup`` untimed frames, then ``repeat`` timed ones (cycling over ``frames``), one stage
     after the other.
 
@@ -48,7 +48,7 @@ def benchmark_backend(be, frames: list[np.ndarray], input_size: int = DEFAULT_IN
     """
     if not frames:
         raise ValueError("the benchmark needs at least one frame")
-    est = PoseEstimator(be, input_size)
+    est = PoseEstimator(be, input_size, decoder)            # decoder: a DecoderChoice, None: the model's card
     for i in range(warmup):
         est(frames[i % len(frames)])
     samples = {k: [] for k in STAGES}
