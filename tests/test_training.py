@@ -243,9 +243,8 @@ def test_fine_tune_the_pretrained_lwop_with_the_paper_losses(tiny_synthetic, tmp
     assert 0 < delta < 1e-2                           # moved, but from the pretrained weights
 
 
-def test_reduced_jpeg_decoding_keeps_the_image_where_the_keypoints_are(tmp_path):
-    """An 800 px image into a 200 px input is decoded at 1/4 (the warp shrinks it 4x anyway): the bright spot
-    drawn at a keypoint lands on that keypoint's input position, to a fraction of a pixel."""
+def _spot_dataset(tmp_path, cache=None):
+    """An 800 px image with a bright spot at a keypoint, into a 200 px input (no augmentation)."""
     import cv2
 
     size, x0, y0 = 800, 413.0, 287.0
@@ -259,14 +258,38 @@ def test_reduced_jpeg_decoding_keeps_the_image_where_the_keypoints_are(tmp_path)
         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "keypoints": kp, "num_keypoints": 1,
                          "area": 100.0, "bbox": [400, 270, 30, 30], "iscrowd": 0}],
         "categories": [{"id": 1, "name": "person"}]}))
-    ds = CocoKeypoints(tmp_path / "a.json", tmp_path, 200, TargetConfig(stride=8),
-                       get_config("lite", width=32).preprocess, None)
+    return CocoKeypoints(tmp_path / "a.json", tmp_path, 200, TargetConfig(stride=8),
+                         get_config("lite", width=32).preprocess, None, image_cache=cache)
+
+
+def _spot_error(ds, source, plan):
+    warped, parts, _ = ds.transform(source, ds.people(0), plan)
+    w = warped[..., 0].astype(np.float64)
+    w = np.where(w > 0.5 * w.max(), w, 0.0)             # the spot only (the edge meets the grey pad)
+    gy, gx = np.mgrid[0:200, 0:200]
+    centroid = np.array([(w * gx).sum(), (w * gy).sum()]) / w.sum()
+    return np.abs(centroid - parts[0, 0, :2]).max()
+
+
+def test_reduced_jpeg_decoding_keeps_the_image_where_the_keypoints_are(tmp_path):
+    """Decoded at 1/4 (the warp shrinks it 4x anyway), the bright spot drawn at a keypoint lands on that
+    keypoint's input position, to a fraction of a pixel."""
+    ds = _spot_dataset(tmp_path)
     plan = ds.plan(0)
     assert plan.reduce == 4
     for reduce in (1, 4):
-        warped, parts, _ = ds.transform(ds.image(0, reduce), ds.people(0), replace(plan, reduce=reduce))
-        w = warped[..., 0].astype(np.float64)
-        w = np.where(w > 0.5 * w.max(), w, 0.0)             # the spot only (the edge meets the grey pad)
-        gy, gx = np.mgrid[0:200, 0:200]
-        centroid = np.array([(w * gx).sum(), (w * gy).sum()]) / w.sum()
-        np.testing.assert_allclose(centroid, parts[0, 0, :2], atol=0.15, err_msg=f"decoded at 1/{reduce}")
+        source = ds.image(0, reduce)
+        assert source.image.shape[0] == 800 // reduce and source.fx == reduce
+        assert _spot_error(ds, source, plan) < 0.15, f"decoded at 1/{reduce}"
+
+
+def test_the_image_cache_keeps_the_geometry_and_is_read_back(tmp_path):
+    ds = _spot_dataset(tmp_path, cache=tmp_path / "cache")
+    source = ds.image(0)
+    assert source.image.shape[:2] == (200, 200) and source.fx == source.fy == 4.0
+    assert _spot_error(ds, source, ds.plan(0)) < 0.15
+    (tmp_path / "a.jpg").unlink()                      # the copy is read from now on
+    again = ds.image(0)
+    assert again.image.shape == source.image.shape and np.abs(again.image.astype(int) - source.image).max() <= 8
+    x, t = ds[0]
+    assert x.shape == (3, 200, 200)

@@ -58,6 +58,7 @@ class TrainConfig:
     time_budget_min: float = 0.0        # stop early after this many minutes (0: no limit)
     # bookkeeping
     workers: int = 2
+    image_cache: str = ""               # folder for shrunk copies of the training images ("": read the originals)
     eval_every: int = 500
     checkpoint_every: int = 250
     out: str = "runs/train"

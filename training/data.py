@@ -1,6 +1,7 @@
 """COCO keypoints (pycocotools) as training samples: augmentation + targets, for a DataLoader."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,15 +40,23 @@ class CocoKeypoints(Dataset):
     Each item is ``(image (3, S, S) float32, targets dict of float32 tensors)``
     with ``S = input_size``; see :class:`ssapose.targets.Targets` for shapes.
     Images without people are kept (they teach the background).
+
+    ``image_cache``: a folder for copies of the images shrunk to the largest size the augmentation ever
+    samples (``S x`` the top of the scale range, on the longer side), made the first time each is read
+    (decoding such a copy costs a fraction of the original); None reads the originals every time.
     """
 
     def __init__(self, ann_file: str | Path, image_dir: str | Path, input_size: int, targets: TargetConfig,
-                 preprocess: Preprocess, augment: AugmentConfig | None = None, seed: int = 0):
+                 preprocess: Preprocess, augment: AugmentConfig | None = None, seed: int = 0,
+                 image_cache: str | Path | None = None):
         self.coco = load_coco(str(ann_file))
         self.image_dir = Path(image_dir)
         self.ids = sorted(self.coco.getImgIds())
         self.size, self.targets, self.pre, self.augment = input_size, targets, preprocess, augment
         self.seed = seed
+        self.cache = Path(image_cache) if image_cache else None
+        top = max(augment.scale) if augment is not None else 1.0
+        self.cache_side = int(np.ceil(input_size * max(top, 1.0)))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -74,26 +83,49 @@ class CocoKeypoints(Dataset):
         reduce = max(f for f in (1, 2, 4, 8) if f == 1 or f * s <= 1.0)
         return Plan(m, flip, reduce)
 
-    def image(self, i: int, reduce: int = 1) -> np.ndarray:
-        """The ``i``-th image decoded, BGR uint8, at ``1 / reduce`` of its size."""
-        path = self.image_dir / self.coco.imgs[self.ids[i]]["file_name"]
+    def image(self, i: int, reduce: int = 1) -> "Decoded":
+        """The ``i``-th image, BGR uint8: its cached copy where there is a cache, else decoded at ``1 / reduce``."""
+        info = self.coco.imgs[self.ids[i]]
+        path = self.image_dir / info["file_name"]
+        if self.cache is not None and max(info["width"], info["height"]) > self.cache_side:
+            img = self._cached(path, info["file_name"])
+            return Decoded(img, info["width"] / img.shape[1], info["height"] / img.shape[0])
         img = cv2.imread(str(path), REDUCED[reduce])
         if img is None:
             raise FileNotFoundError(f"cannot read image {path}")
+        return Decoded(img, float(reduce), float(reduce))
+
+    def _cached(self, path: Path, name: str) -> np.ndarray:
+        """The shrunk copy of ``path`` (longer side ``cache_side``), made and written atomically if missing."""
+        copy = self.cache / str(self.cache_side) / name
+        img = cv2.imread(str(copy), cv2.IMREAD_COLOR) if copy.is_file() else None
+        if img is not None:
+            return img
+        full = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if full is None:
+            raise FileNotFoundError(f"cannot read image {path}")
+        h, w = full.shape[:2]
+        k = self.cache_side / max(h, w)
+        img = cv2.resize(full, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        tmp = copy.with_name(f".{copy.name}.{os.getpid()}.jpg")
+        cv2.imwrite(str(tmp), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        os.replace(tmp, copy)                     # several workers may make the same copy: the last one wins
         return img
 
     def people(self, i: int) -> ImagePeople:
         """The ``i``-th image's people (part order, image pixels) and ignore regions."""
         return image_people(self.coco, self.ids[i])
 
-    def transform(self, img: np.ndarray, people: ImagePeople, plan: "Plan"
+    def transform(self, source: "Decoded", people: ImagePeople, plan: "Plan"
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Augmentation: the image warped into the ``S x S`` input, its ``(N, 18, 3)`` parts in input pixels
         and the ``(S, S)`` bool ignore mask (or None), mirrored where the plan says (left and right swap)."""
-        m, f = plan.matrix, plan.reduce
-        # a pixel of the reduced image covers f x f pixels of the full one: x_full = f x + (f - 1) / 2
-        m_img = np.hstack([m[:, :2] * f, (m[:, :2] @ [(f - 1) / 2, (f - 1) / 2] + m[:, 2])[:, None]])
-        img = cv2.warpAffine(img, m_img, (self.size, self.size), flags=cv2.INTER_LINEAR,
+        m, fx, fy = plan.matrix, source.fx, source.fy
+        # a pixel of a shrunk image covers f x f pixels of the full one: x_full = f x + (f - 1) / 2
+        shrink = np.array([[fx, 0.0, (fx - 1) / 2], [0.0, fy, (fy - 1) / 2], [0.0, 0.0, 1.0]])
+        m_img = m @ shrink
+        img = cv2.warpAffine(source.image, m_img, (self.size, self.size), flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(self.pre.pad_value,) * 3)
         parts = people.parts.copy()
         if len(parts):
@@ -119,6 +151,16 @@ class CocoKeypoints(Dataset):
         plan = self.plan(i)
         img, parts, ignore = self.transform(self.image(i, plan.reduce), self.people(i), plan)
         return self.tensors(img, self.target_fields(parts, ignore))
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded image and how much smaller it is than the annotated one: ``fx``, ``fy`` annotated pixels per
+    pixel (1 at full size)."""
+
+    image: np.ndarray
+    fx: float
+    fy: float
 
 
 @dataclass(frozen=True)

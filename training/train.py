@@ -111,7 +111,8 @@ def make_dataset(cfg: TrainConfig, mcfg, train_ann: str, train_img: str) -> Coco
     tcfg = TargetConfig(stride=mcfg.output_stride, sigma=cfg.sigma, paf_width=cfg.paf_width,
                         salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
     aug = AugmentConfig(tuple(cfg.aug_scale), cfg.aug_rotate, cfg.aug_flip) if cfg.augment else None
-    return CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess, aug, seed=cfg.seed)
+    return CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess, aug, seed=cfg.seed,
+                         image_cache=cfg.image_cache or None)
 
 
 def restore(path: Path, s: Stepper, clock: Clock, device) -> tuple[int, float]:

@@ -32,24 +32,28 @@ def keypoint_fields(
     heat = np.zeros((NUM_HEATMAPS, h, w), np.float32)
     offsets = np.zeros((2 * NUM_PARTS, h, w), np.float32)
     omask = np.zeros((NUM_PARTS, h, w), np.float32)
-    s2 = (sigma * stride) ** 2
-    for p in range(NUM_PARTS):
-        vis = parts[:, p, 2] > 0
+    peak = heat[:NUM_PARTS]                                  # (18, H, W) the max over the people so far
+    ox = np.zeros((NUM_PARTS, h, w), np.float32)             # the owning person's offsets, in cells
+    oy = np.zeros((NUM_PARTS, h, w), np.float32)
+    s2 = np.float32((sigma * stride) ** 2)
+    # One pass per person over all 18 parts at once: people are few, parts many. A cell belongs to the person
+    # whose gaussian is highest there (the first on a tie), as an argmax over the people would choose.
+    for person in parts:
+        vis = person[:, 2] > 0
         if not vis.any():
             continue
-        kx, ky = parts[vis, p, 0].astype(np.float32), parts[vis, p, 1].astype(np.float32)
-        dx = cx[None, :] - kx[:, None]                      # (K, W) pixels
-        dy = cy[None, :] - ky[:, None]                      # (K, H)
-        g = np.exp(-dy[:, :, None] ** 2 / s2) * np.exp(-dx[:, None, :] ** 2 / s2)  # (K, H, W)
-        owner = g.argmax(axis=0)                            # (H, W) nearest person
-        peak = np.take_along_axis(g, owner[None], axis=0)[0]
-        heat[p] = peak
-        valid = peak > offset_threshold
-        ox = clip_offsets(-dx[owner, np.arange(w)[None, :]] / stride)
-        oy = clip_offsets(-dy[owner, np.arange(h)[:, None]] / stride)
-        chx, chy = offset_channels(p)
-        offsets[chx] = np.where(valid, ox, 0.0)
-        offsets[chy] = np.where(valid, oy, 0.0)
-        omask[p] = valid
-    heat[NUM_PARTS] = 1.0 - heat[:NUM_PARTS].max(axis=0)
+        k = np.nonzero(vis)[0]
+        dx = cx[None, :] - person[k, 0, None].astype(np.float32)          # (K, W) pixels
+        dy = cy[None, :] - person[k, 1, None].astype(np.float32)          # (K, H)
+        g = np.exp(-dy[:, :, None] ** 2 / s2) * np.exp(-dx[:, None, :] ** 2 / s2)   # (K, H, W)
+        wins = g > peak[k]
+        peak[k] = np.where(wins, g, peak[k])
+        ox[k] = np.where(wins, clip_offsets(-dx / stride)[:, None, :], ox[k])
+        oy[k] = np.where(wins, clip_offsets(-dy / stride)[:, :, None], oy[k])
+    valid = peak > offset_threshold
+    chx, chy = offset_channels(np.arange(NUM_PARTS))
+    offsets[chx] = np.where(valid, ox, 0.0)
+    offsets[chy] = np.where(valid, oy, 0.0)
+    omask[:] = valid
+    heat[NUM_PARTS] = 1.0 - peak.max(axis=0)
     return heat, offsets, omask

@@ -31,36 +31,37 @@ def limb_fields(
     """
     w, h = grid
     cx, cy = cell_centres(w, stride), cell_centres(h, stride)
-    pafs = np.zeros((2 * NUM_LIMBS, h, w), np.float32)
+    count = np.zeros((NUM_LIMBS, h, w), np.float32)
+    fx = np.zeros((NUM_LIMBS, h, w), np.float32)
+    fy = np.zeros((NUM_LIMBS, h, w), np.float32)
     salm = np.ones((NUM_LIMBS, h, w), np.float32)
-    half = paf_width * stride
-    for k, (a, b) in enumerate(LIMBS):
-        ok = (parts[:, a, 2] > 0) & (parts[:, b, 2] > 0)
-        if not ok.any():
-            continue
-        pa, pb = parts[ok, a, :2].astype(np.float32), parts[ok, b, :2].astype(np.float32)
-        vec = pb - pa
+    half = np.float32(paf_width * stride)
+    # One pass per person over all 19 limbs at once (people are few, limbs many).
+    for person in parts:
+        ok = (person[LIMBS[:, 0], 2] > 0) & (person[LIMBS[:, 1], 2] > 0)
+        pa = person[LIMBS[:, 0], :2].astype(np.float32)
+        vec = person[LIMBS[:, 1], :2].astype(np.float32) - pa
         length = np.linalg.norm(vec, axis=1)
-        keep = length > 1e-3
-        if not keep.any():
+        k = np.nonzero(ok & (length > 1e-3))[0]
+        if not len(k):
             continue
-        pa, vec, length = pa[keep], vec[keep], length[keep]
-        u = vec / length[:, None]                                        # (K, 2)
+        pa, length = pa[k], length[k]
+        u = vec[k] / length[:, None]                                     # (K, 2)
         rx = cx[None, None, :] - pa[:, 0, None, None]                    # (K, 1, W)
         ry = cy[None, :, None] - pa[:, 1, None, None]                    # (K, H, 1)
         along = rx * u[:, 0, None, None] + ry * u[:, 1, None, None]      # (K, H, W)
         across = np.abs(rx * u[:, 1, None, None] - ry * u[:, 0, None, None])
         on = (along >= -half) & (along <= length[:, None, None] + half) & (across <= half)
-        count = on.sum(axis=0)
-        fx = (on * u[:, 0, None, None]).sum(axis=0)
-        fy = (on * u[:, 1, None, None]).sum(axis=0)
-        nz = count > 0
-        pafs[2 * k] = np.where(nz, fx / np.maximum(count, 1), 0.0)
-        pafs[2 * k + 1] = np.where(nz, fy / np.maximum(count, 1), 0.0)
+        count[k] += on
+        fx[k] += on * u[:, 0, None, None]
+        fy[k] += on * u[:, 1, None, None]
         if salm_alpha:
             t = np.clip(along, 0.0, length[:, None, None])
             d2 = (along - t) ** 2 + across ** 2                           # pixels^2
             sig2 = (length / 4.0)[:, None, None] ** 2                     # (|limb| / 4 f_d cells)^2 in pixels^2
-            weight = salm_alpha * np.exp(-d2 / sig2) + 1.0
-            salm[k] = weight.max(axis=0)
+            salm[k] = np.maximum(salm[k], salm_alpha * np.exp(-d2 / sig2) + 1.0)
+    pafs = np.zeros((2 * NUM_LIMBS, h, w), np.float32)
+    nz = count > 0
+    pafs[0::2] = np.where(nz, fx / np.maximum(count, 1), 0.0)
+    pafs[1::2] = np.where(nz, fy / np.maximum(count, 1), 0.0)
     return pafs, salm
