@@ -202,3 +202,91 @@ def test_unflip_turns_the_mirrored_persons_fields_into_the_persons_own():
     np.testing.assert_allclose(back["heatmaps"], plain.heatmaps, atol=1e-5)
     np.testing.assert_allclose(back["pafs"], plain.pafs, atol=1e-5)
     np.testing.assert_allclose(back["offsets"], plain.offsets, atol=1e-5)
+
+
+def test_a_crowd_decodes_every_person():
+    """64 people on one 1312x736 input (the crowd benchmark's scene): each found with its own keypoints; the
+    pair pre-filter and the pairwise merge must not lose or mix anyone."""
+    import sys
+
+    sys.path.insert(0, str(__import__("conftest").ROOT / "benchmarks"))
+    from crowd_decode import H, W, crowd, people
+
+    from ssapose.skeleton import parts_to_coco
+    from ssapose.tracking import oks_matrix
+
+    parts = crowd(people(), 64)
+    t = encode_targets(parts, W, H, TargetConfig(stride=8))
+    poses = decode(t.heatmaps, t.pafs, 8, t.offsets, DecoderConfig(), image_height=H)
+    best = oks_matrix(parts_to_coco(parts), poses.keypoints).max(axis=1)
+    assert len(poses) == 64 and (best > 0.9).all()
+
+
+def _reference_pair_scores(start, end, limb, pafs, stride, method, n=10, align=0.5, min_aligned=0.8, height=None):
+    """Every pair sampled at all n points: the definition the pre-filtered pair_scores must match."""
+    _, h, w = pafs.shape
+    scores, valid = [], []
+    for s, e, k in zip(start, end, limb):
+        v = e - s
+        length = np.linalg.norm(v)
+        u = v / max(length, 1e-6)
+        dots = []
+        for t in np.linspace(0.0, 1.0, n, dtype=np.float32):
+            c = np.rint((s + t * v - (stride - 1) / 2.0) / stride).astype(int)
+            cx, cy = np.clip(c[0], 0, w - 1), np.clip(c[1], 0, h - 1)
+            dots.append(pafs[2 * k, cy, cx] * u[0] + pafs[2 * k + 1, cy, cx] * u[1])
+        dots = np.array(dots)
+        if method == "count":
+            aligned = (dots > align).mean()
+            tie = 1.0 / (10.0 * n)
+            score, ok = (aligned + tie * dots.mean()) / (1.0 + tie), aligned >= min_aligned
+        else:
+            prior = min(0.5 * (height or h * stride) / max(length, 1e-6) - 1.0, 0.0)
+            score = dots.mean() + prior
+            ok = (dots > 0.05).mean() >= min_aligned and score > 0
+        scores.append(score)
+        valid.append(ok and length > 1e-6)
+    return np.array(scores, np.float32), np.array(valid)
+
+
+def test_pair_scores_match_the_full_sampling_on_noisy_fields():
+    """The pre-filter drops only pairs the full test rejects, and the kept pairs score the same."""
+    rng = np.random.default_rng(3)
+    pafs = np.zeros((38, 24, 30), np.float32)
+    pafs[0, 5:20, 4:26] = 0.7                                      # a broad field for limb 0, plus noise
+    pafs += rng.normal(0, 0.3, pafs.shape).astype(np.float32)
+    start = rng.uniform(0, 240, (3000, 2)).astype(np.float32)
+    end = rng.uniform(0, 240, (3000, 2)).astype(np.float32)
+    limb = rng.integers(0, 2, 3000)
+    for method in ("mean", "count"):
+        ref_s, ref_v = _reference_pair_scores(start, end, limb, pafs, 8, method)
+        s, v = pair_scores(start, end, limb, pafs, 8, method=method)
+        assert 20 < ref_v.sum() < 2980 and np.array_equal(v, ref_v), method
+        np.testing.assert_allclose(s[v], ref_s[v], atol=1e-5)
+
+
+def test_merge_costs_match_a_pair_by_pair_reference():
+    from ssapose.decode.merge import _Pieces
+    from ssapose.skeleton import TYPICAL_PATH_LENGTHS
+
+    rng = np.random.default_rng(5)
+    parts = np.zeros((30, 18, 3), np.float32)
+    for i in range(30):                                            # pieces of 1-8 random part types
+        types = rng.choice(18, rng.integers(1, 9), replace=False)
+        parts[i, types, :2] = rng.uniform(0, 600, (len(types), 2))
+        parts[i, types, 2] = 0.8
+    p = _Pieces(parts, np.ones(30), 4.0, 128.0, 1.0)
+    got = p.costs(np.arange(30))
+    for a in range(30):
+        for b in range(30):
+            ha, hb = p.have[a], p.have[b]
+            want = np.inf
+            if a != b and not (ha & hb).any():
+                d = np.linalg.norm(parts[a, ha, :2][:, None] - parts[b, hb, :2][None], axis=2)
+                s = np.fmax(p.scale[a], p.scale[b])
+                ratio = d / np.maximum(s * TYPICAL_PATH_LENGTHS[np.ix_(np.flatnonzero(ha), np.flatnonzero(hb))], 1e-6)
+                small = p.extent[a] if p.count[a] <= p.count[b] else p.extent[b]
+                gap = d.min() / (4.0 * max(small, 128.0))
+                if gap <= 1.0 and not ratio.max() > 1.0:
+                    want = gap
+            assert got[a, b] == pytest.approx(want, rel=1e-5) or (np.isinf(want) and np.isinf(got[a, b])), (a, b)

@@ -42,35 +42,29 @@ class _Pieces:
         scale ``s``, the skeleton vetoes joins no body can make: two parts are
         at most ``reach * s`` times their path through the limbs and torso bones
         apart. Pieces that share a part type, or are the same, cost inf.
-        Computed part against part (K present parts in all), so the work grows
-        with the number of parts, not pieces times 18 squared.
+        Only pairs of pieces with no part type in common are measured (part
+        against part, 18 x 18 at most), so a crowd of whole people costs little:
+        the work grows with the pairs that could join, not with pieces squared.
         """
         n = len(self.have)
         out = np.full((len(rows), n), np.inf, np.float32)
         hv = self.have.astype(np.float32)
-        for lo in range(0, len(rows), 64):                        # bounded memory: 64 pieces at a time
-            block = rows[lo:lo + 64]
-            disjoint = (hv[block] @ hv.T == 0) & (self.count > 0)[None]                  # (B, N)
-            cand = np.flatnonzero(disjoint.any(axis=0))
-            rp, rt = np.nonzero(self.have[block])                 # the block's parts, by row
-            if len(cand) == 0 or len(rp) == 0:
-                continue
-            cp, typ = np.nonzero(self.have[cand])                 # the candidates' parts, by piece
-            pid = cand[cp]
-            starts = np.flatnonzero(np.r_[True, cp[1:] != cp[:-1]])
-            rstarts = np.flatnonzero(np.r_[True, rp[1:] != rp[:-1]])
-            i = block[rp]                                         # (R,) piece of each row part
-            d = np.linalg.norm(self.parts[i, rt, None, :2] - self.parts[pid, typ][None, :, :2], axis=2)  # (R, K)
-            s = np.fmax(self.scale[i][:, None], self.scale[pid][None])                   # NaN: no scale
-            ratio = d / np.maximum(self.reach * s * TYPICAL_PATH_LENGTHS[rt][:, typ], 1e-6)
-            near = np.minimum.reduceat(np.minimum.reduceat(d, starts, axis=1), rstarts, axis=0)
-            stretch = np.maximum.reduceat(np.maximum.reduceat(ratio, starts, axis=1), rstarts, axis=0)
-            b, rows_b = block[rp[rstarts]], lo + rp[rstarts]      # (B',) rows that have parts
-            small = np.where(self.count[b][:, None] <= self.count[cand][None],
-                             self.extent[b][:, None], self.extent[cand][None])
-            gap = near / (self.radius * np.maximum(small, self.min_size))                # (B', G)
-            ok = (gap <= 1.0) & ~(stretch > 1.0) & disjoint[rp[rstarts]][:, cand]
-            out[rows_b[:, None], cand[None]] = np.where(ok, gap, np.inf)
+        alive = self.count > 0
+        disjoint = (hv[rows] @ hv.T == 0) & alive[None] & alive[rows][:, None]             # (R, N)
+        r_all, c_all = np.nonzero(disjoint)
+        for lo in range(0, len(r_all), 4096):                      # bounded memory: 4096 pairs at a time
+            r, c = r_all[lo:lo + 4096], c_all[lo:lo + 4096]
+            a = rows[r]
+            d = np.linalg.norm(self.parts[a][:, :, None, :2] - self.parts[c][:, None, :, :2], axis=3)  # (P, 18, 18)
+            both = self.have[a][:, :, None] & self.have[c][:, None, :]
+            s = np.fmax(self.scale[a], self.scale[c])                                   # NaN: no scale
+            ratio = d / np.maximum(self.reach * s[:, None, None] * TYPICAL_PATH_LENGTHS[None], 1e-6)
+            near = np.where(both, d, np.inf).min(axis=(1, 2))
+            stretch = np.where(both, ratio, -np.inf).max(axis=(1, 2))
+            small = np.where(self.count[a] <= self.count[c], self.extent[a], self.extent[c])
+            gap = near / (self.radius * np.maximum(small, self.min_size))
+            ok = (gap <= 1.0) & ~(stretch > 1.0)
+            out[r, c] = np.where(ok, gap, np.inf)
         return out
 
     def join(self, h: int, f: int) -> None:
