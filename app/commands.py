@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from engines.cli import DEFAULT_MODEL, add_decoder_args, add_flip_arg, add_model_args, decoder_choice
+from engines.cli import DEFAULT_MODEL, add_decoder_args, add_model_args, add_tta_args, decoder_choice, tta_choice
 from engines.cli_args import bounded, fraction, non_negative_int, prepare_output
 from ssapose import paths
 
@@ -32,7 +32,7 @@ def add_commands(sub) -> None:
                                   "frame, flushed as it comes (see README)")
     add_model_args(p)
     add_decoder_args(p)
-    add_flip_arg(p)
+    add_tta_args(p)
     p.add_argument("--track", action="store_true",
                    help="keep person ids across frames (OKS) and smooth keypoints (One-Euro); prints ID switches, "
                         "track lengths and keypoint jitter at the end")
@@ -117,9 +117,10 @@ def run_video(args) -> int:
     args.track = args.track or bool(args.csv)
     bar = None
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
-    spec = RunSpec(args.input, args.model, args.backend, args.device, args.threads, args.streams, args.input_size,
+    tta = tta_choice(args)
+    spec = RunSpec(args.input, args.model, args.backend, args.device, args.threads, args.streams, tta.height,
                    decoder_choice(args), live=args.live, max_frames=args.max_frames, draw=bool(args.out or args.show),
-                   style=style, flip=args.flip)
+                   style=style, flip=tta.flip, scales=tta.scales)
     tracker = Tracker(tracker_config(args)) if args.track else None
     stats = TrackStats() if tracker else None
     run = open_run(spec, tracker, on_skip=lambda text: (bar.write if bar else print)(f"warning: skipped {text}",

@@ -95,6 +95,7 @@ class PipelineConfig:
     show_fields: bool = False
     max_frames: int = 0
     flip: bool = False                                          # test-time flipping (2x the network's cost)
+    scales: tuple[float, ...] = (1.0,)                          # test-time scales (the inference stage resizes)
 
 
 class SourceFailed(RuntimeError):
@@ -156,7 +157,8 @@ class Pipeline:
     def __init__(self, frames: Iterable[np.ndarray], backend: Backend, config: PipelineConfig = PipelineConfig(),
                  tracker: Callable | None = None):
         self.frames, self.backend, self.config, self.tracker = frames, backend, config, tracker
-        self.estimator = PoseEstimator(backend, config.input_size, config.decoder, flip=config.flip)
+        self.estimator = PoseEstimator(backend, config.input_size, config.decoder, flip=config.flip,
+                                       scales=config.scales)
         self.style = config.style
         self.show_fields = config.show_fields
         self.stats = Stats()
@@ -256,7 +258,8 @@ class Pipeline:
 
     def _preprocess(self) -> None:
         while (item := self._get(self._q[0])) is not _END:
-            item.x, item.box = self.estimator.prepare(item.frame, item.timings)
+            if self.estimator.scales == (1.0,):          # several scales: the inference stage prepares each
+                item.x, item.box = self.estimator.prepare(item.frame, item.timings)
             if not self._put(self._q[1], item):
                 return
         self._put(self._q[1], _END)
@@ -265,7 +268,10 @@ class Pipeline:
         """Runs the network only, so that the slowest stage does nothing else. ``streams`` of these run at
         once (frames may then finish out of order: the decode stage puts them back in order)."""
         while (item := self._get(self._q[1])) is not _END:
-            item.fields = self.estimator.network(item.x, item.timings)
+            if item.x is None:
+                item.fields, item.box = self.estimator.infer(item.frame, item.timings)
+            else:
+                item.fields = self.estimator.network(item.x, item.timings)
             item.x = None                                 # the input is not needed any more
             if not self._put(self._q[2], item):
                 return

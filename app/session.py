@@ -30,7 +30,7 @@ class RunSpec:
     decoder: None decodes as the model's card says; live: drop stale frames (None: as the source says);
     realtime: play a file at its own frame rate (the app) instead of as fast as possible; loop: start a file
     again at its end; max_frames: stop after so many (0: all); draw/hud/style/show_fields: the overlay;
-    flip: test-time flipping (2x the network's cost)."""
+    flip, scales: test-time flipping and scales (``engines.modes``)."""
 
     source: str
     model: str
@@ -49,6 +49,7 @@ class RunSpec:
     style: DrawStyle = field(default_factory=DrawStyle)
     show_fields: bool = False
     flip: bool = False
+    scales: tuple[float, ...] = (1.0,)
 
 
 @dataclass
@@ -90,7 +91,7 @@ def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[
     fps = 0.0 if live else src.fps
     cfg = PipelineConfig(input_size=spec.input_size, live=live, draw=spec.draw, hud=spec.hud, style=spec.style,
                          decoder=spec.decoder, show_fields=spec.show_fields, max_frames=spec.max_frames,
-                         flip=spec.flip,
+                         flip=spec.flip, scales=spec.scales,
                          clock_fps=fps,                              # the tracker runs on the file's own clock
                          pace_fps=fps if spec.realtime else 0.0)
     frames = looping(spec.source, halted or (lambda: False)) if spec.loop and not live else src

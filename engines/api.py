@@ -32,10 +32,10 @@ class Estimator:
 
     def __init__(self, model: str, *, backend: str = "auto", device: str = "cpu", threads: int | None = None,
                  input_size: int = DEFAULT_INPUT_HEIGHT, decoder: DecoderChoice | DecoderConfig | None = None,
-                 flip: bool = False):
+                 flip: bool = False, scales: tuple[float, ...] = (1.0,)):
         self.model = str(model)
         self.backend = create_backend(self.model, backend, device=device, threads=threads, streams=1)
-        self._run = PoseEstimator(self.backend, input_size, decoder, flip=flip)
+        self._run = PoseEstimator(self.backend, input_size, decoder, flip=flip, scales=scales)
 
     @property
     def card(self) -> ModelConfig:
@@ -95,7 +95,8 @@ class Estimator:
 
 def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", device: str = "cpu",
          threads: int | None = None, input_size: int = DEFAULT_INPUT_HEIGHT,
-         decoder: DecoderChoice | DecoderConfig | None = None, flip: bool = False) -> Estimator:
+         decoder: DecoderChoice | DecoderConfig | None = None, flip: bool = False,
+         scales: tuple[float, ...] = (1.0,), mode: str | None = None) -> Estimator:
     """Open a model file (``.xml`` OpenVINO, ``.onnx``, ``.engine`` TensorRT, ``.pt`` with torch installed).
 
     Args:
@@ -103,7 +104,14 @@ def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", devi
         backend, device, threads: as ``ssapose video``'s ``--backend``, ``--device``, ``--threads``.
         input_size: network input height in pixels.
         decoder: None decodes as the model's card says; a :class:`DecoderChoice` overrides some settings.
-        flip: test-time flipping (the mirrored image's maps averaged in): 2x the network's cost, more AP.
+        flip: test-time flipping (the mirrored image's maps averaged in): 2x the network's cost.
+        scales: input heights relative to ``input_size`` averaged on its grid (must include 1).
+        mode: ``"fast"``, ``"default"`` or ``"accurate"`` (``engines.modes``), instead of the three above.
     """
+    if mode is not None:
+        from engines.modes import MODES
+
+        m = MODES[mode]
+        input_size, flip, scales = m.height or input_size, m.flip, m.scales
     return Estimator(model, backend=backend, device=device, threads=threads, input_size=input_size,
-                     decoder=decoder, flip=flip)
+                     decoder=decoder, flip=flip, scales=scales)

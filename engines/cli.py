@@ -1,12 +1,14 @@
 """Subcommands of ``ssapose`` that make and score model files: import-ir, eval, export, engine build."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
 from engines import BACKEND_HELP, BACKENDS, require_torch
+from engines.modes import MODES, Mode
 from engines.cli_args import bounded, input_size, prepare_output, streams, threads
 from ssapose import paths
 from ssapose.coco import format_stats
@@ -59,11 +61,38 @@ def add_decoder_args(p) -> None:
                    help=f"per-limb matching of candidates (default: {d.matching})")
 
 
-def add_flip_arg(p) -> None:
-    """--flip: test-time flipping (the mirrored input's maps averaged in), for the commands that run a model."""
-    p.add_argument("--flip", action="store_true",
+def add_tta_args(p) -> None:
+    """--mode, --flip, --scales: test-time augmentation, for the commands that run a model."""
+    g = p.add_argument_group("speed or accuracy (test-time augmentation)")
+    g.add_argument("--mode", choices=tuple(MODES), default="default",
+                   help="fast: height 256 (unless --input-size is given); default: one pass; accurate: flipping "
+                        "and scales 1 and 1.5, 6.5x the network's cost (AP and cost of each: BENCHMARKS.md) "
+                        "(default: %(default)s)")
+    g.add_argument("--flip", action="store_true",
                    help="test-time flipping: also run the mirrored frame and average its maps, mirrored back "
-                        "(left/right swapped); 2x the network's cost, more AP (see BENCHMARKS.md)")
+                        "(left/right swapped); 2x the network's cost")
+    g.add_argument("--scales", type=scale_list, default=None, metavar="S,S,...",
+                   help="input heights relative to --input-size whose heatmaps and PAFs are averaged on its grid, "
+                        "e.g. 0.5,1,1.5,2 (the paper's testing; must include 1); cost: the sum of the squares")
+
+
+def scale_list(text: str) -> tuple[float, ...]:
+    """``"1,1.5"`` -> ``(1.0, 1.5)``; positive numbers including 1."""
+    try:
+        scales = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers, e.g. 1,1.5")
+    if 1.0 not in scales or any(not 0 < s <= 4 for s in scales):
+        raise argparse.ArgumentTypeError(f"scales {text!r}: each in (0, 4], and 1 among them")
+    return scales
+
+
+def tta_choice(args) -> Mode:
+    """The mode of :func:`add_tta_args`, with --flip, --scales and an explicit --input-size on top."""
+    m = MODES[getattr(args, "mode", "default")]
+    height = args.input_size if m.height is None or args.input_size != DEFAULT_INPUT_HEIGHT else m.height
+    return Mode(height=height, flip=m.flip or getattr(args, "flip", False),
+                scales=getattr(args, "scales", None) or m.scales)
 
 
 def decoder_choice(args) -> DecoderChoice:
@@ -108,7 +137,7 @@ def add_commands(sub) -> None:
     p.add_argument("--no-offsets", action="store_true",
                    help="oracle only: decode by upsampling instead of the encoded offsets")
     add_decoder_args(p)
-    add_flip_arg(p)
+    add_tta_args(p)
     g = p.add_argument_group("intervals (the sets are small: read a difference with its interval)")
     g.add_argument("--ci", action="store_true",
                    help="print AP's 95 %% interval, by bootstrap over the images (resampled with replacement)")
@@ -203,10 +232,12 @@ def run_eval(args) -> int:
     else:
         from engines.evaluate import evaluate_model
 
-        stats, results = evaluate_model(args.model, ann, args.images, args.input_size, backend=args.backend,
+        tta = tta_choice(args)
+        stats, results = evaluate_model(args.model, ann, args.images, tta.height, backend=args.backend,
                                         decoder=decoder_choice(args), progress=sys.stderr.isatty(), device=args.device,
-                                        threads=args.threads, flip=args.flip)
-        title = f"{Path(args.model).name} on {Path(ann).name}, input {args.input_size}"
+                                        threads=args.threads, flip=tta.flip, scales=tta.scales)
+        extra = (", flipped" if tta.flip else "") + (f", scales {tta.scales}" if tta.scales != (1.0,) else "")
+        title = f"{Path(args.model).name} on {Path(ann).name}, input {tta.height}{extra}"
     print(format_stats(stats, title))
     if args.ci or args.compare:
         _print_intervals(args, ann, results)
@@ -247,10 +278,11 @@ def _print_intervals(args, ann: str, results: list[dict]) -> None:
         return
     from engines.evaluate import evaluate_model
 
-    other, choice, flip = compare_spec(args.compare, decoder_choice(args), args.model, args.flip)
-    stats_b, results_b = evaluate_model(other, ann, args.images, args.input_size, backend=args.backend,
+    tta = tta_choice(args)
+    other, choice, flip = compare_spec(args.compare, decoder_choice(args), args.model, tta.flip)
+    stats_b, results_b = evaluate_model(other, ann, args.images, tta.height, backend=args.backend,
                                         decoder=choice, progress=sys.stderr.isatty(), device=args.device,
-                                        threads=args.threads, flip=flip)
+                                        threads=args.threads, flip=flip, scales=tta.scales)
     a, b, d = paired_difference(coco, results, results_b, draws=args.draws)
     print(f"A {Path(args.model).name}: {a.describe()}")
     print(f"B {args.compare}: {b.describe()}")

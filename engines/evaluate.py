@@ -14,8 +14,8 @@ from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = DEFAULT_INPUT_HEIGHT,
                    backend: str = "auto", decoder: DecoderConfig | DecoderChoice | None = None, progress: bool = False,
                    on_image: Callable[[int, int], bool] | None = None, device: str = "cpu",
-                   threads: int | None = None, opened: Backend | None = None, flip: bool = False
-                   ) -> tuple[dict, list[dict]]:
+                   threads: int | None = None, opened: Backend | None = None, flip: bool = False,
+                   scales: tuple[float, ...] = (1.0,)) -> tuple[dict, list[dict]]:
     """Run the model on every image of ``ann_file`` and score it.
 
     ``image_dir`` None finds the images beside the file or in the COCO layout. ``opened``: an
@@ -27,7 +27,7 @@ def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size:
     coco = load_coco(ann_file)
     image_dir = image_dir or find_image_dir(ann_file, coco)
     be = opened or create_backend(model, backend, device=device, threads=threads, streams=1)   # one image at a time
-    est = PoseEstimator(be, input_size, decoder, flip=flip)       # flip: test-time flipping (2x the network)
+    est = PoseEstimator(be, input_size, decoder, flip=flip, scales=scales)     # test-time flipping and scales
     try:
         poses = predict_images(coco, image_dir, est, on_image, progress)
     finally:

@@ -12,7 +12,7 @@ from ssapose.inference import decode_fields
 from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox, prepare
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
-from ssapose.tta import average, mirror_input, unflip
+from ssapose.tta import average, mirror_input, resample, unflip
 
 
 @dataclass
@@ -41,13 +41,20 @@ class PoseEstimator:
             model's card, so that a model decodes the way it was trained to (its offsets, say) by default.
         flip: also run the mirrored input and average its maps, mirrored back (``ssapose.tta``): 2x the
             network's cost.
+        scales: input heights relative to ``input_size`` whose heatmaps and PAFs are resampled onto the 1x grid
+            and averaged (the paper's multi-scale testing; 1x must be among them, and its offsets are used);
+            network cost: the sum of the squared scales. Only :meth:`infer` / calling the estimator uses them.
     """
 
     def __init__(self, backend: Backend, input_size: int = DEFAULT_INPUT_HEIGHT,
-                 decoder: DecoderConfig | DecoderChoice | None = None, flip: bool = False):
+                 decoder: DecoderConfig | DecoderChoice | None = None, flip: bool = False,
+                 scales: tuple[float, ...] = (1.0,)):
         if not isinstance(decoder, DecoderConfig):
             decoder = (decoder or DecoderChoice()).resolve(backend.info.config.refine)
         self.backend, self.input_size, self.decoder, self.flip = backend, input_size, decoder, flip
+        if 1.0 not in scales or any(s <= 0 for s in scales):
+            raise ValueError(f"scales {scales}: they must be positive and include 1 (the default height's grid)")
+        self.scales = tuple(scales)
 
     def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:
         """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a
@@ -68,9 +75,28 @@ class PoseEstimator:
         return fields
 
     def infer(self, frame: np.ndarray, t: Timings) -> tuple[dict[str, np.ndarray], Letterbox]:
-        """:meth:`prepare` then :meth:`network` on one frame."""
+        """:meth:`prepare` then :meth:`network` on one frame (at every scale of ``scales``, averaged on the 1x
+        grid)."""
         x, box = self.prepare(frame, t)
-        return self.network(x, t), box
+        fields = self.network(x, t)
+        if self.scales == (1.0,):
+            return fields, box
+        base = {k: v[0] for k, v in fields.items()}
+        shape = base["heatmaps"].shape[1:]
+        acc = {k: base[k].copy() for k in ("heatmaps", "pafs")}
+        pre, infer_ms = self.backend.info.config.preprocess, t.inference
+        for s in self.scales:
+            if s == 1.0:
+                continue
+            size = max(pre.pad_to, int(round(self.input_size * s)))
+            xs, bs = prepare(frame, size, pre, normalised=not getattr(self.backend, "takes_uint8", False))
+            other = resample(self.network(xs, t), bs.scale, box.scale, self.backend.info.stride, shape)
+            infer_ms += t.inference                              # every scale's network time counts
+            for k in acc:
+                acc[k] += other[k]
+        t.inference = infer_ms
+        base.update({k: v / len(self.scales) for k, v in acc.items()})
+        return base, box
 
     def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings) -> Poses:
         """Decode one frame's fields into poses in frame pixels; fills ``t.decode``."""

@@ -61,3 +61,29 @@ def mirror_input(x: np.ndarray) -> np.ndarray:
 def average(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The mean of two field sets with the same keys."""
     return {k: (a[k] + b[k]) * 0.5 for k in a}
+
+
+def resample(fields: dict[str, np.ndarray], scale: float, base_scale: float, stride: int,
+             shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Heatmaps and PAFs of one image seen at ``scale`` (input px per frame px), bilinearly resampled onto the
+    ``shape = (h, w)`` stride-``stride`` grid of the same image seen at ``base_scale``.
+
+    Cell ``j`` of the base grid is centred at frame pixel ``(stride j + (stride - 1) / 2) / base_scale``, which
+    is cell ``((stride j + (stride - 1) / 2) scale / base_scale - (stride - 1) / 2) / stride`` of the other grid.
+    Offsets are not resampled (their unit, the cell, differs between grids); ``(C, h', w')`` in, ``(C, h, w)`` out.
+    """
+    out = {}
+    ratio, c = scale / base_scale, (stride - 1) / 2.0
+    for name in ("heatmaps", "pafs"):
+        f = fields[name][0] if fields[name].ndim == 4 else fields[name]
+        for axis, n in ((1, shape[0]), (2, shape[1])):
+            pos = ((stride * np.arange(n) + c) * ratio - c) / stride
+            pos = np.clip(pos, 0, f.shape[axis] - 1)
+            lo = np.floor(pos).astype(np.int64)
+            hi = np.minimum(lo + 1, f.shape[axis] - 1)
+            wt = (pos - lo).astype(np.float32)
+            a, b = np.take(f, lo, axis=axis), np.take(f, hi, axis=axis)
+            wt = wt[:, None] if axis == 1 else wt[None, :]
+            f = a + (b - a) * wt
+        out[name] = f
+    return out

@@ -290,3 +290,27 @@ def test_merge_costs_match_a_pair_by_pair_reference():
                 if gap <= 1.0 and not ratio.max() > 1.0:
                     want = gap
             assert got[a, b] == pytest.approx(want, rel=1e-5) or (np.isinf(want) and np.isinf(got[a, b])), (a, b)
+
+
+def test_resample_puts_a_peak_where_the_frame_has_it():
+    """A person's fields encoded on a 1.5x grid, resampled onto the 1x grid, peak where the 1x fields do."""
+    from ssapose.tta import resample
+
+    person = coco_to_parts(synthetic_person(100.0, 110.0, 0.7)[None])
+    cfg = TargetConfig(stride=8)
+    base = encode_targets(person, 256, 224, cfg)
+    big = person.copy()
+    big[..., :2] *= 1.5
+    other = encode_targets(big, 384, 336, cfg)
+    back = resample({"heatmaps": other.heatmaps, "pafs": other.pafs}, 1.5, 1.0, 8, base.heatmaps.shape[1:])
+    assert back["heatmaps"].shape == base.heatmaps.shape
+    for p in range(18):
+        want = np.unravel_index(base.heatmaps[p].argmax(), base.heatmaps[p].shape)
+        got = np.unravel_index(back["heatmaps"][p].argmax(), base.heatmaps[p].shape)
+        assert max(abs(want[0] - got[0]), abs(want[1] - got[1])) <= 0, p
+        # and to a fraction of a cell: the centroids of the two peaks (the 1.5x gaussian is narrower)
+        cy, cx = (np.clip(want[0] + np.arange(-1, 2), 0, 27), np.clip(want[1] + np.arange(-1, 2), 0, 31))
+        wa, wb = base.heatmaps[p][np.ix_(cy, cx)] ** 2, back["heatmaps"][p][np.ix_(cy, cx)] ** 2
+        ca = np.array([wa.sum(1) @ cy, wa.sum(0) @ cx]) / wa.sum()
+        cb = np.array([wb.sum(1) @ cy, wb.sum(0) @ cx]) / wb.sum()
+        assert np.abs(ca - cb).max() < 0.1, (p, ca, cb)

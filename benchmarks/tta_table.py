@@ -1,0 +1,126 @@
+"""Test-time augmentation: AP with 95 % intervals per mode, network cost, and sequential FPS on the demo clip.
+
+    python benchmarks/tta_table.py --choose        # candidates on coco_mini train2017 only (choosing 'accurate')
+    python benchmarks/tta_table.py                 # the modes on val2017, coco_tiny and both pooled
+
+The default INT8 IR; every candidate is decoded with the default decoder. Intervals: paired bootstrap over images
+(1000 draws) of each mode against the default on the same images.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engines import create_backend  # noqa: E402
+from engines.evaluate import evaluate_model  # noqa: E402
+from engines.modes import MODES, Mode  # noqa: E402
+from engines.runner import PoseEstimator  # noqa: E402
+from ssapose import paths  # noqa: E402
+from ssapose.coco import load_coco  # noqa: E402
+from ssapose.intervals import paired_difference  # noqa: E402
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
+from ssapose.sources import read_frames  # noqa: E402
+
+CANDIDATES = {"default": Mode(), "flip": Mode(flip=True), "scales 1,1.5": Mode(scales=(1.0, 1.5)),
+              "flip + scales 1,1.5": Mode(flip=True, scales=(1.0, 1.5)),
+              "scales 0.5,1,1.5,2": Mode(scales=(0.5, 1.0, 1.5, 2.0)),
+              "flip + scales 0.5,1,1.5,2": Mode(flip=True, scales=(0.5, 1.0, 1.5, 2.0))}
+
+
+def run(model: str, mode: Mode, ann: str) -> list[dict]:
+    _, results = evaluate_model(model, ann, None, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip,
+                                scales=mode.scales)
+    return results
+
+
+def pooled(sets: list[tuple[str, list[dict]]], base: list[list[dict]]):
+    """One COCO of several annotation files (image and annotation ids offset), and the results mapped to it."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+
+    merged = {"images": [], "annotations": [], "categories": None}
+    maps, offset = [], 0
+    for ann, _ in sets:
+        d = load_coco(ann).dataset
+        merged["categories"] = merged["categories"] or d["categories"]
+        ids = {im["id"]: offset + n + 1 for n, im in enumerate(d["images"])}
+        merged["images"] += [dict(im, id=ids[im["id"]]) for im in d["images"]]
+        merged["annotations"] += [dict(a, image_id=ids[a["image_id"]], id=len(merged["annotations"]) + k + 1)
+                                  for k, a in enumerate(d["annotations"])]
+        maps.append(ids)
+        offset += len(d["images"])
+    coco = COCO()
+    coco.dataset = merged
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    mapped = [[dict(r, image_id=m[r["image_id"]]) for r in res] for m, res in zip(maps, base)]
+    return coco, [r for res in mapped for r in res]
+
+
+def fps(model: str, mode: Mode, frames) -> float:
+    with create_backend(model, streams=1) as be:
+        est = PoseEstimator(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales)
+        est(frames[0])                        # compiles every input shape of the mode (one per scale)
+        est(frames[1])
+        t0 = time.perf_counter()
+        for f in frames:
+            est(f)
+        return len(frames) / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--choose", action="store_true", help="the candidates on coco_mini train2017")
+    ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
+    ap.add_argument("--frames", type=int, default=60, help="demo clip frames timed per mode")
+    ap.add_argument("--fps-only", action="store_true", help="only the sequential FPS of each mode, 3 rounds")
+    args = ap.parse_args()
+    if args.fps_only:
+        frames = list(read_frames(str(paths.demo_video()), args.frames))
+        rounds = {name: [] for name in MODES}
+        for _ in range(3):
+            for name, mode in MODES.items():
+                rounds[name].append(fps(args.model, mode, frames))
+        for name, v in rounds.items():
+            print(f"| {name} | {MODES[name].cost:.2f}x | {', '.join(f'{x:.1f}' for x in v)} | "
+                  f"{sorted(v)[1] / sorted(rounds['default'])[1]:.2f} of default |")
+        return 0
+    if args.choose:
+        ann = str(paths.coco_set("train").ann)
+        coco = load_coco(ann)
+        base = run(args.model, CANDIDATES["default"], ann)
+        print("| candidate (train2017) | network cost | AP [95 %] | vs default [95 %] |")
+        print("|---|---|---|---|")
+        for name, mode in CANDIDATES.items():
+            res = base if name == "default" else run(args.model, mode, ann)
+            a, b, d = paired_difference(coco, base, res)
+            print(f"| {name} | {mode.cost:.2f}x | {b.value:.3f} [{b.low:.3f}, {b.high:.3f}] | "
+                  f"{d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] |")
+        return 0
+    sets = [str(paths.coco_set("val").ann), str(paths.coco_set("tiny").ann)]
+    frames = list(read_frames(str(paths.demo_video()), args.frames))
+    results = {name: [run(args.model, m, s) for s in sets] for name, m in MODES.items()}
+    print("| mode | network cost | val2017 AP | coco_tiny AP | pooled AP | pooled vs default | FPS (sequential) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, mode in MODES.items():
+        cells = []
+        for k, s in enumerate(sets):
+            coco = load_coco(s)
+            _, b, _ = paired_difference(coco, results["default"][k], results[name][k])
+            cells.append(f"{b.value:.3f} [{b.low:.3f}, {b.high:.3f}]")
+        coco, base = pooled(list(zip(sets, results["default"])), results["default"])
+        _, other = pooled(list(zip(sets, results[name])), results[name])
+        _, b, d = paired_difference(coco, base, other)
+        print(f"| {name} | {mode.cost:.2f}x | {cells[0]} | {cells[1]} | {b.value:.3f} [{b.low:.3f}, {b.high:.3f}] | "
+              f"{d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] | {fps(args.model, mode, frames):.1f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
