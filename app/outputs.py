@@ -13,7 +13,6 @@ import json
 import os
 from dataclasses import replace
 
-import numpy as np
 
 from ssapose.skeleton import COCO_KEYPOINT_NAMES
 from ssapose.redact import redact

@@ -60,7 +60,6 @@ def network_alone(model: str, inputs: list, streams: int, threads: int | None) -
 
 def pipeline(model: str, frames: int, extra: list[str]) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
         import contextlib
         import io
         out = io.StringIO()

@@ -16,7 +16,7 @@ from ssapose.decode.limbs import pair_scores
 from ssapose.overlay import DrawStyle, draw_poses
 from ssapose.poses import Poses
 
-from conftest import DATA, TINY_ANN
+from conftest import TINY_ANN
 from test_pipeline import FieldsBackend, frames
 
 

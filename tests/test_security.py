@@ -1,6 +1,5 @@
 """Model files never run code, and passwords in source URLs never reach a file, a message or the settings."""
 import os
-import pickle
 import subprocess
 import sys
 

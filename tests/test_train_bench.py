@@ -2,7 +2,6 @@
 import json
 import shutil
 
-import pytest
 
 from training import bench, check_coco
 

@@ -1,5 +1,4 @@
 import csv
-from dataclasses import replace
 import json
 
 import numpy as np

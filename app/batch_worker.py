@@ -1,0 +1,142 @@
+"""One ``ssapose batch`` worker: a process that holds one opened model and turns videos into pose files.
+
+It reads jobs from stdin, one JSON object a line (:class:`Job` fields), and answers each on stdout with progress
+lines ``{"progress": frames}`` and one final line ``{"done": true, ...}`` or ``{"done": false, "reason": ...}``.
+Outputs are written under temporary names in the output folder and renamed when the video is finished, so a
+worker killed mid-video leaves no output that looks complete. Run by ``app.batch``; not meant to be run by hand.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Job:
+    """video: the source; outputs: ``{"json": path, "csv": path, "mp4": path}`` (those asked for)."""
+
+    video: str
+    outputs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How every video is processed: the model and its runtime, decoder, mode and tracking."""
+
+    model: str
+    backend: str = "auto"
+    device: str = "cpu"
+    threads: int | None = None
+    streams: int | None = None
+    input_size: int = 368
+    refine: str | None = None
+    paf_method: str | None = None
+    matching: str | None = None
+    flip: bool = False
+    scales: tuple = (1.0,)
+    track: bool = False
+
+
+def partial(path: str) -> Path:
+    """Where an output is written until its video is finished."""
+    p = Path(path)
+    return p.with_name(f".{p.name}.partial{p.suffix}")
+
+
+def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) -> dict:
+    """Run one video through the pipeline on an opened ``backend``; returns its summary (frames, seconds)."""
+    from app.outputs import JsonLinesWriter, TableWriter
+    from app.pipeline import Pipeline, PipelineConfig, SourceFailed
+    from app.video_out import VideoOut
+    from ssapose.decode import DecoderChoice
+    from ssapose.sources import FrameSource
+    from ssapose.tracking import Tracker
+
+    t0 = time.perf_counter()
+    src = FrameSource(job.video)
+    if src.live:
+        src.close()
+        raise ValueError(f"{job.video} is a live source; batch takes files")
+    tracker = Tracker() if opts.track or "csv" in job.outputs else None
+    draw = "mp4" in job.outputs
+    cfg = PipelineConfig(input_size=opts.input_size, draw=draw, clock_fps=src.fps, flip=opts.flip,
+                         scales=tuple(opts.scales),
+                         decoder=DecoderChoice(opts.refine, opts.paf_method, opts.matching))
+    tmp = {k: partial(v) for k, v in job.outputs.items()}
+    writers = []
+    try:
+        poses = JsonLinesWriter(str(tmp["json"]), job.video, opts.model, src.fps) if "json" in tmp else None
+        table = TableWriter(str(tmp["csv"]), {"source": job.video, "model": opts.model, "fps": src.fps}) \
+            if "csv" in tmp else None
+        video = VideoOut(str(tmp["mp4"]), src.fps) if draw else None
+        writers = [w for w in (poses, table, video) if w is not None]
+        pipe = Pipeline(src, backend, cfg, tracker)
+        n = 0
+        try:
+            for r in pipe.results():
+                if video is not None:
+                    video.write(r.image)
+                for w in (poses, table):
+                    if w is not None:
+                        w.write(r, src.fps)
+                n += 1
+                if n % 50 == 0:
+                    report(n)
+        except SourceFailed as e:
+            if n == 0:
+                raise ValueError(f"nothing readable: {e.__cause__}") from e
+        if n == 0:
+            raise ValueError(f"no frame could be read ({src.report.describe()})")
+        for w in writers:
+            w.close()
+        writers = []
+        for k, p in tmp.items():
+            os.replace(p, job.outputs[k])
+        return {"frames": n, "expected": src.count, "skipped": src.report.skipped, "seconds": time.perf_counter() - t0,
+                "stopped": src.report.stopped}
+    finally:
+        for w in writers:
+            w.close()
+        for p in tmp.values():
+            if p.exists():
+                p.unlink()
+        src.close()
+
+
+def main() -> int:
+    opts = WorkerOptions(**json.loads(sys.argv[1]))
+    from engines import create_backend
+
+    backend = create_backend(opts.model, opts.backend, device=opts.device, threads=opts.threads,
+                             streams=opts.streams)
+    out = sys.stdout
+
+    def say(obj: dict) -> None:
+        out.write(json.dumps(obj) + "\n")
+        out.flush()
+
+    say({"ready": True})
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        job = Job(**json.loads(line))
+        try:
+            summary = process(job, opts, backend, report=lambda n: say({"progress": n}))
+            say({"done": True, **summary})
+        except Exception as e:  # noqa: BLE001 - reported to the supervisor, which records it
+            say({"done": False, "reason": f"{type(e).__name__}: {e}"})
+    backend.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.stdout = os.fdopen(os.dup(1), "w")            # the protocol's channel; prints of libraries go to stderr
+    os.dup2(2, 1)
+    sys.exit(main())
+
+
+__all__ = ["Job", "WorkerOptions", "process", "partial", "asdict"]

@@ -1,0 +1,92 @@
+"""``ssapose batch`` throughput against the machine's network-alone capacity, in one run.
+
+    python benchmarks/batch_throughput.py [--clips 4] [--frames 100] [--ray]
+
+Makes ``--clips`` clips of ``--frames`` frames of the demo clip (768x432), then per round: the network alone at
+its best configuration (as benchmarks/capacity.py), and ``ssapose batch`` over the clips with 1 and 2 workers
+(and on a local Ray instance with 2 actors, with --ray). Total frames per second of each, and its ratio to the
+capacity; medians over the rounds.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import cv2  # noqa: E402
+
+from capacity import network_alone  # noqa: E402
+from engines import auto_streams, create_backend  # noqa: E402
+from ssapose import paths  # noqa: E402
+from ssapose.preprocess import prepare  # noqa: E402
+from ssapose.sources import read_frames  # noqa: E402
+
+
+def make_clips(folder: Path, n: int, frames: int) -> None:
+    cap = cv2.VideoCapture(str(paths.demo_video()))
+    for i in range(n):
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 100 + 250 * i)
+        out = None
+        for _ in range(frames):
+            ok, f = cap.read()
+            if not ok:
+                break
+            out = out or cv2.VideoWriter(str(folder / f"clip{i}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10,
+                                         (f.shape[1], f.shape[0]))
+            out.write(f)
+        out.release()
+
+
+def batch_fps(clips: Path, frames: int, *extra: str) -> float:
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "app.cli", "batch", str(clips), "--out-dir", out, *extra],
+                       cwd=ROOT, check=True, capture_output=True)
+        return frames / (time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=4)
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--ray", action="store_true")
+    args = ap.parse_args()
+    model = str(paths.DEFAULT_MODEL)
+    with tempfile.TemporaryDirectory() as d:
+        clips = Path(d)
+        make_clips(clips, args.clips, args.frames)
+        total = args.clips * args.frames
+        with create_backend(model, streams=1) as be:
+            pre = be.info.config.preprocess
+        inputs = [prepare(f, 368, pre, normalised=False)[0] for f in read_frames(str(paths.demo_video()), 50)]
+        runs = {"capacity": [], "batch, 1 worker": [], "batch, 2 workers": []} | ({"batch --ray, 2 actors": []}
+                                                                                 if args.ray else {})
+        for _ in range(args.rounds):
+            runs["capacity"].append(network_alone(model, inputs, auto_streams(), None))
+            runs["batch, 1 worker"].append(batch_fps(clips, total))
+            runs["batch, 2 workers"].append(batch_fps(clips, total, "--workers", "2", "--threads", "1",
+                                                      "--streams", "1"))
+            if args.ray:
+                runs["batch --ray, 2 actors"].append(batch_fps(clips, total, "--ray", "--workers", "2",
+                                                               "--threads", "1", "--streams", "1"))
+    cap = statistics.median(runs["capacity"])
+    print(f"| what ({args.clips} clips x {args.frames} frames, {args.rounds} rounds) | FPS per round | median | "
+          "/ capacity |")
+    print("|---|---|---|---|")
+    for k, v in runs.items():
+        m = statistics.median(v)
+        print(f"| {k} | {', '.join(f'{x:.1f}' for x in v)} | {m:.1f} | {m / cap:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

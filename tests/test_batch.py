@@ -1,0 +1,105 @@
+"""``ssapose batch``: done / failed / skipped on a rerun, a killed worker retried, the same poses as ``video``."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import cv2
+import pytest
+
+from app.cli import main
+from ssapose import paths
+
+from conftest import DEMO, ROOT
+
+pytestmark = pytest.mark.skipif(not paths.DEFAULT_MODEL.exists(), reason="the default model is built by make")
+
+
+def _clip(path, start: int, frames: int) -> None:
+    cap = cv2.VideoCapture(str(DEMO))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+    out = None
+    for _ in range(frames):
+        ok, f = cap.read()
+        if out is None:
+            out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (f.shape[1], f.shape[0]))
+        out.write(f)
+    out.release()
+    cap.release()
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clips")
+    for i, start in enumerate((200, 400, 600)):
+        _clip(d / f"c{i}.mp4", start, 12)
+    (d / "broken.mp4").write_bytes((d / "c0.mp4").read_bytes()[:20000])      # its index is cut off
+    return d
+
+
+def _lines(path):
+    return path.read_text().splitlines()
+
+
+def test_three_done_one_failed_and_a_rerun_skips_the_done(clips, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["batch", str(clips), "--out-dir", str(out), "--workers", "2"]) == 1
+    text = capsys.readouterr().out
+    assert "3 done, 0 skipped (done before), 1 failed, of 4 videos" in text
+    manifest = json.loads((out / "ssapose-batch.json").read_text())["videos"]
+    broken = manifest[str(clips / "broken.mp4")]
+    assert broken["status"] == "failed" and "cannot open" in broken["reason"]
+    for i in range(3):
+        assert len(_lines(out / f"c{i}.jsonl")) == 13                   # a header and 12 frames
+    assert not list(out.glob(".*partial*"))
+    assert main(["batch", str(clips), "--out-dir", str(out), "--workers", "2"]) == 1
+    assert "0 done, 3 skipped (done before), 1 failed" in capsys.readouterr().out
+
+
+def test_batch_writes_the_poses_that_video_writes(clips, tmp_path):
+    out = tmp_path / "out"
+    assert main(["batch", str(clips / "c1.mp4"), "--out-dir", str(out)]) == 0
+    assert main(["video", str(clips / "c1.mp4"), "--json", str(tmp_path / "single.jsonl")]) == 0
+    assert _lines(out / "c1.jsonl")[1:] == _lines(tmp_path / "single.jsonl")[1:]
+
+
+def test_a_worker_killed_mid_video_is_retried_and_its_output_is_complete(tmp_path):
+    video = tmp_path / "long.mp4"
+    _clip(video, 300, 120)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "batch", str(video), "--out-dir", str(out)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = []
+
+    def kill_when_busy():
+        deadline = time.time() + 120
+        while time.time() < deadline and not killed:
+            partials = list(out.glob(".*partial*")) if out.exists() else []
+            if partials and partials[0].stat().st_size > 2000:              # the worker is mid-video
+                pids = subprocess.run(["pgrep", "-f", "app.batch_worker"], capture_output=True, text=True).stdout
+                for pid in pids.split():
+                    if int(pid) != os.getpid():
+                        os.kill(int(pid), signal.SIGKILL)
+                        killed.append(int(pid))
+            time.sleep(0.05)
+
+    t = threading.Thread(target=kill_when_busy)
+    t.start()
+    stdout, stderr = proc.communicate(timeout=300)
+    t.join()
+    assert killed, "the worker was never seen mid-video"
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "1 done, 0 skipped (done before), 0 failed" in stdout
+    assert len(_lines(out / "long.jsonl")) == 121
+
+
+def test_ray_needs_ray_or_says_how_to_get_it(clips, tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("ray is installed here: tests/test_batch_ray.py runs it")
+    assert main(["batch", str(clips / "c0.mp4"), "--out-dir", str(tmp_path / "o"), "--ray"]) == 1
+    assert "pip install 'ssapose[cluster]'" in capsys.readouterr().err
