@@ -60,11 +60,13 @@ class Run:
     backend: Backend
     pipeline: Pipeline
     live: bool
+    owns_backend: bool = True              # False: a backend shared with other runs, closed by its owner
 
     def close(self) -> None:
         self.pipeline.stop()
         self.source.close()
-        self.backend.close()
+        if self.owns_backend:
+            self.backend.close()
 
     def __enter__(self) -> "Run":
         return self
@@ -73,20 +75,31 @@ class Run:
         self.close()
 
 
-def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[str], None] | None = None,
-             halted: Callable[[], bool] | None = None) -> Run:
-    """Open ``spec``'s source, then its model (a model that fails raises :class:`ModelOpenError`, and
-    the source is closed), and build the pipeline. ``tracker``: run in the overlay stage; ``on_skip``:
-    told of every damaged frame or corrupt image skipped; ``halted``: ends a looping file."""
+def open_backend(spec: RunSpec) -> Backend:
+    """``spec``'s model, opened (a model that fails raises :class:`ModelOpenError`)."""
     from engines import create_backend
 
-    src = FrameSource(spec.source, on_skip=on_skip)
     try:
-        backend = create_backend(spec.model, spec.backend, device=spec.device, threads=spec.threads,
-                                 streams=spec.streams)
+        return create_backend(spec.model, spec.backend, device=spec.device, threads=spec.threads,
+                              streams=spec.streams)
     except Exception as e:
-        src.close()
         raise ModelOpenError(f"cannot open the model {spec.model}: {e}") from e
+
+
+def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[str], None] | None = None,
+             halted: Callable[[], bool] | None = None, backend: Backend | None = None) -> Run:
+    """Open ``spec``'s source, then its model (a model that fails raises :class:`ModelOpenError`, and
+    the source is closed), and build the pipeline. ``tracker``: run in the overlay stage; ``on_skip``:
+    told of every damaged frame or corrupt image skipped; ``halted``: ends a looping file; ``backend``: an
+    opened backend shared with other runs (left open by :meth:`Run.close`)."""
+    src = FrameSource(spec.source, on_skip=on_skip)
+    owns = backend is None
+    if owns:
+        try:
+            backend = open_backend(spec)
+        except ModelOpenError:
+            src.close()
+            raise
     live = src.live if spec.live is None else spec.live
     fps = 0.0 if live else src.fps
     cfg = PipelineConfig(input_size=spec.input_size, live=live, draw=spec.draw, hud=spec.hud, style=spec.style,
@@ -95,4 +108,4 @@ def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[
                          clock_fps=fps,                              # the tracker runs on the file's own clock
                          pace_fps=fps if spec.realtime else 0.0)
     frames = looping(spec.source, halted or (lambda: False)) if spec.loop and not live else src
-    return Run(src, backend, Pipeline(frames, backend, cfg, tracker), live)
+    return Run(src, backend, Pipeline(frames, backend, cfg, tracker), live, owns)

@@ -4,8 +4,9 @@
 
 Makes ``--clips`` clips of ``--frames`` frames of the demo clip (768x432), then per round: the network alone at
 its best configuration (as benchmarks/capacity.py), and ``ssapose batch`` over the clips with 1 and 2 workers
-(and on a local Ray instance with 2 actors, with --ray). Total frames per second of each, and its ratio to the
-capacity; medians over the rounds.
+(and on a local Ray instance with 2 actors, with --ray), and ``ssapose video`` with 1, 2 and 4 of the clips as
+sources in one process. Total frames per second of each (process start and model loading included), and its ratio
+to the capacity; medians over the rounds.
 """
 from __future__ import annotations
 
@@ -53,6 +54,16 @@ def batch_fps(clips: Path, frames: int, *extra: str) -> float:
         return frames / (time.perf_counter() - t0)
 
 
+def sources_fps(clips: Path, k: int, frames: int) -> float:
+    """``ssapose video`` on the first ``k`` clips at once (one process, one model), pose files written."""
+    files = sorted(str(p) for p in clips.glob("clip*.mp4"))[:k]
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "app.cli", "video", *files, "--json", out + "/"], cwd=ROOT,
+                       check=True, capture_output=True)
+        return k * frames / (time.perf_counter() - t0)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=int, default=4)
@@ -68,10 +79,12 @@ def main() -> int:
         with create_backend(model, streams=1) as be:
             pre = be.info.config.preprocess
         inputs = [prepare(f, 368, pre, normalised=False)[0] for f in read_frames(str(paths.demo_video()), 50)]
-        runs = {"capacity": [], "batch, 1 worker": [], "batch, 2 workers": []} | ({"batch --ray, 2 actors": []}
-                                                                                 if args.ray else {})
+        runs = {"capacity": [], "video, 1 source": [], "video, 2 sources": [], "video, 4 sources": [],
+                "batch, 1 worker": [], "batch, 2 workers": []} | ({"batch --ray, 2 actors": []} if args.ray else {})
         for _ in range(args.rounds):
             runs["capacity"].append(network_alone(model, inputs, auto_streams(), None))
+            for k in (1, 2, 4):
+                runs[f"video, {k} source{'s' if k > 1 else ''}"].append(sources_fps(clips, k, args.frames))
             runs["batch, 1 worker"].append(batch_fps(clips, total))
             runs["batch, 2 workers"].append(batch_fps(clips, total, "--workers", "2", "--threads", "1",
                                                       "--streams", "1"))
