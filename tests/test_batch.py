@@ -66,32 +66,44 @@ def test_batch_writes_the_poses_that_video_writes(clips, tmp_path):
     assert _lines(out / "c1.jsonl")[1:] == _lines(tmp_path / "single.jsonl")[1:]
 
 
+def run_and_kill(args: list[str], pattern: str, busy) -> tuple[int, str, str, list[int]]:
+    """Run ``ssapose ARGS``; the first time ``busy()`` is true, SIGKILL the processes matching ``pattern``."""
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    killed: list[int] = []
+
+    def watch():
+        deadline = time.time() + 180
+        while time.time() < deadline and not killed and proc.poll() is None:
+            if busy():
+                pids = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+                for pid in map(int, pids.split()):
+                    if pid != os.getpid():
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+            time.sleep(0.05)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    out, err = proc.communicate(timeout=400)
+    t.join()
+    return proc.returncode, out, err, killed
+
+
+def mid_video(out, prefix: str = ""):
+    """True once a partial pose file in ``out`` has frames in it: a worker is in the middle of a video."""
+    partials = list(out.glob(f".{prefix}*partial*")) if out.exists() else []
+    return bool(partials) and partials[0].stat().st_size > 2000
+
+
 def test_a_worker_killed_mid_video_is_retried_and_its_output_is_complete(tmp_path):
     video = tmp_path / "long.mp4"
     _clip(video, 300, 120)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "batch", str(video), "--out-dir", str(out)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed = []
-
-    def kill_when_busy():
-        deadline = time.time() + 120
-        while time.time() < deadline and not killed:
-            partials = list(out.glob(".*partial*")) if out.exists() else []
-            if partials and partials[0].stat().st_size > 2000:              # the worker is mid-video
-                pids = subprocess.run(["pgrep", "-f", "app.batch_worker"], capture_output=True, text=True).stdout
-                for pid in pids.split():
-                    if int(pid) != os.getpid():
-                        os.kill(int(pid), signal.SIGKILL)
-                        killed.append(int(pid))
-            time.sleep(0.05)
-
-    t = threading.Thread(target=kill_when_busy)
-    t.start()
-    stdout, stderr = proc.communicate(timeout=300)
-    t.join()
+    rc, stdout, stderr, killed = run_and_kill(["batch", str(video), "--out-dir", str(out)], "app.batch_worker",
+                                              lambda: mid_video(out))
     assert killed, "the worker was never seen mid-video"
-    assert proc.returncode == 0, stderr[-2000:]
+    assert rc == 0, stderr[-2000:]
     assert "1 done, 0 skipped (done before), 0 failed" in stdout
     assert len(_lines(out / "long.jsonl")) == 121
 
