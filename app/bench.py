@@ -10,7 +10,10 @@ height it measures:
   slowest stage's rate measured in the same run, and their ratio;
 * AP on coco_mini val2017 (``--no-ap`` skips it).
 
-It prints one markdown table (what BENCHMARKS.md shows) and can write the rows as JSON.
+First (``--no-capacity`` skips it, ``--capacity-only`` runs only it), in alternating rounds: the network alone at
+its best configuration on all cores (the machine's capacity), the default pipeline on the clip with the overlay
+drawn and the mp4 and pose file written, and their ratio; then live mode's capture-to-result latency on frames
+arriving at 30 fps. Then one markdown table (what BENCHMARKS.md shows), optionally written as JSON.
 
 ``--sweep`` answers "which input size?" for one model on this machine: AP and FPS over a range
 of heights, as a table and, with ``--plot`` (needs matplotlib), as a PNG of both against height.
@@ -19,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from engines.cli import add_decoder_args, decoder_choice
 from engines.cli_args import input_size, non_negative_int, positive_int, prepare_output, threads
@@ -125,6 +130,11 @@ def add_command(sub) -> None:
                    help="inference threads: a number, or auto (default: auto, all cores, as the pipeline uses; "
                         "the network runs one request at a time here: benchmarks/capacity.py measures several)")
     add_decoder_args(p)
+    p.add_argument("--no-capacity", action="store_true",
+                   help="skip the first part: the network alone at its best on all cores (the machine's "
+                        "capacity), the pipeline's FPS and their ratio, and live mode's latency")
+    p.add_argument("--capacity-only", action="store_true", help="only that first part")
+    p.add_argument("--rounds", type=positive_int, default=3, help="rounds of the capacity part (default: 3)")
     p.add_argument("--no-ap", action="store_true", help="skip the AP on coco_mini val2017")
     p.add_argument("--json", help="also write the rows here (.json)")
     p.add_argument("--sweep", action="store_true",
@@ -171,6 +181,18 @@ def run_benchmark(args) -> int:
         if importlib.util.find_spec("matplotlib") is None:
             raise ImportError("--plot needs matplotlib: pip install 'ssapose[plot]' (or: pip install matplotlib)")
     frames = read_frames(args.video, limit=args.frames or None)
+    if not args.no_capacity and not args.sweep:
+        from app.capacity import measure_capacity
+        from ssapose.sources import FrameSource
+
+        with FrameSource(args.video) as src:
+            fps = src.fps or 30.0
+        model = parse_config((args.models or default_configs())[0])[0]
+        print(f"{Path(model).name} on {len(frames)} frames of {Path(args.video).name}, height "
+              f"{DEFAULT_INPUT_HEIGHT}, this machine ({os.cpu_count()} cores):", flush=True)
+        print(measure_capacity(model, frames, fps, rounds=args.rounds).describe(), flush=True)
+        if args.capacity_only:
+            return 0
     configs = args.models or default_configs()
     if args.sweep:
         configs = configs[:1]

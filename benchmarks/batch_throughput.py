@@ -20,14 +20,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+
 
 import cv2  # noqa: E402
 
-from capacity import network_alone  # noqa: E402
-from engines import auto_streams, create_backend  # noqa: E402
+from app.capacity import network_alone  # noqa: E402
+from engines import auto_streams  # noqa: E402
 from ssapose import paths  # noqa: E402
-from ssapose.preprocess import prepare  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
 
 
@@ -76,9 +75,7 @@ def main() -> int:
         clips = Path(d)
         make_clips(clips, args.clips, args.frames)
         total = args.clips * args.frames
-        with create_backend(model, streams=1) as be:
-            pre = be.info.config.preprocess
-        inputs = [prepare(f, 368, pre, normalised=False)[0] for f in read_frames(str(paths.demo_video()), 50)]
+        inputs = read_frames(str(paths.demo_video()), 50)
         runs = {"capacity": [], "video, 1 source": [], "video, 2 sources": [], "video, 4 sources": [],
                 "batch, 1 worker": [], "batch, 2 workers": []} | ({"batch --ray, 2 actors": []} if args.ray else {})
         for _ in range(args.rounds):

@@ -16,46 +16,17 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.capacity import network_alone  # noqa: E402
 from app.cli import main as cli  # noqa: E402
-from engines import auto_streams, create_backend  # noqa: E402
+from engines import auto_streams  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.preprocess import prepare  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
-
-
-def network_alone(model: str, inputs: list, streams: int, threads: int | None) -> float:
-    """Frames per second of the network alone with ``streams`` threads sharing ``inputs``."""
-    be = create_backend(model, "auto", threads=threads, streams=streams)
-    for x in inputs[:streams * 2]:                     # compile and warm up every request
-        be.infer(x)
-    todo = iter(range(len(inputs)))
-    lock = threading.Lock()
-
-    def work():
-        while True:
-            with lock:
-                i = next(todo, None)
-            if i is None:
-                return
-            be.infer(inputs[i])
-
-    t0 = time.perf_counter()
-    workers = [threading.Thread(target=work) for _ in range(streams)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    fps = len(inputs) / (time.perf_counter() - t0)
-    be.close()
-    return fps
 
 
 def pipeline(model: str, frames: int, extra: list[str]) -> float:
@@ -77,17 +48,15 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="rounds (default: %(default)s)")
     args = ap.parse_args(argv)
     clip = read_frames(str(paths.demo_video()), limit=args.frames)
-    info = create_backend(args.model, "auto", streams=1).info
-    inputs = [prepare(f, DEFAULT_INPUT_HEIGHT, info.config.preprocess)[0] for f in clip]
     streams = auto_streams()
-    print(f"{Path(args.model).name}, {len(inputs)} frames at height {DEFAULT_INPUT_HEIGHT}, {streams} streams")
+    print(f"{Path(args.model).name}, {len(clip)} frames at height {DEFAULT_INPUT_HEIGHT}, {streams} streams")
     print("| round | capacity (network alone, best) | network alone, 1 request | pipeline (default) | "
           "pipeline, --streams 1 --threads 1 | pipeline / capacity |")
     print("|---|---|---|---|---|---|")
     ratios, rows = [], []
     for r in range(args.rounds):
-        cap = network_alone(args.model, inputs, streams, None)
-        one = network_alone(args.model, inputs, 1, 1)
+        cap = network_alone(args.model, clip, streams, None)
+        one = network_alone(args.model, clip, 1, 1)
         pipe = pipeline(args.model, args.frames, [])
         old = pipeline(args.model, args.frames, ["--streams", "1", "--threads", "1"])
         ratios.append(pipe / cap)

@@ -1,0 +1,126 @@
+"""The machine's inference capacity against what the pipeline delivers, and live mode's latency, in one run.
+
+* capacity: the network alone, inputs prepared in advance, ``streams`` threads each with its own request (the
+  backend's best configuration on all cores);
+* pipeline: ``ssapose video``'s pipeline on the same frames with the default flags, overlay drawn and the mp4
+  and the pose file written;
+* live latency: the pipeline in live mode on frames arriving like a camera's at 30 fps, capture to result.
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engines import auto_streams, create_backend
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.preprocess import prepare
+
+
+def network_alone(model: str, frames: list[np.ndarray], streams: int, threads: int | None = None,
+                  height: int = DEFAULT_INPUT_HEIGHT) -> float:
+    """Frames per second of the network alone: ``streams`` threads sharing the prepared ``frames``."""
+    be = create_backend(model, "auto", threads=threads, streams=streams)
+    try:
+        pre, raw = be.info.config.preprocess, getattr(be, "takes_uint8", False)
+        inputs = [prepare(f, height, pre, normalised=not raw)[0] for f in frames]
+        for x in inputs[:streams * 2]:                 # compile and warm up every request
+            be.infer(x)
+        todo = iter(range(len(inputs)))
+        lock = threading.Lock()
+
+        def work():
+            while True:
+                with lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                be.infer(inputs[i])
+
+        t0 = time.perf_counter()
+        workers = [threading.Thread(target=work) for _ in range(streams)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return len(inputs) / (time.perf_counter() - t0)
+    finally:
+        be.close()
+
+
+def pipeline_fps(model: str, frames: list[np.ndarray], fps: float, height: int = DEFAULT_INPUT_HEIGHT) -> float:
+    """End-to-end FPS of the default pipeline on ``frames``, overlay drawn, mp4 and pose file written."""
+    from app.outputs import JsonLinesWriter
+    from app.pipeline import Pipeline, PipelineConfig
+    from app.video_out import VideoOut
+
+    with create_backend(model) as be, tempfile.TemporaryDirectory() as tmp:
+        video, poses = VideoOut(str(Path(tmp) / "o.mp4"), fps), JsonLinesWriter(str(Path(tmp) / "p.jsonl"),
+                                                                                 "benchmark", model, fps)
+        pipe = Pipeline(iter(frames), be, PipelineConfig(input_size=height, draw=True, clock_fps=fps))
+        for r in pipe.results():
+            video.write(r.image)
+            poses.write(r, fps)
+        video.close()
+        poses.close()
+        return pipe.summary().fps
+
+
+def camera(frames: list[np.ndarray], fps: float, seconds: float):
+    """Frames as a camera delivers them: one every ``1 / fps`` s (cycling), for ``seconds``."""
+    t0 = time.perf_counter()
+    for n in range(int(seconds * fps)):
+        wait = t0 + n / fps - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        yield frames[n % len(frames)]
+
+
+def live_latency(model: str, frames: list[np.ndarray], seconds: float = 10.0, fps: float = 30.0,
+                 height: int = DEFAULT_INPUT_HEIGHT) -> tuple[float, float, int]:
+    """``(median ms, p95 ms, frames dropped)`` from capture to result in live mode, frames at ``fps``."""
+    from app.pipeline import Pipeline, PipelineConfig
+
+    with create_backend(model) as be:
+        pipe = Pipeline(camera(frames, fps, seconds), be, PipelineConfig(input_size=height, live=True, draw=True))
+        lat = [r.latency_ms for r in pipe.results()]
+        lat = lat[len(lat) // 10:]                      # after the first tenth: compilation and warm-up
+        return float(np.median(lat)), float(np.percentile(lat, 95)), pipe.stats.dropped
+
+
+@dataclass
+class CapacityReport:
+    capacity: list[float]
+    pipeline: list[float]
+    latency: tuple[float, float, int]
+    streams: int
+
+    def describe(self) -> str:
+        ratios = [p / c for p, c in zip(self.pipeline, self.capacity)]
+        cap = statistics.median(self.capacity)
+        med, p95, dropped = self.latency
+        interval = 1000.0 / cap
+        return "\n".join([
+            f"capacity (network alone, {self.streams} requests, all cores): "
+            f"{', '.join(f'{c:.1f}' for c in self.capacity)} FPS (median {cap:.1f})",
+            f"pipeline (overlay drawn, mp4 and poses written): {', '.join(f'{p:.1f}' for p in self.pipeline)} FPS",
+            f"pipeline / capacity: {', '.join(f'{r:.2f}' for r in ratios)} (median {statistics.median(ratios):.2f})",
+            f"live mode, a 30 fps camera: capture to result {med:.0f} ms median, {p95:.0f} ms p95 "
+            f"({med / interval:.1f} and {p95 / interval:.1f} frame intervals of the network's own rate), "
+            f"{dropped} stale frames dropped"])
+
+
+def measure_capacity(model: str, frames: list[np.ndarray], fps: float, rounds: int = 3,
+                     height: int = DEFAULT_INPUT_HEIGHT, live_seconds: float = 10.0) -> CapacityReport:
+    """Capacity and pipeline in alternating rounds, then the live latency."""
+    streams = auto_streams()
+    caps, pipes = [], []
+    for _ in range(rounds):
+        caps.append(network_alone(model, frames, streams, height=height))
+        pipes.append(pipeline_fps(model, frames, fps, height))
+    return CapacityReport(caps, pipes, live_latency(model, frames, live_seconds, height=height), streams)

@@ -1,0 +1,26 @@
+"""``ssapose benchmark``'s first part: capacity, pipeline, their ratio and live latency, in one run (a short one)."""
+import pytest
+
+from app.capacity import camera, measure_capacity
+from ssapose import paths
+from ssapose.sources import read_frames
+
+pytestmark = pytest.mark.skipif(not paths.DEFAULT_MODEL.exists(), reason="the default model is built by make")
+
+
+def test_the_report_has_the_capacity_the_ratio_and_the_latency():
+    frames = read_frames(str(paths.demo_video()), limit=20)
+    report = measure_capacity(str(paths.DEFAULT_MODEL), frames, 10.0, rounds=1, live_seconds=2.0)
+    assert report.capacity[0] > 0 and report.pipeline[0] > 0
+    text = report.describe()
+    assert "pipeline / capacity: " in text and "capture to result" in text and "p95" in text
+    med, p95, dropped = report.latency
+    assert 0 < med <= p95
+
+
+def test_the_camera_paces_its_frames():
+    import time
+
+    t0 = time.perf_counter()
+    got = list(camera([1, 2, 3], fps=50.0, seconds=0.2))
+    assert got == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1] and time.perf_counter() - t0 >= 0.17
