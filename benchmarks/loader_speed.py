@@ -4,7 +4,8 @@
     python benchmarks/loader_speed.py --before HEAD~3
 
 The old ``training/data.py`` is read from git and imported beside the current one; both build their items
-from coco_mini train2017 at input 368 with the paper's augmentation, alternating rounds so that a noisy
+from coco_mini train2017 at input 368 with the paper's augmentation (the current one as ``train.py`` makes it:
+uint8 inputs, normalised on the training device), alternating rounds so that a noisy
 machine hits both alike. Prints the median ms per item of each and their ratio.
 """
 from __future__ import annotations
@@ -61,12 +62,13 @@ def main() -> int:
     old = load_old(args.before)
     s = paths.coco_set("train")
     pre = get_config("lwop").preprocess
-    sets = {name: mod.CocoKeypoints(s.ann, s.images, args.size, TargetConfig(stride=8), pre, mod.AugmentConfig())
-            for name, mod in (("before", old), ("after", new))}
+    sets = {"before": old.CocoKeypoints(s.ann, s.images, args.size, TargetConfig(stride=8), pre, old.AugmentConfig()),
+            "after": new.CocoKeypoints(s.ann, s.images, args.size, TargetConfig(stride=8), pre, new.AugmentConfig(),
+                                       raw_input=True)}        # as train.py makes it: uint8, normalised on the GPU
     cache = tempfile.mkdtemp()
-    sets["after, --image-cache"] = new.CocoKeypoints(s.ann, s.images, args.size, TargetConfig(stride=8), pre,
-                                                     new.AugmentConfig(), image_cache=cache)
-    per_item_ms(sets["after, --image-cache"], len(sets["after"]))         # the first epoch makes the copies
+    sets["after, image_cache"] = new.CocoKeypoints(s.ann, s.images, args.size, TargetConfig(stride=8), pre,
+                                                   new.AugmentConfig(), image_cache=cache, raw_input=True)
+    per_item_ms(sets["after, image_cache"], len(sets["after"]))         # the first epoch makes the copies
     times = {k: [] for k in sets}
     for _ in range(args.rounds):
         for k, ds in sets.items():

@@ -292,3 +292,40 @@ def test_the_image_cache_keeps_the_geometry_and_is_read_back(tmp_path):
     assert again.image.shape == source.image.shape and np.abs(again.image.astype(int) - source.image).max() <= 8
     x, t = ds[0]
     assert x.shape == (3, 200, 200)
+
+
+def test_the_image_cache_keeps_the_ignore_masks(tmp_path):
+    """Crowd and unannotated regions, kept at the cached copy's resolution, mask the same cells (to a few
+    cells on the region's edge) as the full-resolution masks, and images without such regions have none."""
+    from ssapose import paths
+
+    s = paths.coco_set("train")
+    pre = get_config("lwop").preprocess
+    full = CocoKeypoints(s.ann, s.images, 368, TargetConfig(stride=8), pre, None)
+    cached = CocoKeypoints(s.ann, s.images, 368, TargetConfig(stride=8), pre, None, image_cache=tmp_path)
+    checked = 0
+    for i in range(len(full)):
+        want = full.people(i).ignore
+        for _ in range(2):                                   # made, then read back
+            got = cached.people(i).ignore
+            assert (got is None) == (want is None), i
+        if want is None:
+            continue
+        plan = full.plan(i)
+        a = full.target_fields(*full.transform(full.image(i), full.people(i), plan)[1:]).mask
+        b = cached.target_fields(*cached.transform(cached.image(i), cached.people(i), plan)[1:]).mask
+        assert (a != b).mean() < 0.02, i
+        checked += 1
+    assert checked >= 5
+
+
+def test_uint8_batches_are_normalised_on_the_device_as_the_loader_would():
+    from ssapose.model_card import Preprocess
+    from ssapose.preprocess import normalise
+    from training.data import normalise_batch
+
+    img = np.random.default_rng(2).integers(0, 256, (32, 40, 3), dtype=np.uint8)
+    for pre in (get_config("lwop").preprocess, Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225),
+                                                          rgb=True)):
+        raw = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None]
+        np.testing.assert_allclose(normalise_batch(raw, pre)[0].numpy(), normalise(img, pre), atol=1e-5)

@@ -72,7 +72,7 @@ def model_steps(name: str, cfg: TrainConfig, device: torch.device, amp: bool, ba
     torch.manual_seed(0)
     model = build_model(mcfg).to(device).train()
     subnet = SelfSupervision(cfg.kl_mode).to(device) if cfg.kl else None
-    s = make_stepper(model, cfg, subnet)
+    s = make_stepper(model, cfg, subnet, preprocess=mcfg.preprocess)
     ds = make_dataset(cfg, mcfg, *_train_set())
     items = [ds[i] for i in range(batch)]
     x = torch.stack([it[0] for it in items])
@@ -92,7 +92,7 @@ def whole_loop(cfg: TrainConfig, device: torch.device, steps: int, warmup: int =
     mcfg = model_config(cfg)
     model = build_model(mcfg).to(device).train()
     subnet = SelfSupervision(cfg.kl_mode).to(device) if cfg.kl else None
-    s = make_stepper(model, cfg, subnet)
+    s = make_stepper(model, cfg, subnet, preprocess=mcfg.preprocess)
     loader = make_loader(make_dataset(cfg, mcfg, *_train_set()), cfg.batch_size, cfg.workers,
                          pin_memory=device.type == "cuda")
     waited, done, it = 0.0, 0, iter(loader)
@@ -164,8 +164,9 @@ def main(argv=None) -> int:
         cached = make_dataset(replace(cfg, image_cache=cache), model_config(cfg), *_train_set())
         for i in range(len(cached)):                # the first epoch makes the copies; the next ones read them
             cached.image(i)
+            cached.people(i)
         rows = (("full-size JPEG decode", ds, False), ("reduced JPEG decode (default)", ds, True),
-                (f"--image-cache (copies of {cached.cache_side} px, after the first epoch)", cached, True))
+                (f"image_cache: (copies of {cached.cache_side} px, after the first epoch)", cached, True))
         rates = {}
         for label, d, reduce in rows:
             ms = data_stages(d, args.samples, reduce)

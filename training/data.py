@@ -48,8 +48,9 @@ class CocoKeypoints(Dataset):
 
     def __init__(self, ann_file: str | Path, image_dir: str | Path, input_size: int, targets: TargetConfig,
                  preprocess: Preprocess, augment: AugmentConfig | None = None, seed: int = 0,
-                 image_cache: str | Path | None = None):
+                 image_cache: str | Path | None = None, raw_input: bool = False):
         self.coco = load_coco(str(ann_file))
+        self.raw_input = raw_input
         self.image_dir = Path(image_dir)
         self.ids = sorted(self.coco.getImgIds())
         self.size, self.targets, self.pre, self.augment = input_size, targets, preprocess, augment
@@ -81,7 +82,7 @@ class CocoKeypoints(Dataset):
         # JPEG decoding at 1/2, 1/4 or 1/8 (in the DCT, several times cheaper) where the warp shrinks the image
         # at least that much anyway: no detail the input could hold is lost.
         reduce = max(f for f in (1, 2, 4, 8) if f == 1 or f * s <= 1.0)
-        return Plan(m, flip, reduce)
+        return Plan(m, flip, reduce, w, h)
 
     def image(self, i: int, reduce: int = 1) -> "Decoded":
         """The ``i``-th image, BGR uint8: its cached copy where there is a cache, else decoded at ``1 / reduce``."""
@@ -114,8 +115,30 @@ class CocoKeypoints(Dataset):
         return img
 
     def people(self, i: int) -> ImagePeople:
-        """The ``i``-th image's people (part order, image pixels) and ignore regions."""
-        return image_people(self.coco, self.ids[i])
+        """The ``i``-th image's people (part order, image pixels) and ignore regions: at full resolution, or with
+        an image cache at the cached copy's (made once, like the copy: decoding crowd masks costs as much)."""
+        info = self.coco.imgs[self.ids[i]]
+        if self.cache is None or max(info["width"], info["height"]) <= self.cache_side:
+            return image_people(self.coco, self.ids[i])
+        base = self.cache / str(self.cache_side) / info["file_name"]
+        mask, none = base.with_name(base.name + ".ignore.png"), base.with_name(base.name + ".noignore")
+        people = image_people(self.coco, self.ids[i], with_ignore=False)
+        if none.is_file():
+            return people
+        small = cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) if mask.is_file() else None
+        if small is None:
+            full = image_people(self.coco, self.ids[i]).ignore
+            mask.parent.mkdir(parents=True, exist_ok=True)
+            if full is None:
+                none.touch()
+                return people
+            k = self.cache_side / max(full.shape)
+            size = (max(1, round(full.shape[1] * k)), max(1, round(full.shape[0] * k)))
+            small = (cv2.resize(full.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5).astype(np.uint8)
+            tmp = mask.with_name(f".{mask.name}.{os.getpid()}.png")
+            cv2.imwrite(str(tmp), small * 255)
+            os.replace(tmp, mask)
+        return ImagePeople(people.parts, small > 0, people.areas)
 
     def transform(self, source: "Decoded", people: ImagePeople, plan: "Plan"
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -133,8 +156,10 @@ class CocoKeypoints(Dataset):
             if plan.flip:
                 parts = parts[..., FLIP_PARTS, :]
         ignore = None
-        if people.ignore is not None:
-            ignore = cv2.warpAffine(people.ignore.astype(np.uint8), m, (self.size, self.size),
+        if people.ignore is not None:                  # at full size, or the cache's: its own shrink
+            gx, gy = plan.width / people.ignore.shape[1], plan.height / people.ignore.shape[0]
+            m_ign = m @ np.array([[gx, 0.0, (gx - 1) / 2], [0.0, gy, (gy - 1) / 2], [0.0, 0.0, 1.0]])
+            ignore = cv2.warpAffine(people.ignore.astype(np.uint8), m_ign, (self.size, self.size),
                                     flags=cv2.INTER_NEAREST) > 0
         return img, parts, ignore
 
@@ -143,7 +168,12 @@ class CocoKeypoints(Dataset):
         return encode_targets(parts, self.size, self.size, self.targets, ignore)
 
     def tensors(self, img: np.ndarray, targets: Targets):
-        """The normalised ``(3, S, S)`` input and the targets, as tensors."""
+        """The ``(3, S, S)`` input and the targets, as tensors: the input normalised (float32), or with
+        ``raw_input`` the BGR uint8 pixels, a quarter of the bytes, which :func:`normalise_batch` normalises on
+        the training device."""
+        if self.raw_input:
+            x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
+            return x, {k: torch.from_numpy(v) for k, v in vars(targets).items()}
         x = torch.from_numpy(normalise(img, self.pre))
         return x, {k: torch.from_numpy(v) for k, v in vars(targets).items()}
 
@@ -166,15 +196,28 @@ class Decoded:
 @dataclass(frozen=True)
 class Plan:
     """One sample's augmentation: ``matrix (2, 3)`` from image pixels to input pixels (the mirror included),
-    ``flip`` (left and right parts swap), ``reduce``: the JPEG is decoded at ``1 / reduce`` of its size."""
+    ``flip`` (left and right parts swap), ``reduce``: the JPEG is decoded at ``1 / reduce`` of its size; ``width``,
+    ``height``: the annotated image size in pixels."""
 
     matrix: np.ndarray
     flip: bool
     reduce: int
+    width: int = 0                 # the annotated image size in pixels
+    height: int = 0
 
 
 REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
            8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def normalise_batch(x: torch.Tensor, pre: Preprocess) -> torch.Tensor:
+    """``(B, 3, S, S)`` BGR uint8 -> float32 normalised as ``ssapose.preprocess.normalise`` does, on x's device."""
+    x = x.float()
+    if pre.rgb:
+        x = x.flip(1)
+    std = torch.tensor(pre.std, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
+    mean = torch.tensor(pre.mean, dtype=torch.float32, device=x.device).view(1, 3, 1, 1)
+    return x * (1.0 / (255.0 * std)) - mean / std
 
 
 def _worker_init(_: int) -> None:

@@ -70,6 +70,7 @@ class Stepper:
     dtype: torch.dtype | None = None
     clip_grad: float = 0.0
     average_grads: object = None                  # DDP: averages the subnet's gradients across processes
+    preprocess: object = None                     # the model's Preprocess: uint8 batches are normalised with it
     scaler: torch.amp.GradScaler = field(init=False)
 
     def __post_init__(self):
@@ -80,7 +81,8 @@ class Stepper:
 
 
 def make_stepper(model: torch.nn.Module, cfg: TrainConfig, subnet: torch.nn.Module | None = None,
-                 net: torch.nn.Module | None = None, clock: Clock | None = None, average_grads=None) -> Stepper:
+                 net: torch.nn.Module | None = None, clock: Clock | None = None, average_grads=None,
+                 preprocess=None) -> Stepper:
     """Optimiser, schedule (:func:`lr_factor`, by step and by the clock) and mixed precision for ``model``."""
     params = list(model.parameters()) + (list(subnet.parameters()) if subnet else [])
     opt = make_optimizer(params, cfg)
@@ -88,13 +90,17 @@ def make_stepper(model: torch.nn.Module, cfg: TrainConfig, subnet: torch.nn.Modu
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, cfg, clock.minutes()))
     device = next(model.parameters()).device
     return Stepper(net or model, model, subnet, opt, sched, loss_config(cfg), amp_dtype(cfg, device),
-                   cfg.clip_grad, average_grads)
+                   cfg.clip_grad, average_grads, preprocess)
 
 
 def train_step(s: Stepper, x: torch.Tensor, targets: dict[str, torch.Tensor]) -> dict[str, float]:
     """Forward, the SSA loss, backward and an optimiser step on one batch: ``x (B, 3, S, S)``, targets as
     :class:`ssapose.targets.Targets` fields with a batch axis, on the model's device. Returns the loss terms."""
     x = x.to(s.device, non_blocking=True)
+    if x.dtype == torch.uint8:                    # raw pixels from the loader: normalised here, on the device
+        from training.data import normalise_batch
+
+        x = normalise_batch(x, s.preprocess)
     targets = {k: v.to(s.device, non_blocking=True) for k, v in targets.items()}
     with torch.autocast(s.device.type, dtype=s.dtype or torch.float32, enabled=s.dtype is not None):
         stages = s.net(x)

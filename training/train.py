@@ -112,7 +112,7 @@ def make_dataset(cfg: TrainConfig, mcfg, train_ann: str, train_img: str) -> Coco
                         salm_alpha=cfg.salm_alpha if cfg.salm else 0.0)
     aug = AugmentConfig(tuple(cfg.aug_scale), cfg.aug_rotate, cfg.aug_flip) if cfg.augment else None
     return CocoKeypoints(train_ann, train_img, cfg.input_size, tcfg, mcfg.preprocess, aug, seed=cfg.seed,
-                         image_cache=cfg.image_cache or None)
+                         image_cache=cfg.image_cache or None, raw_input=True)       # normalised in train_step
 
 
 def restore(path: Path, s: Stepper, clock: Clock, device) -> tuple[int, float]:
@@ -155,7 +155,8 @@ def train(cfg: TrainConfig, resume: str | None = None) -> Path:
     ds = make_dataset(cfg, mcfg, train_ann, train_img)
     sampler = ddp.sampler(ds, cfg.seed)
     loader = make_loader(ds, cfg.batch_size, cfg.workers, sampler=sampler, pin_memory=device.type == "cuda")
-    stepper = make_stepper(model, cfg, subnet, net=ddp.wrap(model), clock=clock, average_grads=ddp.average_grads)
+    stepper = make_stepper(model, cfg, subnet, net=ddp.wrap(model), clock=clock, average_grads=ddp.average_grads,
+                           preprocess=mcfg.preprocess)
     step, best = restore(resume_from, stepper, clock, device) if resume_from else (0, -1.0)
     if resume_from:
         torch.manual_seed(cfg.seed + step)
