@@ -242,25 +242,36 @@ class Pipeline:
             item = InFlight(n, time.perf_counter() - self._t0, frame)
             self.stats.captured += 1
             if self.config.live:
-                while True:
-                    try:
-                        q.put_nowait(item)
-                        break
-                    except queue.Full:
-                        try:
-                            self._positions.pop(q.get_nowait().sequence, None)
-                            self.stats.dropped += 1
-                        except queue.Empty:
-                            pass
+                self._put_newest(q, item)
             elif not self._put(q, item):
                 return
         self._put(q, _END)
+
+    def _put_newest(self, q: queue.Queue, item: InFlight) -> None:
+        """Live mode: queue ``item``, dropping the frame that still waits there (it is stale now)."""
+        while True:
+            try:
+                q.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    stale = q.get_nowait()
+                except queue.Empty:
+                    continue
+                if stale is _END:                     # never drop the end of the stream
+                    q.put(stale)
+                    return
+                self._positions.pop(stale.sequence, None)
+                with self._lock:
+                    self.stats.dropped += 1
 
     def _preprocess(self) -> None:
         while (item := self._get(self._q[0])) is not _END:
             if self.estimator.scales == (1.0,):          # several scales: the inference stage prepares each
                 item.x, item.box = self.estimator.prepare(item.frame, item.timings)
-            if not self._put(self._q[1], item):
+            if self.config.live:                          # a frame waiting for the network is replaced by a newer one
+                self._put_newest(self._q[1], item)
+            elif not self._put(self._q[1], item):
                 return
         self._put(self._q[1], _END)
 

@@ -5,7 +5,7 @@ pipeline's clocks are set up the same way in both.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from engines.base import Backend
@@ -93,14 +93,16 @@ def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[
     told of every damaged frame or corrupt image skipped; ``halted``: ends a looping file; ``backend``: an
     opened backend shared with other runs (left open by :meth:`Run.close`)."""
     src = FrameSource(spec.source, on_skip=on_skip)
+    live = src.live if spec.live is None else spec.live
     owns = backend is None
     if owns:
+        if live and spec.streams is None:       # a camera: one request at a time on all cores, the lowest latency
+            spec = replace(spec, streams=1)
         try:
             backend = open_backend(spec)
         except ModelOpenError:
             src.close()
             raise
-    live = src.live if spec.live is None else spec.live
     fps = 0.0 if live else src.fps
     cfg = PipelineConfig(input_size=spec.input_size, live=live, draw=spec.draw, hud=spec.hud, style=spec.style,
                          decoder=spec.decoder, show_fields=spec.show_fields, max_frames=spec.max_frames,

@@ -42,7 +42,8 @@ def add_model_args(p, threads_default: int | None = None) -> None:
                         f"all cores (default: {threads_default or 'auto'})")
     p.add_argument("--streams", type=streams, default=None,
                    help="inference requests in flight at once (OpenVINO): a number, or auto: one per core up to "
-                        "2, then one per 2 cores up to 4 (default: auto; the other backends run one at a time)")
+                        "2, then one per 2 cores up to 4 (default: auto; a live source, such as a camera, gets 1, "
+                        "the lowest latency; the other backends run one at a time)")
 
 
 def add_decoder_args(p) -> None:

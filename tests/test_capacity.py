@@ -24,3 +24,14 @@ def test_the_camera_paces_its_frames():
     t0 = time.perf_counter()
     got = list(camera([1, 2, 3], fps=50.0, seconds=0.2))
     assert got == [1, 2, 3, 1, 2, 3, 1, 2, 3, 1] and time.perf_counter() - t0 >= 0.17
+
+
+def test_a_live_source_gets_one_request_and_a_file_all_it_can_use():
+    from app.session import RunSpec, open_run
+    from engines import auto_streams
+
+    for live, want in ((True, 1), (False, auto_streams())):
+        with open_run(RunSpec(str(paths.demo_video()), str(paths.DEFAULT_MODEL), live=live)) as run:
+            assert run.backend.streams == want and run.pipeline.streams == want, live
+    with open_run(RunSpec(str(paths.demo_video()), str(paths.DEFAULT_MODEL), live=True, streams=2)) as run:
+        assert run.backend.streams == 2                      # a pinned --streams wins
