@@ -24,11 +24,8 @@ class BatchActor:
     """One opened model; ``run(job)`` processes one video (see ``app.batch_worker.process``)."""
 
     def __init__(self, opts: WorkerOptions):
-        from engines import create_backend
-
         self.opts = opts
-        self.backend = create_backend(opts.model, opts.backend, device=opts.device, threads=opts.threads,
-                                      streams=opts.streams)
+        self.backend = opts.open_model()
 
     def run(self, job: Job) -> dict:
         from app.batch_worker import process
@@ -37,11 +34,6 @@ class BatchActor:
             return {"done": True, **process(job, self.opts, self.backend)}
         except Exception as e:  # noqa: BLE001 - recorded in the manifest
             return {"done": False, "reason": f"{type(e).__name__}: {e}"}
-
-    def pid(self) -> int:
-        import os
-
-        return os.getpid()
 
 
 def run_ray(jobs: list[Job], opts: WorkerOptions, address: str | None, actors: int, gpus: float,

@@ -11,8 +11,10 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,28 @@ class WorkerOptions:
     device: str = "cpu"
     threads: int | None = None
     streams: int | None = None
-    input_size: int = 368
+    input_size: int = DEFAULT_INPUT_HEIGHT
     refine: str | None = None
     paf_method: str | None = None
     matching: str | None = None
     flip: bool = False
     scales: tuple = (1.0,)
     track: bool = False
+
+    def spec(self, video: str = "", draw: bool = False):
+        """The ``app.session.RunSpec`` of one video under these options."""
+        from app.session import RunSpec
+        from ssapose.decode import DecoderChoice
+
+        return RunSpec(video, self.model, self.backend, self.device, self.threads, self.streams, self.input_size,
+                       DecoderChoice(self.refine, self.paf_method, self.matching), draw=draw, flip=self.flip,
+                       scales=tuple(self.scales))
+
+    def open_model(self):
+        """The model opened once for every video of a worker (``app.session.open_backend``)."""
+        from app.session import open_backend
+
+        return open_backend(self.spec())
 
 
 def partial(path: str) -> Path:
@@ -50,22 +67,19 @@ def partial(path: str) -> Path:
 def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) -> dict:
     """Run one video through the pipeline on an opened ``backend``; returns its summary (frames, seconds)."""
     from app.outputs import JsonLinesWriter, TableWriter
-    from app.pipeline import Pipeline, PipelineConfig, SourceFailed
+    from app.pipeline import SourceFailed
+    from app.session import open_run
     from app.video_out import VideoOut
-    from ssapose.decode import DecoderChoice
-    from ssapose.sources import FrameSource
     from ssapose.tracking import Tracker
 
     t0 = time.perf_counter()
-    src = FrameSource(job.video)
-    if src.live:
-        src.close()
-        raise ValueError(f"{job.video} is a live source; batch takes files")
     tracker = Tracker() if opts.track or "csv" in job.outputs else None
     draw = "mp4" in job.outputs
-    cfg = PipelineConfig(input_size=opts.input_size, draw=draw, clock_fps=src.fps, flip=opts.flip,
-                         scales=tuple(opts.scales),
-                         decoder=DecoderChoice(opts.refine, opts.paf_method, opts.matching))
+    run = open_run(opts.spec(job.video, draw), tracker, backend=backend)      # the backend stays open
+    src, pipe = run.source, run.pipeline
+    if run.live:
+        run.close()
+        raise ValueError(f"{job.video} is a live source; batch takes files")
     tmp = {k: partial(v) for k, v in job.outputs.items()}
     writers = []
     try:
@@ -74,7 +88,6 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
             if "csv" in tmp else None
         video = VideoOut(str(tmp["mp4"]), src.fps) if draw else None
         writers = [w for w in (poses, table, video) if w is not None]
-        pipe = Pipeline(src, backend, cfg, tracker)
         n = 0
         try:
             for r in pipe.results():
@@ -104,15 +117,12 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
         for p in tmp.values():
             if p.exists():
                 p.unlink()
-        src.close()
+        run.close()
 
 
 def main() -> int:
     opts = WorkerOptions(**json.loads(sys.argv[1]))
-    from engines import create_backend
-
-    backend = create_backend(opts.model, opts.backend, device=opts.device, threads=opts.threads,
-                             streams=opts.streams)
+    backend = opts.open_model()
     out = sys.stdout
 
     def say(obj: dict) -> None:
@@ -139,4 +149,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["Job", "WorkerOptions", "process", "partial", "asdict"]
+__all__ = ["Job", "WorkerOptions", "process", "partial"]

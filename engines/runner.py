@@ -60,10 +60,14 @@ class PoseEstimator:
         """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a
         backend that normalises inside the network (``takes_uint8``); fills ``t.preprocess``."""
         t0 = time.perf_counter()
-        x, box = prepare(frame, self.input_size, self.backend.info.config.preprocess,
-                         normalised=not getattr(self.backend, "takes_uint8", False))
+        x, box = self._input(frame, self.input_size)
         t.preprocess = (time.perf_counter() - t0) * 1e3
         return x, box
+
+    def _input(self, frame: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+        """The network input of ``frame`` at height ``size``, in the form the backend takes."""
+        return prepare(frame, size, self.backend.info.config.preprocess,
+                       normalised=not getattr(self.backend, "takes_uint8", False))
 
     def network(self, x: np.ndarray, t: Timings) -> dict[str, np.ndarray]:
         """Run the network on a prepared input; fills ``t.inference``."""
@@ -89,7 +93,7 @@ class PoseEstimator:
             if s == 1.0:
                 continue
             size = max(pre.pad_to, int(round(self.input_size * s)))
-            xs, bs = prepare(frame, size, pre, normalised=not getattr(self.backend, "takes_uint8", False))
+            xs, bs = self._input(frame, size)
             other = resample(self.network(xs, t), bs.scale, box.scale, self.backend.info.stride, shape)
             infer_ms += t.inference                              # every scale's network time counts
             for k in acc:
