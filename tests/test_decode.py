@@ -89,6 +89,25 @@ def test_nms_breaks_plateaus_once():
     assert len(c) == 1
 
 
+def test_nms_matches_a_dense_3x3_window_on_plateaus_and_borders():
+    """The sparse NMS (neighbours read only around cells above threshold) equals the dense definition: strictly
+    above the earlier raster neighbours, not below the later ones, nothing outside the grid."""
+    rng = np.random.default_rng(11)
+    maps = rng.integers(0, 4, (6, 9, 13)).astype(np.float32) / 3       # coarse levels: many plateaus and ties
+    maps[0, 0, :] = 1.0                                                  # a plateau along the border
+    pad = np.full((6, 11, 15), -np.inf, np.float32)
+    pad[:, 1:-1, 1:-1] = maps
+    want = maps > 0.1
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                other = pad[:, 1 + dy:10 + dy, 1 + dx:14 + dx]
+                want &= maps > other if (dy, dx) < (0, 0) else maps >= other
+    got = np.zeros_like(want)
+    got[local_maxima(maps, 0.1)] = True
+    assert want.sum() > 10 and np.array_equal(got, want)
+
+
 def paf_scores(start, end, paf, stride, **kwargs):
     """Every (start, end) pair of one limb scored: ``(A, B)`` scores and valid flags."""
     ia, ib = np.meshgrid(np.arange(len(start)), np.arange(len(end)), indexing="ij")

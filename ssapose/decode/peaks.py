@@ -28,6 +28,12 @@ class Peaks:
         """Indices (into this Peaks) of the candidates of part ``p``."""
         return np.flatnonzero(self.part == p)
 
+    def by_part(self, n: int) -> list[np.ndarray]:
+        """``of_part(p)`` for every ``p < n``, in one sort."""
+        order = np.argsort(self.part, kind="stable")
+        bounds = np.searchsorted(self.part[order], np.arange(n + 1))
+        return [order[bounds[p]:bounds[p + 1]] for p in range(n)]
+
 
 def local_maxima(maps: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Non-maximum suppression in 3x3 windows, on every channel at once.
@@ -40,16 +46,17 @@ def local_maxima(maps: np.ndarray, threshold: float) -> tuple[np.ndarray, np.nda
         cell wins: a peak must be strictly greater than its neighbours that
         come earlier in raster order and not smaller than the later ones.
     """
-    c, h, w = maps.shape
-    pad = np.full((c, h + 2, w + 2), -np.inf, dtype=np.float32)
-    pad[:, 1:-1, 1:-1] = maps
-    centre = pad[:, 1:-1, 1:-1]
-    keep = centre > threshold
-    for dy, dx in ((-1, -1), (-1, 0), (-1, 1), (0, -1)):          # earlier neighbours
-        keep &= centre > pad[:, 1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx]
-    for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):             # later neighbours
-        keep &= centre >= pad[:, 1 + dy:h + 1 + dy, 1 + dx:w + 1 + dx]
-    return np.nonzero(keep)
+    _, h, w = maps.shape
+    c, y, x = np.nonzero(maps > threshold)                         # few cells: test only their neighbours
+    value = maps[c, y, x]
+    keep = np.ones(len(c), bool)
+    for dy, dx in ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)):
+        ny, nx = y + dy, x + dx
+        inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)       # outside the grid: no neighbour
+        other = maps[c, np.clip(ny, 0, h - 1), np.clip(nx, 0, w - 1)]
+        earlier = dy < 0 or (dy == 0 and dx < 0)
+        keep &= ~inside | (value > other if earlier else value >= other)
+    return c[keep], y[keep], x[keep]
 
 
 def peaks_with_offsets(heatmaps: np.ndarray, offsets: np.ndarray, stride: int, threshold: float) -> Peaks:
