@@ -311,6 +311,28 @@ def test_merge_costs_match_a_pair_by_pair_reference():
             assert got[a, b] == pytest.approx(want, rel=1e-5) or (np.isinf(want) and np.isinf(got[a, b])), (a, b)
 
 
+def test_merge_costs_after_joins_equal_those_of_the_joined_pieces_afresh():
+    """A join updates the pair statistics from its two pieces' rows; they must equal a fresh measurement."""
+    from ssapose.decode.merge import _Pieces
+
+    rng = np.random.default_rng(8)
+    parts = np.zeros((40, 18, 3), np.float32)
+    for i in range(40):
+        types = rng.choice(18, rng.integers(1, 6), replace=False)
+        parts[i, types, :2] = rng.uniform(0, 400, (len(types), 2))
+        parts[i, types, 2] = 0.8
+    p = _Pieces(parts, np.ones(40), 4.0, 128.0, 1.0)
+    joins = 0
+    for h, f in rng.integers(0, 40, (200, 2)).tolist():
+        if p.disjoint[h, f] and joins < 12:
+            p.join(h, f)
+            joins += 1
+    fresh = _Pieces(p.parts * p.have[..., None], p.scores, 4.0, 128.0, 1.0)      # a joined-away piece: empty
+    assert joins == 12
+    np.testing.assert_allclose(p.costs(np.arange(40)), fresh.costs(np.arange(40)), rtol=1e-6)
+    assert np.isfinite(fresh.costs(np.arange(40))).sum() > 20
+
+
 def test_resample_puts_a_peak_where_the_frame_has_it():
     """A person's fields encoded on a 1.5x grid, resampled onto the 1x grid, peak where the 1x fields do."""
     from ssapose.tta import resample

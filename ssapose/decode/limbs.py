@@ -1,8 +1,6 @@
 """Limb candidates: PAF scores between every pair of part candidates (Eq. 3-5)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-
 import numpy as np
 from ssapose.grid import pixels_to_cells
 
@@ -52,8 +50,8 @@ def pair_scores(
     length = np.sqrt(vx * vx + vy * vy)
     norm, inv = np.maximum(length, np.float32(1e-6)), np.float32(1.0 / stride)
     _, h, w = pafs.shape
-    seg = _Segments(pixels_to_cells(start[:, 0], stride), pixels_to_cells(start[:, 1], stride), vx * inv, vy * inv,
-                    vx / norm, vy / norm, (np.asarray(limb) * (2 * h * w)).astype(np.float32))
+    seg = _Segments(np.stack([pixels_to_cells(start[:, 0], stride), pixels_to_cells(start[:, 1], stride), vx * inv,
+                              vy * inv, vx / norm, vy / norm, (np.asarray(limb) * (2 * h * w)).astype(np.float32)]))
     fail_below = align_threshold if method == "count" else 0.05
     spare = n_samples - int(np.ceil(min_aligned * n_samples - 1e-9))
     dot, alive = _aligned_samples(seg, pafs, n_samples, fail_below, spare)
@@ -141,34 +139,31 @@ def _probe_order(n: int) -> np.ndarray:
     return np.array(order + [i for i in range(n) if i not in order], np.int64)
 
 
-@dataclass
 class _Segments:
-    """P candidate limbs as 1-D float32 columns, in cells: start ``(sx, sy)``, vector ``(vx, vy)``, unit
-    direction ``(ux, uy)``, and ``base``, the flat index of each one's x plane in its ``(2L, h, w)`` fields."""
+    """P candidate limbs as the rows of one ``(7, P) float32`` array, in cells: start ``(sx, sy)``, vector
+    ``(vx, vy)``, unit direction ``(ux, uy)``, and ``base``, the flat index of each one's x plane in its
+    ``(2L, h, w)`` fields (float32: exact below 2**24). One array, so that dropping segments is one copy."""
 
-    sx: np.ndarray
-    sy: np.ndarray
-    vx: np.ndarray
-    vy: np.ndarray
-    ux: np.ndarray
-    uy: np.ndarray
-    base: np.ndarray
+    def __init__(self, rows: np.ndarray):
+        self.rows = rows.astype(np.float32, copy=False)
+
+    def __len__(self) -> int:
+        return self.rows.shape[1]
 
     def take(self, keep: np.ndarray) -> "_Segments":
         """The segments where ``keep`` is True."""
-        return _Segments(*(getattr(self, f.name)[keep] for f in fields(self)))
+        return _Segments(np.compress(keep, self.rows, axis=1))
 
     def dots(self, flat: np.ndarray, h: int, w: int, t: np.ndarray) -> np.ndarray:
         """The field at ``start + t * vec`` (nearest cell, clipped to the grid) projected on the direction.
 
         ``flat``: the fields flattened; ``t``: one fraction (-> ``(P,)``) or a ``(1, K)`` row (-> ``(P, K)``).
-        ``base`` is float32, exact below 2**24.
         """
-        col = (lambda a: a) if np.ndim(t) == 0 else (lambda a: a[:, None])
-        x = np.clip(np.rint(col(self.sx) + t * col(self.vx)), 0, w - 1)
-        y = np.clip(np.rint(col(self.sy) + t * col(self.vy)), 0, h - 1)
-        at = (col(self.base) + y * w + x).astype(np.int64)
-        return np.take(flat, at) * col(self.ux) + np.take(flat, at + h * w) * col(self.uy)
+        sx, sy, vx, vy, ux, uy, base = self.rows if np.ndim(t) == 0 else self.rows[:, :, None]
+        x = np.clip(np.rint(sx + t * vx), 0, w - 1)
+        y = np.clip(np.rint(sy + t * vy), 0, h - 1)
+        at = (base + y * w + x).astype(np.int64)
+        return np.take(flat, at) * ux + np.take(flat, at + h * w) * uy
 
 
 def _aligned_samples(seg: _Segments, pafs: np.ndarray, n: int, fail_below: float,
@@ -184,8 +179,8 @@ def _aligned_samples(seg: _Segments, pafs: np.ndarray, n: int, fail_below: float
     _, h, w = pafs.shape
     flat = pafs.reshape(-1)
     t = np.linspace(0.0, 1.0, n, dtype=np.float32)
-    alive = np.arange(len(seg.sx))                                      # the survivors; `seg` stays compact
-    fails = np.zeros(len(seg.sx), np.int64)
+    alive = np.arange(len(seg))                                      # the survivors; `seg` stays compact
+    fails = np.zeros(len(seg), np.int64)
     for step, k in enumerate(_probe_order(n).tolist()):
         if len(alive) == 0:
             break

@@ -27,7 +27,11 @@ def _extents(parts: np.ndarray, have: np.ndarray) -> np.ndarray:
 
 
 class _Pieces:
-    """The pieces being merged: parts ``(N, 18, 3)``, their presence, counts, extents and scales."""
+    """The pieces being merged: parts ``(N, 18, 3)``, their presence, counts, extents and scales, and per pair
+    of pieces with no part type in common (``disjoint``) two scale-free statistics over their present parts:
+    ``near``, the smallest distance in pixels, and ``reach_ratio``, the largest distance over the two parts'
+    typical path length. A join needs no new distances: the joined piece's statistics are the min / max of its
+    two pieces' rows, so a crowd costs its part pairs once, not once per join."""
 
     def __init__(self, parts: np.ndarray, scores: np.ndarray, radius: float, min_size: float, reach: float):
         self.parts, self.scores = parts.copy(), scores.astype(np.float32).copy()
@@ -36,7 +40,37 @@ class _Pieces:
         self.scale = body_scale(self.parts, self.have)
         self.extent = _extents(self.parts, self.have)
         self.radius, self.min_size, self.reach = radius, min_size, reach
+        n = len(parts)
+        hv = self.have.astype(np.float32)
+        alive = self.count > 0
+        self.disjoint = (hv @ hv.T == 0) & alive[None] & alive[:, None]                   # (N, N)
+        self.near = np.full((n, n), np.inf, np.float32)
+        self.reach_ratio = np.full((n, n), -np.inf, np.float32)
+        a, c = np.nonzero(self.disjoint)
+        if len(a):
+            d, ratio, first = self._part_pairs(a, c)
+            self.near[a, c] = np.minimum.reduceat(d, first)
+            self.reach_ratio[a, c] = np.maximum.reduceat(ratio, first)
 
+    def _part_pairs(self, a: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every present part of piece ``a[q]`` against every present part of piece ``c[q]``, flat over the Q
+        pairs: distances (pixels), the same over the two parts' typical path length, and where each pair's
+        run starts. Only present parts are paired (``count[a] * count[c]`` per pair, not 18 x 18)."""
+        piece, ptype = np.nonzero(self.have)                            # present parts, piece by piece
+        pstart = np.cumsum(self.count) - self.count
+        na, nc = self.count[a], self.count[c]
+        m = na * nc
+        first = np.cumsum(m) - m
+        q = np.repeat(np.arange(len(a)), m)
+        local = np.arange(int(m.sum())) - first[q]
+        ncq = np.take(nc, q)
+        ti = np.take(ptype, np.take(pstart[a], q) + local // ncq)
+        tj = np.take(ptype, np.take(pstart[c], q) + local % ncq)
+        n_parts = self.parts.shape[1]
+        x, y = self.parts[..., 0].ravel(), self.parts[..., 1].ravel()
+        at_i, at_j = np.take(a, q) * n_parts + ti, np.take(c, q) * n_parts + tj
+        d = np.hypot(np.take(x, at_i) - np.take(x, at_j), np.take(y, at_i) - np.take(y, at_j))
+        return d, d / TYPICAL_PATH_LENGTHS.ravel()[ti * n_parts + tj], first
 
     def costs(self, rows: np.ndarray) -> np.ndarray:
         """``(len(rows), N) float32`` cost of joining each piece of ``rows`` with every piece.
@@ -47,48 +81,15 @@ class _Pieces:
         scale ``s``, the skeleton vetoes joins no body can make: two parts are
         at most ``reach * s`` times their path through the limbs and torso bones
         apart. Pieces that share a part type, or are the same, cost inf.
-        Only pairs of pieces with no part type in common are measured, present
-        part against present part, so a crowd of whole people costs little: the
-        work grows with the pairs that could join, not with pieces squared.
         """
-        n = len(self.have)
-        out = np.full((len(rows), n), np.inf, np.float32)
-        hv = self.have.astype(np.float32)
-        alive = self.count > 0
-        disjoint = (hv[rows] @ hv.T == 0) & alive[None] & alive[rows][:, None]             # (R, N)
-        r, c = np.nonzero(disjoint)
-        if len(r) == 0:
-            return out
-        a = rows[r]
-        d, ratio, first = self._part_pairs(a, c)
-        near = np.minimum.reduceat(d, first)
-        stretch = np.maximum.reduceat(ratio, first)                    # NaN (no scale on either side) vetoes nothing
-        small = np.where(self.count[a] <= self.count[c], self.extent[a], self.extent[c])
-        gap = near / (self.radius * np.maximum(small, self.min_size))
-        ok = (gap <= 1.0) & ~(stretch > 1.0)
-        out[r, c] = np.where(ok, gap, np.inf)
-        return out
-
-    def _part_pairs(self, a: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every present part of piece ``a[q]`` against every present part of piece ``c[q]``, flat over the Q
-        pairs: distances (pixels), their ratio to the skeleton's bound, and where each pair's run starts.
-
-        Only present parts are paired (``count[a] * count[c]`` per pair, not 18 x 18), so the cost follows the
-        parts that could join.
-        """
-        piece, ptype = np.nonzero(self.have)                            # present parts, piece by piece
-        pstart = np.cumsum(self.count) - self.count
-        na, nc = self.count[a], self.count[c]
-        m = na * nc
-        first = np.cumsum(m) - m
-        q = np.repeat(np.arange(len(a)), m)
-        local = np.arange(int(m.sum())) - first[q]
-        ti = ptype[pstart[a][q] + local // nc[q]]
-        tj = ptype[pstart[c][q] + local % nc[q]]
-        d = np.linalg.norm(self.parts[a[q], ti, :2] - self.parts[c[q], tj, :2], axis=1)
-        s = np.fmax(self.scale[a], self.scale[c])[q]                     # NaN: neither piece has a limb
-        ratio = d / np.maximum(self.reach * s * TYPICAL_PATH_LENGTHS[ti, tj], 1e-6)
-        return d, ratio, first
+        s = np.fmax(self.scale[rows][:, None], self.scale[None, :])                      # NaN: no scale
+        small = np.where(self.count[rows][:, None] <= self.count[None, :], self.extent[rows][:, None],
+                         self.extent[None, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stretch = self.reach_ratio[rows] / (self.reach * s)             # NaN vetoes nothing
+            gap = self.near[rows] / (self.radius * np.maximum(small, self.min_size))
+        ok = self.disjoint[rows] & (gap <= 1.0) & ~(stretch > 1.0)
+        return np.where(ok, gap, np.inf).astype(np.float32)
 
     def join(self, h: int, f: int) -> None:
         """Move piece ``f``'s parts into piece ``h``; ``f`` is left empty."""
@@ -100,8 +101,20 @@ class _Pieces:
         hv[f] = False
         self.count[h] += self.count[f]
         self.count[f] = 0
-        self.scale[h] = body_scale(self.parts[h:h + 1], hv[h:h + 1])[0]
-        self.extent[h] = _extents(self.parts[h:h + 1], hv[h:h + 1])[0]
+        xy = self.parts[h, hv[h], :2]
+        self.extent[h] = np.linalg.norm(xy.max(axis=0) - xy.min(axis=0))
+        seen = hv[h, LIMBS[:, 0]] & hv[h, LIMBS[:, 1]]                   # the joined piece's observed limbs
+        if seen.any():
+            ends = LIMBS[seen]
+            length = np.linalg.norm(self.parts[h, ends[:, 0], :2] - self.parts[h, ends[:, 1], :2], axis=1)
+            self.scale[h] = (length / TYPICAL_LIMB_LENGTHS[seen]).max()     # as body_scale, for one piece
+        dis = self.disjoint[h] & self.disjoint[f]                       # a piece shares no type with h + f
+        near = np.where(dis, np.minimum(self.near[h], self.near[f]), np.inf)
+        ratio = np.where(dis, np.maximum(self.reach_ratio[h], self.reach_ratio[f]), -np.inf)
+        for m, row, empty in ((self.disjoint, dis, False), (self.near, near, np.inf),
+                              (self.reach_ratio, ratio, -np.inf)):
+            m[h, :] = m[:, h] = row
+            m[f, :] = m[:, f] = empty
 
 
 def merge_fragments(
