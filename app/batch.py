@@ -197,7 +197,7 @@ def run_batch(args) -> int:
     jobs, skipped = plan_jobs(videos, out_dir, kinds, manifest)
     d, tta = decoder_choice(args), tta_choice(args)
     opts = WorkerOptions(args.model, args.backend, args.device, args.threads, args.streams, tta.height,
-                         d.refine, d.paf_method, d.matching, tta.flip, tta.scales, args.track)
+                         d.refine, d.paf_method, d.matching, tta.flip, tta.scales, args.track, auto=tta.auto)
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), unit="video", desc="batch", disable=not sys.stderr.isatty())
     try:

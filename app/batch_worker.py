@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engines.modes import AutoHeight
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 
@@ -41,6 +42,7 @@ class WorkerOptions:
     flip: bool = False
     scales: tuple = (1.0,)
     track: bool = False
+    auto: AutoHeight | None = None
 
     def spec(self, video: str = "", draw: bool = False):
         """The ``app.session.RunSpec`` of one video under these options."""
@@ -49,7 +51,7 @@ class WorkerOptions:
 
         return RunSpec(video, self.model, self.backend, self.device, self.threads, self.streams, self.input_size,
                        DecoderChoice(self.refine, self.paf_method, self.matching), draw=draw, flip=self.flip,
-                       scales=tuple(self.scales))
+                       scales=tuple(self.scales), auto=self.auto)
 
     def open_model(self):
         """The model opened once for every video of a worker (``app.session.open_backend``)."""

@@ -22,9 +22,11 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from app.height_schedule import HeightSchedule
 from app.ordering import Reorder
 from app.run_summary import RunSummary
 from engines.base import Backend
+from engines.modes import AutoHeight
 from engines.runner import PoseEstimator, Timings
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.overlay import DrawStyle, draw_fields, draw_hud, draw_poses
@@ -97,6 +99,7 @@ class PipelineConfig:
     max_frames: int = 0
     flip: bool = False                                          # test-time flipping (2x the network's cost)
     scales: tuple[float, ...] = (1.0,)                          # test-time scales (the inference stage resizes)
+    auto: AutoHeight | None = None                              # --input-size auto (app.height_schedule)
 
 
 class SourceFailed(RuntimeError):
@@ -108,6 +111,7 @@ class Stats:
     captured: int = 0
     dropped: int = 0
     processed: int = 0
+    second_pass: int = 0                      # frames that got --input-size auto's second pass
 
 
 class Pipeline:
@@ -124,7 +128,8 @@ class Pipeline:
                  tracker: Callable | None = None):
         self.frames, self.backend, self.config, self.tracker = frames, backend, config, tracker
         self.estimator = PoseEstimator(backend, config.input_size, config.decoder, flip=config.flip,
-                                       scales=config.scales)
+                                       scales=config.scales, auto=config.auto)
+        self.schedule = HeightSchedule(config.auto, config.live) if config.auto is not None else None
         self.style = config.style
         self.show_fields = config.show_fields
         self.stats = Stats()
@@ -179,6 +184,8 @@ class Pipeline:
             if self._error is None:
                 self._error = e
             self._stop.set()
+            if self.schedule is not None:
+                self.schedule.close()
 
     # -- stages -------------------------------------------------------------------------------------
     def _capture(self) -> None:
@@ -249,6 +256,10 @@ class Pipeline:
                 item.fields, item.box = self.estimator.infer(item.frame, item.timings)
             else:
                 item.fields = self.estimator.network(item.x, item.timings)
+            if self.schedule is not None and self.schedule.second_pass(item.sequence):
+                item.fields = self.estimator.second_pass(item.frame, item.fields, item.box, item.timings)
+                with self._lock:
+                    self.stats.second_pass += 1
             item.x = None                                 # the input is not needed any more
             if not self._put(self._q[2], item):
                 return
@@ -283,6 +294,8 @@ class Pipeline:
                 raw = poses
                 clock = index / self.config.clock_fps if self.config.clock_fps > 0 else ts
                 poses, ids = self.tracker(poses, clock)
+            if self.schedule is not None:
+                self.schedule.observe(i, poses, item.box.scale)
             self._tick()
             image = None
             if self.config.draw:
@@ -365,6 +378,8 @@ class Pipeline:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every stage and join the threads (they poll the stop flag every 50 ms)."""
         self._stop.set()
+        if self.schedule is not None:
+            self.schedule.close()
         for th in self._threads:
             if th.is_alive() and th is not threading.current_thread():
                 th.join(timeout)

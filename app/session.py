@@ -9,12 +9,18 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from engines.base import Backend
+from engines.modes import AutoHeight
 from ssapose.decode import DecoderChoice
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 from ssapose.overlay import DrawStyle
 from ssapose.sources import FrameSource, looping
 
 from app.pipeline import Pipeline, PipelineConfig
+
+
+#: Requests in flight for a live source when the user names none: one request at a time on all cores has the
+#: lowest capture-to-result latency (BENCHMARKS.md, "Every core busy").
+LIVE_STREAMS = 1
 
 
 class ModelOpenError(RuntimeError):
@@ -30,7 +36,7 @@ class RunSpec:
     decoder: None decodes as the model's card says; live: drop stale frames (None: as the source says);
     realtime: play a file at its own frame rate (the app) instead of as fast as possible; loop: start a file
     again at its end; max_frames: stop after so many (0: all); draw/hud/style/show_fields: the overlay;
-    flip, scales: test-time flipping and scales (``engines.modes``)."""
+    flip, scales: test-time flipping and scales; auto: ``--input-size auto``'s rule (``engines.modes``)."""
 
     source: str
     model: str
@@ -50,6 +56,7 @@ class RunSpec:
     show_fields: bool = False
     flip: bool = False
     scales: tuple[float, ...] = (1.0,)
+    auto: AutoHeight | None = None
 
 
 @dataclass
@@ -96,8 +103,8 @@ def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[
     live = src.live if spec.live is None else spec.live
     owns = backend is None
     if owns:
-        if live and spec.streams is None:       # a camera: one request at a time on all cores, the lowest latency
-            spec = replace(spec, streams=1)
+        if live and spec.streams is None:
+            spec = replace(spec, streams=LIVE_STREAMS)
         try:
             backend = open_backend(spec)
         except ModelOpenError:
@@ -106,7 +113,7 @@ def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[
     fps = 0.0 if live else src.fps
     cfg = PipelineConfig(input_size=spec.input_size, live=live, draw=spec.draw, hud=spec.hud, style=spec.style,
                          decoder=spec.decoder, show_fields=spec.show_fields, max_frames=spec.max_frames,
-                         flip=spec.flip, scales=spec.scales,
+                         flip=spec.flip, scales=spec.scales, auto=spec.auto,
                          clock_fps=fps,                              # the tracker runs on the file's own clock
                          pace_fps=fps if spec.realtime else 0.0)
     frames = looping(spec.source, halted or (lambda: False)) if spec.loop and not live else src

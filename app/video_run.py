@@ -76,7 +76,7 @@ def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", vie
     tta = tta_choice(args)
     spec = RunSpec(source, args.model, args.backend, args.device, args.threads, args.streams, tta.height,
                    decoder_choice(args), live=args.live, max_frames=args.max_frames, draw=bool(outs.out or args.show),
-                   style=style, flip=tta.flip, scales=tta.scales)
+                   style=style, flip=tta.flip, scales=tta.scales, auto=tta.auto)
     tracker = Tracker(tracker_config(args)) if track else None
     stats = TrackStats() if tracker else None
     run = open_run(spec, tracker, backend=backend,
@@ -137,6 +137,8 @@ def _print_summary(src, pipe, stopped: str, args, outs: Outputs, label: str = ""
         report.stopped = stopped
     n = pipe.stats.processed
     line = f"{label}{report.describe()}; {n} processed, {pipe.stats.dropped} dropped as stale"
+    if pipe.schedule is not None:
+        line += f"; input size auto: second pass on {pipe.stats.second_pass} frames"
     print(line, file=sys.stderr if report.early else sys.stdout)
     written = [f"{what}: {p}" for what, p in (("video", outs.out), ("poses", outs.json), ("table", outs.csv)) if p]
     if written:

@@ -1,6 +1,6 @@
 """Soak: the default model in live mode on the demo clip, looped, with tracking and overlay, for a long time.
 
-Usage: python benchmarks/soak.py [--minutes 30] [--at 1,10,30] [--model FILE] [--json soak.json]
+Usage: python benchmarks/soak.py [--minutes 30] [--at 1,10,30] [--fps F] [--model FILE] [--json soak.json]
 
 The clip is played at its own frame rate (as a camera would deliver it) in live mode, so frames
 that inference cannot keep up with are dropped, not queued. At each minute of ``--at`` it prints
@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from app.session import LIVE_STREAMS  # noqa: E402
 from ssapose.tracking import Tracker  # noqa: E402
 from engines import create_backend  # noqa: E402
 from ssapose import paths  # noqa: E402
@@ -43,12 +44,14 @@ def main(argv=None) -> int:
     ap.add_argument("--at", default="1,10,30", help="minutes at which to report (default: %(default)s)")
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL), help="model file (default: %(default)s)")
     ap.add_argument("--video", default=str(paths.demo_video()), help="clip to loop (default: the demo clip)")
+    ap.add_argument("--fps", type=float, default=0.0,
+                    help="rate the clip is played at, as a camera would deliver it (default: the clip's own)")
     ap.add_argument("--json", help="also write the marks here (.json)")
     args = ap.parse_args(argv)
     marks = [float(m) for m in args.at.split(",") if float(m) <= args.minutes]
-    fps = FrameSource(args.video).fps or 25.0
+    fps = args.fps or FrameSource(args.video).fps or 25.0
     stop = threading.Event()
-    backend = create_backend(args.model, "auto")
+    backend = create_backend(args.model, "auto", streams=LIVE_STREAMS)     # as `ssapose video` opens a camera
     cfg = PipelineConfig(live=True, draw=True, pace_fps=fps)
     pipe = Pipeline(looping(args.video, stop.is_set), backend, cfg, Tracker())
     print(f"soak: {args.model} on {Path(args.video).name} looped at {fps:g} fps, live, tracking + overlay, "

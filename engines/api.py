@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from engines import create_backend
+from engines.modes import AUTO, AutoHeight
 from engines.runner import PoseEstimator
 from ssapose import paths
 from ssapose.decode import DecoderChoice, DecoderConfig
@@ -32,10 +33,10 @@ class Estimator:
 
     def __init__(self, model: str, *, backend: str = "auto", device: str = "cpu", threads: int | None = None,
                  input_size: int = DEFAULT_INPUT_HEIGHT, decoder: DecoderChoice | DecoderConfig | None = None,
-                 flip: bool = False, scales: tuple[float, ...] = (1.0,)):
+                 flip: bool = False, scales: tuple[float, ...] = (1.0,), auto: AutoHeight | None = None):
         self.model = str(model)
         self.backend = create_backend(self.model, backend, device=device, threads=threads, streams=1)
-        self._run = PoseEstimator(self.backend, input_size, decoder, flip=flip, scales=scales)
+        self._run = PoseEstimator(self.backend, input_size, decoder, flip=flip, scales=scales, auto=auto)
 
     @property
     def card(self) -> ModelConfig:
@@ -94,7 +95,7 @@ class Estimator:
 
 
 def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", device: str = "cpu",
-         threads: int | None = None, input_size: int = DEFAULT_INPUT_HEIGHT,
+         threads: int | None = None, input_size: int | str = DEFAULT_INPUT_HEIGHT,
          decoder: DecoderChoice | DecoderConfig | None = None, flip: bool = False,
          scales: tuple[float, ...] = (1.0,), mode: str | None = None) -> Estimator:
     """Open a model file (``.xml`` OpenVINO, ``.onnx``, ``.engine`` TensorRT, ``.pt`` with torch installed).
@@ -102,7 +103,9 @@ def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", devi
     Args:
         model: the file (default: the INT8 default model).
         backend, device, threads: as ``ssapose video``'s ``--backend``, ``--device``, ``--threads``.
-        input_size: network input height in pixels.
+        input_size: network input height in pixels, or ``"auto"``: a second pass (scales 1 and 1.5 averaged)
+            on the images whose smallest person is small at the default height (``engines.modes.AutoHeight``;
+            :meth:`Estimator.stream` decides frame by frame).
         decoder: None decodes as the model's card says; a :class:`DecoderChoice` overrides some settings.
         flip: test-time flipping (the mirrored image's maps averaged in): 2x the network's cost.
         scales: input heights relative to ``input_size`` averaged on its grid (must include 1).
@@ -113,5 +116,10 @@ def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", devi
 
         m = MODES[mode]
         input_size, flip, scales = m.height or input_size, m.flip, m.scales
+    auto = None
+    if input_size == "auto":
+        input_size, auto = DEFAULT_INPUT_HEIGHT, AUTO
+    elif not isinstance(input_size, int):
+        raise ValueError(f"input_size must be a height in pixels or 'auto', got {input_size!r}")
     return Estimator(model, backend=backend, device=device, threads=threads, input_size=input_size,
-                     decoder=decoder, flip=flip, scales=scales)
+                     decoder=decoder, flip=flip, scales=scales, auto=auto)

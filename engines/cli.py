@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from engines import BACKEND_HELP, BACKENDS, require_torch
-from engines.modes import MODES, Mode
-from engines.cli_args import bounded, input_size, prepare_output, streams, threads
+from engines.modes import AUTO, MODES, Mode, ScheduleConfig
+from engines.cli_args import AUTO_SIZE, bounded, input_size, input_size_or_auto, prepare_output, streams, threads
 from ssapose import paths
 from ssapose.coco import format_stats
 from ssapose.intervals import DRAWS
@@ -34,9 +34,14 @@ def add_model_args(p, threads_default: int | None = None) -> None:
     p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)
     p.add_argument("--device", default="cpu",
                    help="cpu, or cuda / cuda:N for a .pt model with a CUDA build of torch (default: %(default)s)")
-    p.add_argument("--input-size", type=input_size, default=DEFAULT_INPUT_SIZE,
+    p.add_argument("--input-size", type=input_size_or_auto, default=DEFAULT_INPUT_SIZE,
                    help="network input height in pixels; the width follows the frame's aspect ratio, padded to the "
-                        "stride (OpenPose's -1xH). Lite models fit the longer side instead (default: %(default)s)")
+                        "stride (OpenPose's -1xH). Lite models fit the longer side instead. auto: a first pass at "
+                        f"{DEFAULT_INPUT_HEIGHT} and, where the smallest person found there is under "
+                        f"{AUTO.small_px:g} px tall, a second pass with scales "
+                        f"{','.join(f'{s:g}' for s in AUTO.scales)} averaged in (video: decided every "
+                        f"{ScheduleConfig().every} frames from the tracked people, with hysteresis) "
+                        "(default: %(default)s)")
     p.add_argument("--threads", type=threads, default=threads_default,
                    help="CPU threads for inference in all: a number, or auto (or 0) for the backend's own choice, "
                         f"all cores (default: {threads_default or 'auto'})")
@@ -89,11 +94,17 @@ def scale_list(text: str) -> tuple[float, ...]:
 
 
 def tta_choice(args) -> Mode:
-    """The mode of :func:`add_tta_args`, with --flip, --scales and an explicit --input-size on top."""
+    """The mode of :func:`add_tta_args`, with --flip, --scales and an explicit --input-size (or auto) on top."""
     m = MODES[getattr(args, "mode", "default")]
-    height = args.input_size if m.height is None or args.input_size != DEFAULT_INPUT_HEIGHT else m.height
-    return Mode(height=height, flip=m.flip or getattr(args, "flip", False),
-                scales=getattr(args, "scales", None) or m.scales)
+    auto = args.input_size == AUTO_SIZE
+    size = DEFAULT_INPUT_HEIGHT if auto else args.input_size
+    height = size if m.height is None or size != DEFAULT_INPUT_HEIGHT else m.height
+    scales = getattr(args, "scales", None) or m.scales
+    if auto and scales != (1.0,):
+        raise ValueError("--input-size auto chooses its own scales: drop --scales (or --mode accurate), or give "
+                         "a fixed --input-size")
+    return Mode(height=DEFAULT_INPUT_HEIGHT if auto else height, flip=m.flip or getattr(args, "flip", False),
+                scales=scales, auto=AUTO if auto else None)
 
 
 def decoder_choice(args) -> DecoderChoice:
@@ -236,9 +247,9 @@ def run_eval(args) -> int:
         tta = tta_choice(args)
         stats, results = evaluate_model(args.model, ann, args.images, tta.height, backend=args.backend,
                                         decoder=decoder_choice(args), progress=sys.stderr.isatty(), device=args.device,
-                                        threads=args.threads, flip=tta.flip, scales=tta.scales)
+                                        threads=args.threads, flip=tta.flip, scales=tta.scales, auto=tta.auto)
         extra = (", flipped" if tta.flip else "") + (f", scales {tta.scales}" if tta.scales != (1.0,) else "")
-        title = f"{Path(args.model).name} on {Path(ann).name}, input {tta.height}{extra}"
+        title = f"{Path(args.model).name} on {Path(ann).name}, input {'auto' if tta.auto else tta.height}{extra}"
     print(format_stats(stats, title))
     if args.ci or args.compare:
         _print_intervals(args, ann, results)
@@ -283,7 +294,7 @@ def _print_intervals(args, ann: str, results: list[dict]) -> None:
     other, choice, flip = compare_spec(args.compare, decoder_choice(args), args.model, tta.flip)
     stats_b, results_b = evaluate_model(other, ann, args.images, tta.height, backend=args.backend,
                                         decoder=choice, progress=sys.stderr.isatty(), device=args.device,
-                                        threads=args.threads, flip=flip, scales=tta.scales)
+                                        threads=args.threads, flip=flip, scales=tta.scales, auto=tta.auto)
     a, b, d = paired_difference(coco, results, results_b, draws=args.draws)
     print(f"A {Path(args.model).name}: {a.describe()}")
     print(f"B {args.compare}: {b.describe()}")

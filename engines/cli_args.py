@@ -35,6 +35,21 @@ positive_int = bounded(1)
 non_negative_int = bounded(0)
 #: A network input height in pixels.
 input_size = bounded(32, 4096, unit="pixels")
+#: ``--input-size auto``: the height follows the people (``engines.modes.AutoHeight``).
+AUTO_SIZE = "auto"
+
+
+def input_size_or_auto(text: str) -> int | str:
+    """``--input-size``: a height in pixels, or ``auto`` (returned as :data:`AUTO_SIZE`)."""
+    if text.strip().lower() == AUTO_SIZE:
+        return AUTO_SIZE
+    try:
+        return input_size(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be a whole number between 32 and 4096 (pixels), or auto, "
+                                         f"got {text!r}") from None
+
+
 #: A score threshold.
 fraction = bounded(0.0, 1.0, integer=False)
 

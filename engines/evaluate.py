@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Callable
 
 from engines import Backend, create_backend
+from engines.modes import AutoHeight
 from engines.runner import PoseEstimator
 from ssapose.coco import evaluate, find_image_dir, load_coco
 from ssapose.decode import DecoderChoice, DecoderConfig
@@ -15,10 +16,11 @@ def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size:
                    backend: str = "auto", decoder: DecoderConfig | DecoderChoice | None = None, progress: bool = False,
                    on_image: Callable[[int, int], bool] | None = None, device: str = "cpu",
                    threads: int | None = None, opened: Backend | None = None, flip: bool = False,
-                   scales: tuple[float, ...] = (1.0,)) -> tuple[dict, list[dict]]:
+                   scales: tuple[float, ...] = (1.0,), auto: AutoHeight | None = None) -> tuple[dict, list[dict]]:
     """Run the model on every image of ``ann_file`` and score it.
 
-    ``image_dir`` None finds the images beside the file or in the COCO layout. ``opened``: an
+    ``image_dir`` None finds the images beside the file or in the COCO layout. ``flip``, ``scales``, ``auto``:
+    test-time augmentation and ``--input-size auto`` (``engines.modes``). ``opened``: an
     already opened backend to use (and leave open) instead of opening ``model``.
 
     ``on_image(done, total)`` is called after each image; returning False cancels
@@ -27,7 +29,7 @@ def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size:
     coco = load_coco(ann_file)
     image_dir = image_dir or find_image_dir(ann_file, coco)
     be = opened or create_backend(model, backend, device=device, threads=threads, streams=1)   # one image at a time
-    est = PoseEstimator(be, input_size, decoder, flip=flip, scales=scales)     # test-time flipping and scales
+    est = PoseEstimator(be, input_size, decoder, flip=flip, scales=scales, auto=auto)
     try:
         poses = predict_images(coco, image_dir, est, on_image, progress)
     finally:

@@ -7,22 +7,89 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.poses import Poses
+
+
+#: The statistics of the people's heights that :class:`AutoHeight` can judge by.
+STATISTICS = ("min", "median")
+
+
+@dataclass(frozen=True)
+class AutoHeight:
+    """``--input-size auto``: a first pass at the default height and, when the people it finds are small there,
+    a second pass whose maps are averaged with the first's on its grid (the first pass is reused as scale 1).
+
+    small_px: people count as small when ``statistic`` of their keypoint heights, in network-input pixels at
+        the default height, is below this; statistic: ``"min"`` (the smallest person) or ``"median"``;
+        flip, scales: the second pass (scales relative to the default height; 1 must be among them).
+    Chosen on coco_mini train2017 only (``python benchmarks/auto_height.py --choose``).
+    """
+
+    small_px: float = 32.0
+    statistic: str = "min"
+    flip: bool = False
+    scales: tuple[float, ...] = (1.0, 1.5)
+
+    def __post_init__(self):
+        if self.statistic not in STATISTICS:
+            raise ValueError(f"unknown statistic {self.statistic!r}; use one of {', '.join(STATISTICS)}")
+
+    def fires(self, poses: Poses, scale: float) -> bool:
+        """Whether ``poses`` (frame pixels; ``scale`` input px per frame px at the default height) call for the
+        second pass. No people: no second pass."""
+        h = poses.heights() * scale
+        h = h[h > 0]
+        if len(h) == 0:
+            return False
+        return bool((np.min(h) if self.statistic == "min" else np.median(h)) < self.small_px)
+
+    @property
+    def extra_cost(self) -> float:
+        """Network cost of the second pass beyond the first, relative to one pass at the default height."""
+        return sum(s * s for s in self.scales) * (2 if self.flip else 1) - 1.0
+
+
+#: The rule of ``--input-size auto``: the best train2017 AP of ``python benchmarks/auto_height.py --choose``.
+AUTO = AutoHeight(small_px=32.0)
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """``--input-size auto`` on video (``app.height_schedule``): every: frames per block; on / off: fraction
+    of a block's frames on which the rule fires that switches the second pass on / off."""
+
+    every: int = 15
+    on: float = 0.5
+    off: float = 0.25
+
+    def __post_init__(self):
+        if self.every < 1 or not 0 <= self.off <= self.on <= 1:
+            raise ValueError(f"schedule {self}: every >= 1 and 0 <= off <= on <= 1")
 
 
 @dataclass(frozen=True)
 class Mode:
     """height: the network input height in px (None: ``--input-size``); flip: test-time flipping; scales: input
-    heights relative to it whose maps are averaged on its grid."""
+    heights relative to it whose maps are averaged on its grid; auto: ``--input-size auto``'s rule (None: off)."""
 
     height: int | None = None
     flip: bool = False
     scales: tuple[float, ...] = (1.0,)
+    auto: AutoHeight | None = None
 
     @property
     def cost(self) -> float:
-        """Network cost relative to one pass at the height: the sum of the squared scales, doubled by flipping."""
-        return sum(s * s for s in self.scales) * (2 if self.flip else 1) * ((self.height or DEFAULT_INPUT_HEIGHT) / DEFAULT_INPUT_HEIGHT) ** 2
+        """Network cost relative to one pass at the default height: the sum of the squared scales, doubled by
+        flipping (with ``auto``: its first pass; the second adds ``auto.extra_cost`` where it fires)."""
+        size = (self.height or DEFAULT_INPUT_HEIGHT) / DEFAULT_INPUT_HEIGHT
+        return sum(s * s for s in self.scales) * (2 if self.flip else 1) * size ** 2
 
 
 MODES = {"fast": Mode(height=256), "default": Mode(), "accurate": Mode(flip=True, scales=(1.0, 1.5))}
+
+
+#: The presets the desktop app offers: the ``--mode`` ones and ``--input-size auto``.
+APP_MODES = {**MODES, "auto height": Mode(auto=AUTO)}

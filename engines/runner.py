@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engines.base import Backend
+from engines.modes import AutoHeight
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.inference import decode_fields
 from ssapose.poses import Poses
@@ -48,13 +49,16 @@ class PoseEstimator:
 
     def __init__(self, backend: Backend, input_size: int = DEFAULT_INPUT_HEIGHT,
                  decoder: DecoderConfig | DecoderChoice | None = None, flip: bool = False,
-                 scales: tuple[float, ...] = (1.0,)):
+                 scales: tuple[float, ...] = (1.0,), auto: AutoHeight | None = None):
         if not isinstance(decoder, DecoderConfig):
             decoder = (decoder or DecoderChoice()).resolve(backend.info.config.refine)
         self.backend, self.input_size, self.decoder, self.flip = backend, input_size, decoder, flip
-        if 1.0 not in scales or any(s <= 0 for s in scales):
-            raise ValueError(f"scales {scales}: they must be positive and include 1 (the default height's grid)")
-        self.scales = tuple(scales)
+        for views in (scales, auto.scales if auto else (1.0,)):
+            if 1.0 not in views or any(s <= 0 for s in views):
+                raise ValueError(f"scales {views}: they must be positive and include 1 (the default height's grid)")
+        if auto is not None and tuple(scales) != (1.0,):
+            raise ValueError("an automatic input height chooses its own scales: give either scales or auto")
+        self.scales, self.auto = tuple(scales), auto
 
     def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:
         """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a
@@ -69,11 +73,12 @@ class PoseEstimator:
         return prepare(frame, size, self.backend.info.config.preprocess,
                        normalised=not getattr(self.backend, "takes_uint8", False))
 
-    def network(self, x: np.ndarray, t: Timings) -> dict[str, np.ndarray]:
-        """Run the network on a prepared input; fills ``t.inference``."""
+    def network(self, x: np.ndarray, t: Timings, flip: bool | None = None) -> dict[str, np.ndarray]:
+        """Run the network on a prepared input (and its mirror image, with ``flip``; None: the estimator's);
+        fills ``t.inference``."""
         t0 = time.perf_counter()
         fields = self.backend.infer(x)
-        if self.flip:
+        if self.flip if flip is None else flip:
             fields = average(fields, unflip(self.backend.infer(mirror_input(x))))
         t.inference = (time.perf_counter() - t0) * 1e3
         return fields
@@ -82,25 +87,43 @@ class PoseEstimator:
         """:meth:`prepare` then :meth:`network` on one frame (at every scale of ``scales``, averaged on the 1x
         grid)."""
         x, box = self.prepare(frame, t)
-        fields = self.network(x, t)
-        if self.scales == (1.0,):
-            return fields, box
-        base = {k: v[0] for k, v in fields.items()}
+        return self._with_scales(frame, self.network(x, t), box, self.scales, self.flip, t), box
+
+    def _with_scales(self, frame: np.ndarray, fields: dict[str, np.ndarray], box: Letterbox,
+                     scales: tuple[float, ...], flip: bool, t: Timings) -> dict[str, np.ndarray]:
+        """``fields`` (the 1x maps) averaged with the maps of every other scale of ``scales``, resampled onto the
+        1x grid; ``t.inference`` then counts every scale's network time."""
+        if scales == (1.0,):
+            return fields
+        base = {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
         shape = base["heatmaps"].shape[1:]
         acc = {k: base[k].copy() for k in ("heatmaps", "pafs")}
         pre, infer_ms = self.backend.info.config.preprocess, t.inference
-        for s in self.scales:
+        for s in scales:
             if s == 1.0:
                 continue
             size = max(pre.pad_to, int(round(self.input_size * s)))
             xs, bs = self._input(frame, size)
-            other = resample(self.network(xs, t), bs.scale, box.scale, self.backend.info.stride, shape)
+            other = resample(self.network(xs, t, flip), bs.scale, box.scale, self.backend.info.stride, shape)
             infer_ms += t.inference                              # every scale's network time counts
             for k in acc:
                 acc[k] += other[k]
         t.inference = infer_ms
-        base.update({k: v / len(self.scales) for k, v in acc.items()})
-        return base, box
+        base.update({k: v / len(scales) for k, v in acc.items()})
+        return base
+
+    def second_pass(self, frame: np.ndarray, fields: dict[str, np.ndarray], box: Letterbox,
+                    t: Timings) -> dict[str, np.ndarray]:
+        """``--input-size auto``'s second pass: the first pass's 1x maps (reused) with the views of ``auto``
+        added (its mirror image, its other scales); ``t.inference`` adds their network time."""
+        a, first_ms = self.auto, t.inference
+        if a.flip and not self.flip:
+            x, _ = self._input(frame, self.input_size)
+            t0 = time.perf_counter()
+            fields = average(fields, unflip(self.backend.infer(mirror_input(x))))
+            first_ms += (time.perf_counter() - t0) * 1e3
+        t.inference = first_ms
+        return self._with_scales(frame, fields, box, a.scales, a.flip, t)
 
     def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings) -> Poses:
         """Decode one frame's fields into poses in frame pixels; fills ``t.decode``."""
@@ -110,5 +133,10 @@ class PoseEstimator:
         return poses
 
     def __call__(self, frame: np.ndarray, timings: Timings | None = None) -> Poses:
+        """The poses of one frame; with ``auto``, a second pass where the first finds only small people."""
         t = timings if timings is not None else Timings()
-        return self.decode(*self.infer(frame, t), t)
+        fields, box = self.infer(frame, t)
+        poses = self.decode(fields, box, t)
+        if self.auto is not None and self.auto.fires(poses, box.scale):
+            poses = self.decode(self.second_pass(frame, fields, box, t), box, t)
+        return poses

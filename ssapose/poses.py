@@ -35,6 +35,15 @@ class Poses:
     def __len__(self) -> int:
         return len(self.scores)
 
+    def heights(self) -> np.ndarray:
+        """``(N,) float32`` each person's vertical extent of present keypoints, in the keypoints' pixels (0 with
+        fewer than 2)."""
+        present = self.keypoints[..., 2] > 0
+        y = self.keypoints[..., 1]
+        top = np.where(present, y, np.inf).min(axis=1, initial=np.inf)
+        bottom = np.where(present, y, -np.inf).max(axis=1, initial=-np.inf)
+        return np.where(present.sum(axis=1) >= 2, bottom - top, 0.0).astype(np.float32)
+
     def scaled(self, sx: float, sy: float, dx: float = 0.0, dy: float = 0.0) -> "Poses":
         """Map keypoints by ``x' = x * sx + dx``, ``y' = y * sy + dy`` (missing ones stay 0)."""
         kp = self.keypoints.copy()

@@ -42,13 +42,18 @@ def letterbox(frame: np.ndarray, size: int, pre: Preprocess) -> tuple[np.ndarray
     if frame is None or frame.ndim != 3 or frame.shape[2] != 3 or frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"expected an (H, W, 3) colour frame, got shape {getattr(frame, 'shape', None)}")
     h, w = frame.shape[:2]
-    scale = size / (h if pre.fit == "height" else max(h, w))
+    scale = input_scale(h, w, size, pre)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     img = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     pw, ph = -(-nw // pre.pad_to) * pre.pad_to, -(-nh // pre.pad_to) * pre.pad_to
     canvas = np.full((ph, pw, 3), pre.pad_value, np.uint8)
     canvas[:nh, :nw] = img
     return canvas, Letterbox(scale, pw, ph)
+
+
+def input_scale(height: int, width: int, size: int, pre: Preprocess) -> float:
+    """Network input pixels per frame pixel for a ``height x width`` frame at input size ``size``."""
+    return size / (height if pre.fit == "height" else max(height, width))
 
 
 def normalise(image: np.ndarray, pre: Preprocess) -> np.ndarray:

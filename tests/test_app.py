@@ -228,3 +228,26 @@ def test_draw_fields_colours_peaks_and_pafs():
     assert (out[3 * 8 + 3, 4 * 8 + 3] != 100).any()   # so is the PAF
     assert (out[100, 150] == 100).all()               # empty fields leave the frame as it was
     assert cv2.absdiff(out, img).sum() > 0
+
+
+def test_the_mode_box_reaches_the_pipeline_and_the_evaluation(window, qtbot):
+    """Live tab: the chosen preset runs (flip and scales, or the auto height's schedule) and is remembered;
+    eval tab: its preset goes to the evaluation."""
+    from engines.modes import APP_MODES
+
+    live = window.live
+    live.size.setValue(256)
+    for name, check in (("accurate", lambda p: p.estimator.flip and p.estimator.scales == (1.0, 1.5)),
+                        ("auto height", lambda p: p.schedule is not None and p.estimator.auto is not None),
+                        ("default", lambda p: not p.estimator.flip and p.schedule is None)):
+        live.mode.setCurrentText(name)
+        live.start()
+        qtbot.waitUntil(lambda: live.worker.pipeline is not None, timeout=60000)
+        assert check(live.worker.pipeline), name
+        live.stop()
+        assert window.settings.value("mode") == name
+    ev = window.eval
+    ev.mode.setCurrentText("auto height")
+    ev.run()
+    assert ev.worker.mode == APP_MODES["auto height"]
+    qtbot.waitUntil(lambda: ev.worker.isFinished(), timeout=120000)

@@ -49,3 +49,138 @@ def test_eval_video_and_the_api_run_the_modes(tmp_path, capsys):
 
     with engines.load(mode="accurate") as est:
         assert est._run.flip and est._run.scales == (1.0, 1.5)
+
+
+# -- --input-size auto -----------------------------------------------------------------------------------------
+class _CountingBackend:
+    """Wraps a backend: records the input height of every network call."""
+
+    def __init__(self, inner):
+        self.inner, self.heights, self.info = inner, [], inner.info
+        self.takes_uint8 = getattr(inner, "takes_uint8", False)
+
+    def infer(self, x):
+        self.heights.append(x.shape[1] if x.dtype.name == "uint8" else x.shape[2])
+        return self.inner.infer(x)
+
+
+def _person_poses(height_px: float):
+    import numpy as np
+
+    from ssapose.poses import Poses
+
+    kp = np.zeros((1, 17, 3), np.float32)
+    kp[0, :, 0] = 100
+    kp[0, :, 1] = np.linspace(50, 50 + height_px, 17)
+    kp[0, :, 2] = 0.9
+    return Poses(kp, np.ones(1, np.float32))
+
+
+def test_the_auto_rule_fires_on_small_people_only():
+    from engines.modes import AutoHeight
+    from ssapose.poses import Poses
+
+    rule = AutoHeight(small_px=96)
+    assert rule.fires(_person_poses(60), 1.0) and not rule.fires(_person_poses(200), 1.0)
+    assert rule.fires(_person_poses(200), 0.4)                       # 200 frame px are 80 input px
+    assert not rule.fires(Poses.empty(), 1.0)                        # nobody found: no second pass
+    with pytest.raises(ValueError, match="statistic"):
+        AutoHeight(statistic="mean")
+    assert AutoHeight(scales=(1.0, 1.5)).extra_cost == pytest.approx(2.25)
+
+
+def test_auto_adds_the_second_pass_only_where_the_people_are_small(monkeypatch):
+    """The estimator reuses the first pass as scale 1 and adds the 1.5x pass only when the rule fires."""
+    from engines.modes import AUTO
+    from engines.runner import PoseEstimator
+    from ssapose.preprocess import letterbox
+
+    from test_pipeline import FieldsBackend, frames
+
+    frame = next(frames(1))
+    for small in (True, False):
+        be = _CountingBackend(FieldsBackend(n_people=1))
+        est = PoseEstimator(be, DEFAULT_INPUT_HEIGHT, auto=AUTO)
+        monkeypatch.setattr(AUTO.__class__, "fires", lambda self, poses, scale, s=small: s)
+        est(frame)
+        pre = be.info.config.preprocess
+        want = [letterbox(frame, DEFAULT_INPUT_HEIGHT, pre)[1].height]
+        if small:
+            want.append(letterbox(frame, round(DEFAULT_INPUT_HEIGHT * 1.5), pre)[1].height)
+        assert be.heights == want
+    with pytest.raises(ValueError, match="either scales or auto"):
+        PoseEstimator(FieldsBackend(), scales=(1.0, 1.5), auto=AUTO)
+
+
+def test_input_size_auto_on_the_command_line():
+    from engines.cli_args import AUTO_SIZE, input_size_or_auto
+    from engines.modes import AUTO
+
+    assert input_size_or_auto("auto") == AUTO_SIZE and input_size_or_auto("320") == 320
+    with pytest.raises(argparse.ArgumentTypeError, match="or auto"):
+        input_size_or_auto("huge")
+    m = tta_choice(_args(input_size=AUTO_SIZE))
+    assert m.auto == AUTO and m.height == DEFAULT_INPUT_HEIGHT and m.scales == (1.0,)
+    assert tta_choice(_args(input_size=AUTO_SIZE, flip=True)).flip
+    with pytest.raises(ValueError, match="own scales"):
+        tta_choice(_args(input_size=AUTO_SIZE, mode="accurate"))
+
+
+def test_the_video_schedule_switches_by_blocks_with_hysteresis():
+    """Block b follows block b - 2's share of small-people frames: on at 1/2, off below 1/4, held between."""
+    from app.height_schedule import HeightSchedule
+    from engines.modes import AutoHeight, ScheduleConfig
+
+    sched = HeightSchedule(AutoHeight(small_px=96), live=False, config=ScheduleConfig(every=4, on=0.5, off=0.25))
+    heights = [200] * 4 + [50, 50, 50, 200] + [50, 200, 200, 200] + [200] * 4 + [200] * 8
+    got = []
+    for seq, h in enumerate(heights):
+        got.append(sched.second_pass(seq))           # frames before block b - 2 are all observed: no waiting
+        sched.observe(seq, _person_poses(h), 1.0)
+    blocks = got[::4]
+    #        b0     b1     b2: b0 0/4  b3: b1 3/4 on  b4: b2 1/4 holds  b5: b3 0/4 off
+    assert blocks == [False, False, False, True, True, False]
+    assert all(got[i] == got[i - i % 4] for i in range(len(got)))           # one decision per block
+
+
+def test_the_file_schedule_waits_for_its_block_and_stop_releases_it():
+    import threading
+
+    from app.height_schedule import HeightSchedule
+    from engines.modes import AutoHeight, ScheduleConfig
+
+    sched = HeightSchedule(AutoHeight(small_px=96), live=False, config=ScheduleConfig(every=4))
+    out = []
+    waiter = threading.Thread(target=lambda: out.append(sched.second_pass(8)))     # needs frames 0..3 seen
+    waiter.start()
+    for seq in range(3):
+        sched.observe(seq, _person_poses(50), 1.0)
+    waiter.join(0.3)
+    assert waiter.is_alive() and not out                                    # frame 3 not seen yet: it waits
+    sched.observe(3, _person_poses(50), 1.0)
+    waiter.join(5)
+    assert out == [True]
+    live = HeightSchedule(AutoHeight(), live=True, config=ScheduleConfig(every=4))
+    assert live.second_pass(100) is False                                   # live: never waits
+    stuck = HeightSchedule(AutoHeight(), live=False, config=ScheduleConfig(every=4))
+    t = threading.Thread(target=lambda: stuck.second_pass(40))
+    t.start()
+    stuck.close()
+    t.join(5)
+    assert not t.is_alive()
+
+
+def test_a_video_with_auto_height_gets_the_second_pass_from_the_block_after_next():
+    """Wired through the pipeline: frames of blocks 0 and 1 run once; from block 2 on, every frame also runs the
+    1.5x pass when the people of block 0 were small; the same on every run (file mode waits for its block)."""
+    from app.pipeline import Pipeline, PipelineConfig
+    from engines.modes import AutoHeight, ScheduleConfig
+
+    from test_pipeline import FieldsBackend, frames
+
+    every = ScheduleConfig().every
+    for small_px, extra in ((1e9, 40 - 2 * every), (0.0, 0)):
+        be = _CountingBackend(FieldsBackend(n_people=1))
+        out = list(Pipeline(frames(40), be, PipelineConfig(auto=AutoHeight(small_px=small_px))).results())
+        assert [r.index for r in out] == list(range(40))
+        assert len(be.heights) == 40 + extra

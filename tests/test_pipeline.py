@@ -102,6 +102,41 @@ def test_live_mode_drops_stale_frames_and_reports_them():
     assert len(out) + pipe.stats.dropped == 60
 
 
+def test_a_blocked_overlay_stage_does_not_stop_inference():
+    """Nothing but the network runs on the inference threads: with the tracker (the overlay stage) stuck on its
+    first frame, requests are still submitted until the queues behind inference are full, and decoding happens
+    on the decode thread only. Event-driven: no timing decides the outcome."""
+    be = FieldsBackend(n_people=1)
+    calls = []
+    infer = be.infer
+    be.infer = lambda batch: (calls.append(threading.current_thread().name), infer(batch))[1]
+    release = threading.Event()
+
+    def stuck_tracker(poses, clock):
+        release.wait(30)
+        return poses, np.arange(len(poses))
+
+    pipe = Pipeline(frames(60), be, PipelineConfig(queue_size=4), stuck_tracker)
+    decoded_on = set()
+    decode = pipe.estimator.decode
+    pipe.estimator.decode = lambda *a: (decoded_on.add(threading.current_thread().name), decode(*a))[1]
+    results = pipe.results()
+    first = threading.Thread(target=lambda: next(results))
+    first.start()
+    # frame 0 is held in the overlay stage; the decode queue (4), the decode stage (1) and the inference
+    # queue behind it (4) can still fill: at least 6 requests must go through before the network waits
+    deadline = time.monotonic() + 20
+    while len(calls) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    n_blocked = len(calls)
+    release.set()
+    first.join(10)
+    rest = list(results)
+    assert n_blocked >= 6, f"only {n_blocked} requests while the overlay stage was busy"
+    assert len(rest) == 59 and decoded_on == {"ssapose-_decode"}
+    assert all(name == "ssapose-_infer" for name in calls)
+
+
 def test_worker_exception_reaches_caller_and_threads_end():
     pipe = Pipeline(frames(30), FieldsBackend(fail_at=5), PipelineConfig())
     with pytest.raises(RuntimeError, match="exploded at frame 5"):

@@ -10,6 +10,8 @@ from PyQt5.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, Q
                              QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from app.qt.image import FrameView
+from app.qt.live_tab import mode_box
+from engines.modes import APP_MODES
 from app.qt.workers import EvalWorker, per_image_oks
 from ssapose.coco import STAT_NAMES, load_coco
 from ssapose.overlay import DrawStyle, draw_fields, draw_poses
@@ -24,6 +26,7 @@ class EvalTab(QWidget):
         self.ann = QLineEdit(str(settings.value("eval_ann", ann)))
         self.images = QLineEdit(str(settings.value("eval_images", images)))
         self.model = QLineEdit(str(settings.value("model", model)))
+        self.mode = mode_box(settings)
         self.run_btn, self.cancel_btn, self.export_btn = QPushButton("Run"), QPushButton("Cancel"), QPushButton("Export results...")
         self.run_btn.clicked.connect(self.run)
         self.cancel_btn.clicked.connect(self.cancel)
@@ -53,6 +56,7 @@ class EvalTab(QWidget):
             b.clicked.connect(pick)
             row.addWidget(b)
             form.addRow(label, row)
+        form.addRow("Mode", self.mode)
         buttons = QHBoxLayout()
         for w in (self.run_btn, self.cancel_btn, self.progress, self.export_btn):
             buttons.addWidget(w)
@@ -91,7 +95,9 @@ class EvalTab(QWidget):
             return
         self.settings.setValue("eval_ann", self.ann.text())
         self.settings.setValue("eval_images", self.images.text())
-        self.worker = EvalWorker(self.model.text(), self.ann.text(), self.images.text(), device=self.device)
+        self.settings.setValue("mode", self.mode.currentText())
+        self.worker = EvalWorker(self.model.text(), self.ann.text(), self.images.text(), device=self.device,
+                                 mode=APP_MODES[self.mode.currentText()])
         self.worker.progress.connect(lambda d, t: (self.progress.setMaximum(t), self.progress.setValue(d)))
         self.worker.done.connect(self.on_done)
         self.worker.failed.connect(lambda m: QMessageBox.critical(self, "SSA-Pose", m))

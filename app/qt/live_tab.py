@@ -18,8 +18,20 @@ from engines import BACKENDS
 from ssapose.decode import REFINEMENTS, DecoderChoice
 from ssapose.overlay import DrawStyle
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from engines.modes import APP_MODES
 
 MODEL_DEFAULT = "model's"
+
+
+def mode_box(settings) -> QComboBox:
+    """The speed-or-accuracy presets (``engines.modes.APP_MODES``), the last one used preselected."""
+    box = QComboBox()
+    box.addItems(list(APP_MODES))
+    box.setCurrentText(str(settings.value("mode", "default")))
+    box.setToolTip("fast: height 256; default: one pass at the input height; accurate: flipping and scales 1, 1.5 "
+                   "(6.5x the network); auto height: a second pass (scales 1, 1.5) where the people are small "
+                   "(AP and cost of each: BENCHMARKS.md)")
+    return box
 
 
 def choose_source(given: str, remembered, given_explicitly: bool) -> tuple[str, str]:
@@ -69,6 +81,7 @@ class LiveTab(QWidget):
         self.size.setRange(64, 1024)
         self.size.setSingleStep(32)
         self.size.setValue(int(settings.value("input_size", DEFAULT_INPUT_HEIGHT)))
+        self.mode = mode_box(settings)
         pick_file = QPushButton("File...")
         pick_file.clicked.connect(self._pick_file)
         pick_dir = QPushButton("Folder...")
@@ -111,7 +124,7 @@ class LiveTab(QWidget):
             src_row.addWidget(w)
         model_row = QHBoxLayout()
         for w in (self.model, pick_model, QLabel("backend"), self.backend, QLabel("input"), self.size,
-                  QLabel("refine"), self.refine, QLabel("PAF"), self.paf):
+                  QLabel("mode"), self.mode, QLabel("refine"), self.refine, QLabel("PAF"), self.paf):
             model_row.addWidget(w)
         form = QFormLayout()
         form.addRow("Source", src_row)
@@ -227,7 +240,8 @@ class LiveTab(QWidget):
                                      self.size.value(), self.style(), rec, self.device,
                                      realtime=not self.fast.isChecked(), loop=self.loop.isChecked(),
                                      tracker=Tracker(self.tracker_config())
-                                     if self.track.isChecked() else None, decoder=self.decoder_choice())
+                                     if self.track.isChecked() else None, decoder=self.decoder_choice(),
+                                     mode=APP_MODES[self.mode.currentText()])
         self.settings.setValue("track", "true" if self.track.isChecked() else "false")
         self.worker.show_fields = self.fields.isChecked()
         self.settings.setValue("fast", "true" if self.fast.isChecked() else "false")
@@ -244,7 +258,8 @@ class LiveTab(QWidget):
             if hasattr(self.window(), "statusBar"):
                 self.window().statusBar().showMessage(self.note, 10000)
         for key, val in (("source", without_password(source)), ("model", self.model.text()),
-                         ("input_size", self.size.value()), ("kp_threshold", self.kp_slider.value() / 100),
+                         ("input_size", self.size.value()), ("mode", self.mode.currentText()),
+                         ("kp_threshold", self.kp_slider.value() / 100),
                          ("limb_threshold", self.limb_slider.value() / 100)):
             self.settings.setValue(key, val)
 

@@ -8,6 +8,7 @@ import numpy as np
 from PyQt5.QtCore import QThread, pyqtSignal
 
 from app.pipeline import Pipeline
+from engines.modes import Mode
 from ssapose.overlay import DrawStyle
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
@@ -25,9 +26,10 @@ class PipelineWorker(QThread):
 
     def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = DEFAULT_INPUT_HEIGHT,
                  style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu",
-                 realtime: bool = True, loop: bool = False, tracker=None, decoder=None):
+                 realtime: bool = True, loop: bool = False, tracker=None, decoder=None, mode: Mode = Mode()):
         super().__init__()
         self.device, self.realtime, self.loop, self.tracker = device, realtime, loop, tracker
+        self.mode = mode                        # engines.modes: its height (if any) wins over input_size
         self.decoder = decoder                  # a DecoderChoice; None: the model's card
         self.show_fields = False
         self.source, self.model, self.backend_kind, self.input_size = source, model, backend, input_size
@@ -65,8 +67,10 @@ class PipelineWorker(QThread):
             outputs = (self.record, Path(self.record).with_suffix(".jsonl")) if self.record else ()
             if any(same_file(p, self.source) for p in outputs):
                 raise ValueError(f"the recording {self.record} would overwrite the source; record elsewhere")
-            spec = RunSpec(self.source, self.model, self.backend_kind, self.device, input_size=self.input_size,
-                           decoder=self.decoder, realtime=self.realtime, loop=self.loop, style=self.style,
+            m = self.mode
+            spec = RunSpec(self.source, self.model, self.backend_kind, self.device,
+                           input_size=m.height or self.input_size, decoder=self.decoder, realtime=self.realtime,
+                           loop=self.loop, style=self.style, flip=m.flip, scales=m.scales, auto=m.auto,
                            hud=False, show_fields=self.show_fields)     # the window has its own HUD under the view
             try:
                 run = open_run(spec, self.tracker, halted=self._halt.is_set)       # threads auto: all cores
@@ -109,10 +113,10 @@ class EvalWorker(QThread):
     failed = pyqtSignal(str)
 
     def __init__(self, model: str, ann: str, images: str, input_size: int = DEFAULT_INPUT_HEIGHT, backend: str = "auto",
-                 device: str = "cpu"):
+                 device: str = "cpu", mode: Mode = Mode()):
         super().__init__()
-        self.args = (model, ann, images, input_size, backend)
-        self.device = device
+        self.args = (model, ann, images, mode.height or input_size, backend)
+        self.device, self.mode = device, mode
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -127,7 +131,9 @@ class EvalWorker(QThread):
                 self.progress.emit(done, total)
                 return not self._cancel.is_set()
 
-            stats, results = evaluate_model(model, ann, images, size, backend, on_image=tick, device=self.device)
+            m = self.mode
+            stats, results = evaluate_model(model, ann, images, size, backend, on_image=tick, device=self.device,
+                                            flip=m.flip, scales=m.scales, auto=m.auto)
             self.done.emit(stats, results)
         except Exception as e:  # noqa: BLE001
             self.failed.emit(str(e))
