@@ -1,0 +1,95 @@
+"""What the work around the network costs per frame, and the pipeline/capacity ratio it allows on this machine.
+
+    python benchmarks/pipeline_budget.py [--frames 200]
+
+Every step of ``ssapose video`` with the mp4 and pose file written is timed alone, one thread, on the demo clip
+(median CPU ms per frame of the thread, ``time.thread_time``): reading and decoding the frame, preprocessing,
+decoding the network's maps, tracking-free overlay drawing, writing the mp4 (with the CPU of an ffmpeg encoder
+process) and the pose line. The network's cost per
+frame at capacity is the cores' time it takes: ``cores / capacity FPS``. On a machine whose cores the network fills,
+the pipeline can reach at most ``network / (network + the rest)`` of the capacity, however it is threaded.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from app.capacity import network_alone  # noqa: E402
+from app.outputs import JsonLinesWriter  # noqa: E402
+from app.pipeline import FrameResult  # noqa: E402
+from app.video_out import VideoOut  # noqa: E402
+from engines import auto_streams, create_backend  # noqa: E402
+from engines.runner import PoseEstimator, Timings  # noqa: E402
+from ssapose import paths  # noqa: E402
+from ssapose.overlay import DrawStyle, draw_poses  # noqa: E402
+from ssapose.sources import FrameSource  # noqa: E402
+
+
+def cpu_ms(fn, items) -> tuple[float, list]:
+    """Median thread CPU ms of ``fn(item)`` over ``items``, and the results."""
+    times, out = [], []
+    for it in items:
+        t0 = time.thread_time()
+        out.append(fn(it))
+        times.append((time.thread_time() - t0) * 1e3)
+    return float(np.median(times)), out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=200)
+    ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
+    args = ap.parse_args()
+    src = FrameSource(str(paths.demo_video()))
+    it = iter(src)
+    read_ms, frames = cpu_ms(lambda _: next(it), range(args.frames))
+    src.close()
+    cores = os.cpu_count() or 1
+    capacity = network_alone(args.model, frames, auto_streams())
+    steps = {"read + decode the frame": read_ms}
+    with create_backend(args.model, streams=1) as be:
+        est = PoseEstimator(be)
+        t = Timings()
+        steps["preprocess"], prepared = cpu_ms(lambda f: est.prepare(f, t), frames)
+        fields = [est.network(x, t) for x, _ in prepared]
+        steps["decode the maps"], poses = cpu_ms(lambda k: est.decode(fields[k], prepared[k][1], t),
+                                                 range(len(frames)))
+    style = DrawStyle()
+    steps["draw the overlay"], images = cpu_ms(lambda k: draw_poses(frames[k].copy(), poses[k], style),
+                                               range(len(frames)))
+    with tempfile.TemporaryDirectory() as tmp:
+        video = VideoOut(str(Path(tmp) / "o.mp4"), src.fps or 25.0)
+        child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        steps["write the mp4"], _ = cpu_ms(video.write, images)
+        video.close()                                  # an ffmpeg encoder is a child process: count its CPU too
+        child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        encoder = (child1.ru_utime + child1.ru_stime - child0.ru_utime - child0.ru_stime) * 1e3 / len(images)
+        steps["write the mp4"] += encoder
+        lines = JsonLinesWriter(str(Path(tmp) / "o.jsonl"), "clip", args.model, src.fps or 25.0)
+        steps["write the pose line"], _ = cpu_ms(
+            lambda k: lines.write(FrameResult(k, 0.0, poses[k], Timings()), src.fps or 25.0), range(len(frames)))
+        lines.close()
+    network = 1000.0 * cores / capacity
+    rest = sum(steps.values())
+    print(f"{Path(args.model).name}, {args.frames} frames of the demo clip, {cores} cores; capacity {capacity:.1f} FPS")
+    print("| step | CPU ms per frame |")
+    print("|---|---|")
+    print(f"| the network at capacity ({cores} cores / {capacity:.1f} FPS) | {network:.1f} |")
+    for name, ms in steps.items():
+        print(f"| {name} | {ms:.2f} |")
+    print(f"| everything but the network | {rest:.1f} |")
+    print(f"| highest pipeline / capacity these allow | {network / (network + rest):.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
