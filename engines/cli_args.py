@@ -35,41 +35,36 @@ positive_int = bounded(1)
 non_negative_int = bounded(0)
 #: A network input height in pixels.
 input_size = bounded(32, 4096, unit="pixels")
-#: ``--input-size auto``: the height follows the people (``engines.modes.AutoHeight``).
-AUTO_SIZE = "auto"
-
-
-def input_size_or_auto(text: str) -> int | str:
-    """``--input-size``: a height in pixels, or ``auto`` (returned as :data:`AUTO_SIZE`)."""
-    if text.strip().lower() == AUTO_SIZE:
-        return AUTO_SIZE
-    try:
-        return input_size(text)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"must be a whole number between 32 and 4096 (pixels), or auto, "
-                                         f"got {text!r}") from None
-
-
 #: A score threshold.
 fraction = bounded(0.0, 1.0, integer=False)
 
 
-def _count_or_auto(hi: int, auto_words: tuple[str, ...], auto_text: str):
-    """An argparse type for a count in ``[1, hi]``, or one of ``auto_words`` for the backend's own choice (None)."""
-    count = bounded(1, hi)
+def _or_words(number, rule: str, words: tuple[str, ...], word_value, word_text: str):
+    """An argparse type: ``number(text)``, or ``word_value`` for one of ``words``; one message for both ways to
+    miss: ``must be RULE, or WORD_TEXT, got '...'``."""
 
-    def parse(text: str) -> int | None:
-        if text.strip().lower() in auto_words:
-            return None
+    def parse(text: str):
+        if text.strip().lower() in words:
+            return word_value
         try:
-            return count(text)
+            return number(text)
         except argparse.ArgumentTypeError:
-            raise argparse.ArgumentTypeError(f"must be a whole number between 1 and {hi}, or {auto_text}, "
-                                             f"got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be {rule}, or {word_text}, got {text!r}") from None
 
-    parse.__name__ = "count"
+    parse.__name__ = "value"
     return parse
 
+
+def _count_or_auto(hi: int, auto_words: tuple[str, ...], auto_text: str):
+    """An argparse type for a count in ``[1, hi]``, or one of ``auto_words`` for the backend's own choice (None)."""
+    return _or_words(bounded(1, hi), f"a whole number between 1 and {hi}", auto_words, None, auto_text)
+
+
+#: ``--input-size auto``: the height follows the people (``engines.modes.AutoHeight``).
+AUTO_SIZE = "auto"
+#: ``--input-size``: a height in pixels, or ``auto`` (returned as :data:`AUTO_SIZE`).
+input_size_or_auto = _or_words(input_size, "a whole number between 32 and 4096 (pixels)", (AUTO_SIZE,), AUTO_SIZE,
+                               "auto")
 
 #: ``--threads``: a count, or ``auto`` / ``0`` for the backend's own choice (all cores), given as None.
 threads = _count_or_auto(1024, ("auto", "0"), "auto (or 0) for the backend's own choice")
