@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engines import create_backend  # noqa: E402
 from engines.evaluate import evaluate_model  # noqa: E402
-from engines.modes import MODES, Mode  # noqa: E402
+from engines.modes import AUTO, MODES, Mode  # noqa: E402
 from engines.runner import PoseEstimator  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import load_coco  # noqa: E402
@@ -31,9 +31,14 @@ CANDIDATES = {"default": Mode(), "flip": Mode(flip=True), "scales 1,1.5": Mode(s
               "flip + scales 0.5,1,1.5,2": Mode(flip=True, scales=(0.5, 1.0, 1.5, 2.0))}
 
 
+#: The rows of the report: the modes, flipping and the second scale alone, and the automatic height.
+REPORT = {"fast": MODES["fast"], "default": MODES["default"], "flip": Mode(flip=True),
+          "scales 1,1.5": Mode(scales=(1.0, 1.5)), "accurate": MODES["accurate"], "auto height": Mode(auto=AUTO)}
+
+
 def run(model: str, mode: Mode, ann: str) -> list[dict]:
     _, results = evaluate_model(model, ann, None, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip,
-                                scales=mode.scales)
+                                scales=mode.scales, auto=mode.auto)
     return results
 
 
@@ -65,7 +70,8 @@ def pooled(sets: list[tuple[str, list[dict]]], base: list[list[dict]]):
 
 def fps(model: str, mode: Mode, frames) -> float:
     with create_backend(model, streams=1) as be:
-        est = PoseEstimator(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales)
+        est = PoseEstimator(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales,
+                            auto=mode.auto)
         est(frames[0])                        # compiles every input shape of the mode (one per scale)
         est(frames[1])
         t0 = time.perf_counter()
@@ -83,12 +89,12 @@ def main() -> int:
     args = ap.parse_args()
     if args.fps_only:
         frames = list(read_frames(str(paths.demo_video()), args.frames))
-        rounds = {name: [] for name in MODES}
+        rounds = {name: [] for name in REPORT}
         for _ in range(3):
-            for name, mode in MODES.items():
+            for name, mode in REPORT.items():
                 rounds[name].append(fps(args.model, mode, frames))
         for name, v in rounds.items():
-            print(f"| {name} | {MODES[name].cost:.2f}x | {', '.join(f'{x:.1f}' for x in v)} | "
+            print(f"| {name} | {REPORT[name].cost:.2f}x | {', '.join(f'{x:.1f}' for x in v)} | "
                   f"{sorted(v)[1] / sorted(rounds['default'])[1]:.2f} of default |")
         return 0
     if args.choose:
@@ -105,10 +111,10 @@ def main() -> int:
         return 0
     sets = [str(paths.coco_set("val").ann), str(paths.coco_set("tiny").ann)]
     frames = list(read_frames(str(paths.demo_video()), args.frames))
-    results = {name: [run(args.model, m, s) for s in sets] for name, m in MODES.items()}
+    results = {name: [run(args.model, m, s) for s in sets] for name, m in REPORT.items()}
     print("| mode | network cost | val2017 AP | coco_tiny AP | pooled AP | pooled vs default | FPS (sequential) |")
     print("|---|---|---|---|---|---|---|")
-    for name, mode in MODES.items():
+    for name, mode in REPORT.items():
         cells = []
         for k, s in enumerate(sets):
             coco = load_coco(s)
@@ -117,7 +123,8 @@ def main() -> int:
         coco, base = pooled(list(zip(sets, results["default"])), results["default"])
         _, other = pooled(list(zip(sets, results[name])), results[name])
         _, b, d = paired_difference(coco, base, other)
-        print(f"| {name} | {mode.cost:.2f}x | {cells[0]} | {cells[1]} | {b.value:.3f} [{b.low:.3f}, {b.high:.3f}] | "
+        cost = f"{mode.cost:.2f}x" + (f" + {mode.auto.extra_cost:.2f}x where it fires" if mode.auto else "")
+        print(f"| {name} | {cost} | {cells[0]} | {cells[1]} | {b.value:.3f} [{b.low:.3f}, {b.high:.3f}] | "
               f"{d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] | {fps(args.model, mode, frames):.1f} |")
     return 0
 
