@@ -44,6 +44,15 @@ class WorkerOptions:
     track: bool = False
     auto: AutoHeight | None = None
 
+    @classmethod
+    def from_json(cls, text: str) -> "WorkerOptions":
+        """The options as ``json.dumps(dataclasses.asdict(options))`` wrote them (for the worker process)."""
+        d = json.loads(text)
+        d["scales"] = tuple(d.get("scales", (1.0,)))
+        if d.get("auto") is not None:
+            d["auto"] = AutoHeight(**dict(d["auto"], scales=tuple(d["auto"]["scales"])))
+        return cls(**d)
+
     def spec(self, video: str = "", draw: bool = False):
         """The ``app.session.RunSpec`` of one video under these options."""
         from app.session import RunSpec
@@ -123,7 +132,7 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
 
 
 def main() -> int:
-    opts = WorkerOptions(**json.loads(sys.argv[1]))
+    opts = WorkerOptions.from_json(sys.argv[1])
     backend = opts.open_model()
     out = sys.stdout
 

@@ -115,3 +115,17 @@ def test_ray_needs_ray_or_says_how_to_get_it(clips, tmp_path, capsys):
         pytest.skip("ray is installed here: tests/test_batch_ray.py runs it")
     assert main(["batch", str(clips / "c0.mp4"), "--out-dir", str(tmp_path / "o"), "--ray"]) == 1
     assert "pip install 'ssapose[cluster]'" in capsys.readouterr().err
+
+
+def test_worker_options_survive_the_trip_to_the_worker_process():
+    """The options go to each worker as JSON: tuples and the auto height's rule must come back as they were."""
+    import json
+    from dataclasses import asdict
+
+    from app.batch_worker import WorkerOptions
+    from engines.modes import AUTO
+
+    opts = WorkerOptions("m.xml", flip=True, scales=(1.0, 1.5), track=True, auto=AUTO)
+    assert WorkerOptions.from_json(json.dumps(asdict(opts))) == opts
+    plain = WorkerOptions("m.xml")
+    assert WorkerOptions.from_json(json.dumps(asdict(plain))) == plain
