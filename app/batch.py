@@ -20,6 +20,7 @@ from pathlib import Path
 
 from app.batch_manifest import RETRIES, Manifest, stamp
 from app.batch_worker import Job, WorkerOptions
+from app.session import RunSpec
 from ssapose.redact import redact
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif")
@@ -73,7 +74,7 @@ class WorkerProcess:
 
     def __init__(self, opts: WorkerOptions):
         self.opts = opts
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.batch_worker", json.dumps(asdict(opts))],
+        self.proc = subprocess.Popen([sys.executable, "-m", "app.batch_worker", opts.to_json()],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
                                      cwd=str(Path(__file__).resolve().parents[1]))
         first = self._line()
@@ -195,9 +196,10 @@ def run_batch(args) -> int:
     kinds = ("json",) + (("csv",) if args.csv else ()) + (("mp4",) if args.video else ())
     manifest = Manifest(out_dir)
     jobs, skipped = plan_jobs(videos, out_dir, kinds, manifest)
-    d, tta = decoder_choice(args), tta_choice(args)
-    opts = WorkerOptions(args.model, args.backend, args.device, args.threads, args.streams, tta.height,
-                         d.refine, d.paf_method, d.matching, tta.flip, tta.scales, args.track, auto=tta.auto)
+    tta = tta_choice(args)
+    run = RunSpec("", args.model, args.backend, args.device, args.threads, args.streams, tta.height,
+                  decoder_choice(args), draw=False, flip=tta.flip, scales=tta.scales, auto=tta.auto)
+    opts = WorkerOptions(run, args.track)
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), unit="video", desc="batch", disable=not sys.stderr.isatty())
     try:

@@ -11,11 +11,10 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from engines.modes import AutoHeight
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from app.session import RunSpec
 
 
 @dataclass(frozen=True)
@@ -28,45 +27,30 @@ class Job:
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    """How every video is processed: the model and its runtime, decoder, mode and tracking."""
+    """How every video is processed: ``run``, the settings of ``ssapose video`` (``app.session.RunSpec``; its
+    source is each job's video), and whether to track."""
 
-    model: str
-    backend: str = "auto"
-    device: str = "cpu"
-    threads: int | None = None
-    streams: int | None = None
-    input_size: int = DEFAULT_INPUT_HEIGHT
-    refine: str | None = None
-    paf_method: str | None = None
-    matching: str | None = None
-    flip: bool = False
-    scales: tuple = (1.0,)
+    run: RunSpec
     track: bool = False
-    auto: AutoHeight | None = None
+
+    def to_json(self) -> str:
+        """The options for the worker process's command line (:meth:`from_json` reads them back)."""
+        return json.dumps({"run": self.run.to_dict(), "track": self.track})
 
     @classmethod
     def from_json(cls, text: str) -> "WorkerOptions":
-        """The options as ``json.dumps(dataclasses.asdict(options))`` wrote them (for the worker process)."""
         d = json.loads(text)
-        d["scales"] = tuple(d.get("scales", (1.0,)))
-        if d.get("auto") is not None:
-            d["auto"] = AutoHeight(**dict(d["auto"], scales=tuple(d["auto"]["scales"])))
-        return cls(**d)
+        return cls(RunSpec.from_dict(d["run"]), d["track"])
 
-    def spec(self, video: str = "", draw: bool = False):
-        """The ``app.session.RunSpec`` of one video under these options."""
-        from app.session import RunSpec
-        from ssapose.decode import DecoderChoice
-
-        return RunSpec(video, self.model, self.backend, self.device, self.threads, self.streams, self.input_size,
-                       DecoderChoice(self.refine, self.paf_method, self.matching), draw=draw, flip=self.flip,
-                       scales=tuple(self.scales), auto=self.auto)
+    def spec(self, video: str = "", draw: bool = False) -> RunSpec:
+        """The run of one video under these options."""
+        return replace(self.run, source=video, draw=draw)
 
     def open_model(self):
         """The model opened once for every video of a worker (``app.session.open_backend``)."""
         from app.session import open_backend
 
-        return open_backend(self.spec())
+        return open_backend(self.run)
 
 
 def partial(path: str) -> Path:
@@ -94,8 +78,8 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
     tmp = {k: partial(v) for k, v in job.outputs.items()}
     writers = []
     try:
-        poses = JsonLinesWriter(str(tmp["json"]), job.video, opts.model, src.fps) if "json" in tmp else None
-        table = TableWriter(str(tmp["csv"]), {"source": job.video, "model": opts.model, "fps": src.fps}) \
+        poses = JsonLinesWriter(str(tmp["json"]), job.video, opts.run.model, src.fps) if "json" in tmp else None
+        table = TableWriter(str(tmp["csv"]), {"source": job.video, "model": opts.run.model, "fps": src.fps}) \
             if "csv" in tmp else None
         video = VideoOut(str(tmp["mp4"]), src.fps) if draw else None
         writers = [w for w in (poses, table, video) if w is not None]

@@ -5,7 +5,7 @@ pipeline's clocks are set up the same way in both.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 from engines.base import Backend
@@ -57,6 +57,22 @@ class RunSpec:
     flip: bool = False
     scales: tuple[float, ...] = (1.0,)
     auto: AutoHeight | None = None
+
+    def to_dict(self) -> dict:
+        """The spec as plain JSON-ready values (for a worker process; :meth:`from_dict` reads it back)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunSpec":
+        """The spec :meth:`to_dict` gave, after a JSON trip: its nested settings and tuples as they were."""
+        d = dict(d)
+        d["scales"] = tuple(d["scales"])
+        d["style"] = DrawStyle(**d["style"])
+        if d["decoder"] is not None:
+            d["decoder"] = DecoderChoice(**d["decoder"])
+        if d["auto"] is not None:
+            d["auto"] = AutoHeight(**dict(d["auto"], scales=tuple(d["auto"]["scales"])))
+        return cls(**d)
 
 
 @dataclass

@@ -118,14 +118,19 @@ def test_ray_needs_ray_or_says_how_to_get_it(clips, tmp_path, capsys):
 
 
 def test_worker_options_survive_the_trip_to_the_worker_process():
-    """The options go to each worker as JSON: tuples and the auto height's rule must come back as they were."""
-    import json
-    from dataclasses import asdict
-
+    """The options go to each worker as JSON: tuples, the decoder, the overlay style and the auto height's rule
+    must come back as they were."""
     from app.batch_worker import WorkerOptions
+    from app.session import RunSpec
     from engines.modes import AUTO
+    from ssapose.decode import DecoderChoice
+    from ssapose.overlay import DrawStyle
 
-    opts = WorkerOptions("m.xml", flip=True, scales=(1.0, 1.5), track=True, auto=AUTO)
-    assert WorkerOptions.from_json(json.dumps(asdict(opts))) == opts
-    plain = WorkerOptions("m.xml")
-    assert WorkerOptions.from_json(json.dumps(asdict(plain))) == plain
+    run = RunSpec("", "m.xml", threads=2, decoder=DecoderChoice(refine="offsets"), style=DrawStyle(line_width=3),
+                  flip=True, scales=(1.0, 1.5), auto=AUTO, draw=False)
+    opts = WorkerOptions(run, track=True)
+    assert WorkerOptions.from_json(opts.to_json()) == opts
+    plain = WorkerOptions(RunSpec("", "m.xml"))
+    assert WorkerOptions.from_json(plain.to_json()) == plain
+    assert opts.spec("clip.mp4", draw=True) == RunSpec("clip.mp4", "m.xml", threads=2, decoder=run.decoder,
+                                                       style=run.style, flip=True, scales=(1.0, 1.5), auto=AUTO)
