@@ -36,6 +36,8 @@ class AutoHeight:
     def __post_init__(self):
         if self.statistic not in STATISTICS:
             raise ValueError(f"unknown statistic {self.statistic!r}; use one of {', '.join(STATISTICS)}")
+        if 1.0 not in self.scales or any(s <= 0 for s in self.scales):
+            raise ValueError(f"scales {self.scales}: they must be positive and include 1 (the first pass)")
 
     def fires(self, poses: Poses, scale: float) -> bool:
         """Whether ``poses`` (frame pixels; ``scale`` input px per frame px at the default height) call for the

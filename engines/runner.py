@@ -53,9 +53,8 @@ class PoseEstimator:
         if not isinstance(decoder, DecoderConfig):
             decoder = (decoder or DecoderChoice()).resolve(backend.info.config.refine)
         self.backend, self.input_size, self.decoder, self.flip = backend, input_size, decoder, flip
-        for views in (scales, auto.scales if auto else (1.0,)):
-            if 1.0 not in views or any(s <= 0 for s in views):
-                raise ValueError(f"scales {views}: they must be positive and include 1 (the default height's grid)")
+        if 1.0 not in scales or any(s <= 0 for s in scales):
+            raise ValueError(f"scales {scales}: they must be positive and include 1 (the default height's grid)")
         if auto is not None and tuple(scales) != (1.0,):
             raise ValueError("an automatic input height chooses its own scales: give either scales or auto")
         self.scales, self.auto = tuple(scales), auto

@@ -86,6 +86,8 @@ def test_the_auto_rule_fires_on_small_people_only():
     assert not rule.fires(Poses.empty(), 1.0)                        # nobody found: no second pass
     with pytest.raises(ValueError, match="statistic"):
         AutoHeight(statistic="mean")
+    with pytest.raises(ValueError, match="include 1"):
+        AutoHeight(scales=(1.5,))
     assert AutoHeight(scales=(1.0, 1.5)).extra_cost == pytest.approx(2.25)
 
 

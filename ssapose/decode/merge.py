@@ -56,7 +56,7 @@ class _Pieces:
         """Every present part of piece ``a[q]`` against every present part of piece ``c[q]``, flat over the Q
         pairs: distances (pixels), the same over the two parts' typical path length, and where each pair's
         run starts. Only present parts are paired (``count[a] * count[c]`` per pair, not 18 x 18)."""
-        piece, ptype = np.nonzero(self.have)                            # present parts, piece by piece
+        _, ptype = np.nonzero(self.have)                            # present parts, piece by piece
         pstart = np.cumsum(self.count) - self.count
         na, nc = self.count[a], self.count[c]
         m = na * nc
@@ -101,13 +101,8 @@ class _Pieces:
         hv[f] = False
         self.count[h] += self.count[f]
         self.count[f] = 0
-        xy = self.parts[h, hv[h], :2]
-        self.extent[h] = np.linalg.norm(xy.max(axis=0) - xy.min(axis=0))
-        seen = hv[h, LIMBS[:, 0]] & hv[h, LIMBS[:, 1]]                   # the joined piece's observed limbs
-        if seen.any():
-            ends = LIMBS[seen]
-            length = np.linalg.norm(self.parts[h, ends[:, 0], :2] - self.parts[h, ends[:, 1], :2], axis=1)
-            self.scale[h] = (length / TYPICAL_LIMB_LENGTHS[seen]).max()     # as body_scale, for one piece
+        self.scale[h] = body_scale(self.parts[h:h + 1], hv[h:h + 1])[0]
+        self.extent[h] = _extents(self.parts[h:h + 1], hv[h:h + 1])[0]
         dis = self.disjoint[h] & self.disjoint[f]                       # a piece shares no type with h + f
         near = np.where(dis, np.minimum(self.near[h], self.near[f]), np.inf)
         ratio = np.where(dis, np.maximum(self.reach_ratio[h], self.reach_ratio[f]), -np.inf)
