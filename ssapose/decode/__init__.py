@@ -109,33 +109,35 @@ def connect(peaks: Peaks, pafs: np.ndarray, stride: int, config: DecoderConfig,
     The candidate pairs of all limbs are scored in one vectorised pass, then
     matched limb by limb.
     """
-    by_part = peaks.by_part(NUM_PARTS)
-    blocks = [(by_part[a], by_part[b]) for a, b in LIMBS]
-    sizes = np.array([len(ca) * len(cb) for ca, cb in blocks])
-    out = [np.zeros((0, 3)) for _ in blocks]
+    order, first_of, count = peaks.part_runs(NUM_PARTS)
+    na, nb = count[LIMBS[:, 0]], count[LIMBS[:, 1]]                  # (19,) candidates at each end of a limb
+    sizes = na * nb
+    out = [np.zeros((0, 3)) for _ in LIMBS]
     if not sizes.sum():
         return out
-    ia = np.concatenate([np.repeat(ca, len(cb)) for ca, cb in blocks])
-    ib = np.concatenate([np.tile(cb, len(ca)) for ca, cb in blocks])
-    limb = np.repeat(np.arange(len(blocks)), sizes)
+    first = np.cumsum(sizes) - sizes                                   # each limb's run in the flat pair list
+    limb = np.repeat(np.arange(len(LIMBS)), sizes)                     # every start x end pair of every limb
+    local = np.arange(int(sizes.sum())) - first[limb]
+    nbl = nb[limb]
+    ia = order[first_of[LIMBS[limb, 0]] + local // nbl]                # start candidate: slow index
+    ib = order[first_of[LIMBS[limb, 1]] + local % nbl]                 # end candidate: fast index
     start, end = np.take(peaks.xy, ia, axis=0), np.take(peaks.xy, ib, axis=0)    # take: 15x faster than [ia]
     scores, valid = pair_scores(
         start, end, limb, pafs, stride, method=config.paf_method, n_samples=config.n_samples,
         align_threshold=config.align_threshold, min_aligned=config.min_aligned, image_height=image_height)
-    first = np.cumsum(sizes) - sizes                                   # each limb's run in the flat pair list
     ok = np.flatnonzero(valid)                                          # few: found once, split by limb
     bounds = np.searchsorted(ok, np.append(first, len(valid)))
-    for k, (ca, cb) in enumerate(blocks):
+    for k in range(len(LIMBS)):
         q = ok[bounds[k]:bounds[k + 1]]
         if len(q) == 0:
             continue
         if config.matching == "greedy":
-            q = q[greedy_pairs(ia[q], ib[q], scores[q], min(len(ca), len(cb)))]
+            q = q[greedy_pairs(ia[q], ib[q], scores[q], int(min(na[k], nb[k])))]
         else:
             run = slice(first[k], first[k] + sizes[k])
-            pairs = match_pairs(scores[run].reshape(len(ca), len(cb)), valid[run].reshape(len(ca), len(cb)),
+            pairs = match_pairs(scores[run].reshape(na[k], nb[k]), valid[run].reshape(na[k], nb[k]),
                                 config.matching)
-            q = first[k] + pairs[:, 0] * len(cb) + pairs[:, 1]
+            q = first[k] + pairs[:, 0] * nb[k] + pairs[:, 1]
         out[k] = np.column_stack([ia[q], ib[q], scores[q]])
     return out
 
