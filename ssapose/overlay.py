@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -26,6 +27,7 @@ class DrawStyle:
     show_fps: bool = True
 
 
+@lru_cache(maxsize=1024)                    # 19 limbs a person a frame: an OpenCV call each cost a third of drawing
 def _colour(i: int, left: bool) -> tuple[int, int, int]:
     hue = (i * 47) % 180
     hsv = np.uint8([[[hue, 200 if left else 255, 255 if left else 200]]])
