@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ssapose.decode import DecoderConfig, decode
-from ssapose.decode.limbs import PROBE_FROM, match_pairs, pair_scores
+from ssapose.decode.limbs import PROBE_FROM, greedy_pairs, match_pairs, pair_scores
 from ssapose.decode.peaks import local_maxima
 from ssapose.skeleton import coco_to_parts
 from ssapose.targets import TargetConfig, encode_targets
@@ -357,3 +357,27 @@ def test_resample_puts_a_peak_where_the_frame_has_it():
         ca = np.array([wa.sum(1) @ cy, wa.sum(0) @ cx]) / wa.sum()
         cb = np.array([wb.sum(1) @ cy, wb.sum(0) @ cx]) / wb.sum()
         assert np.abs(ca - cb).max() < 0.1, (p, ca, cb)
+
+
+def _reference_greedy(ia, ib, scores, most):
+    """OpenPose's greedy matching, pair by pair: the definition greedy_pairs must match."""
+    used_a, used_b, out = set(), set(), []
+    for q in np.argsort(-scores, kind="stable").tolist():
+        if ia[q] not in used_a and ib[q] not in used_b and len(out) < most:
+            used_a.add(ia[q])
+            used_b.add(ib[q])
+            out.append(q)
+    return out
+
+
+def test_greedy_pairs_match_the_pair_by_pair_definition():
+    """The sparse greedy matching chooses what the pair-by-pair definition chooses, in its order, with ties,
+    shared ends and a cap on the count."""
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        n = int(rng.integers(1, 40))
+        ia, ib = rng.integers(0, 12, n), rng.integers(0, 12, n)
+        scores = np.round(rng.random(n), 1).astype(np.float32)          # coarse: many ties
+        most = int(rng.integers(1, 13)) if trial % 3 == 0 else 12
+        got = greedy_pairs(ia, ib, scores, most).tolist()
+        assert got == _reference_greedy(ia, ib, scores, most), trial
