@@ -381,3 +381,14 @@ def test_greedy_pairs_match_the_pair_by_pair_definition():
         most = int(rng.integers(1, 13)) if trial % 3 == 0 else 12
         got = greedy_pairs(ia, ib, scores, most).tolist()
         assert got == _reference_greedy(ia, ib, scores, most), trial
+
+
+def test_nms_drops_a_peak_beside_a_nan_cell():
+    """A NaN neighbour (a broken map) counts as higher, so the peak beside it is dropped (its sub-cell fit would
+    be NaN), as the dense 3x3 comparison does."""
+    for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, -1)):
+        m = np.zeros((2, 9, 9), np.float32)
+        m[1, 4, 4] = 0.5
+        assert len(local_maxima(m, 0.1)[0]) == 1
+        m[1, 4 + dy, 4 + dx] = np.nan
+        assert len(local_maxima(m, 0.1)[0]) == 0, (dy, dx)

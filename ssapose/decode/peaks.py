@@ -62,7 +62,8 @@ def local_maxima(maps: np.ndarray, threshold: float) -> tuple[np.ndarray, np.nda
     inside = (ny >= 0) & (ny < h) & (nx >= 0) & (nx < w)                    # outside the grid: no neighbour
     value = flat[i]
     other = np.take(flat, np.where(inside, i[:, None] + (_NEIGHBOUR_DY * w + _NEIGHBOUR_DX), i[:, None]))
-    beaten = np.where(_NEIGHBOUR_EARLIER, other >= value[:, None], other > value[:, None]) & inside
+    v = value[:, None]                                # a NaN neighbour beats a peak, as the dense definition has it
+    beaten = np.where(_NEIGHBOUR_EARLIER, ~(v > other), ~(v >= other)) & inside
     keep = ~beaten.any(axis=1)
     return c[keep], y[keep], x[keep]
 
