@@ -13,6 +13,20 @@ from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 from ssapose.poses import Poses
 
 
+def check_scales(scales) -> tuple[float, ...]:
+    """``scales`` as a tuple, checked: input heights relative to the default height's pass, positive, 1 among them
+    (the pass whose grid the others are resampled onto)."""
+    scales = tuple(scales)
+    if 1.0 not in scales or any(s <= 0 for s in scales):
+        raise ValueError(f"scales {scales}: they must be positive and include 1 (the default height's pass)")
+    return scales
+
+
+def views_cost(scales: tuple[float, ...], flip: bool) -> float:
+    """Network cost of running ``scales`` (each ``s`` costs ``s**2``), doubled by flipping, relative to one pass."""
+    return sum(s * s for s in scales) * (2 if flip else 1)
+
+
 #: The statistics of the people's heights that :class:`AutoHeight` can judge by.
 STATISTICS = ("min", "median")
 
@@ -36,8 +50,7 @@ class AutoHeight:
     def __post_init__(self):
         if self.statistic not in STATISTICS:
             raise ValueError(f"unknown statistic {self.statistic!r}; use one of {', '.join(STATISTICS)}")
-        if 1.0 not in self.scales or any(s <= 0 for s in self.scales):
-            raise ValueError(f"scales {self.scales}: they must be positive and include 1 (the first pass)")
+        check_scales(self.scales)
 
     def fires(self, poses: Poses, scale: float) -> bool:
         """Whether ``poses`` (frame pixels; ``scale`` input px per frame px at the default height) call for the
@@ -51,7 +64,7 @@ class AutoHeight:
     @property
     def extra_cost(self) -> float:
         """Network cost of the second pass beyond the first, relative to one pass at the default height."""
-        return sum(s * s for s in self.scales) * (2 if self.flip else 1) - 1.0
+        return views_cost(self.scales, self.flip) - 1.0
 
 
 #: The rule of ``--input-size auto``: the best train2017 AP of ``python benchmarks/auto_height.py --choose``.
@@ -87,7 +100,7 @@ class Mode:
         """Network cost relative to one pass at the default height: the sum of the squared scales, doubled by
         flipping (with ``auto``: its first pass; the second adds ``auto.extra_cost`` where it fires)."""
         size = (self.height or DEFAULT_INPUT_HEIGHT) / DEFAULT_INPUT_HEIGHT
-        return sum(s * s for s in self.scales) * (2 if self.flip else 1) * size ** 2
+        return views_cost(self.scales, self.flip) * size ** 2
 
 
 MODES = {"fast": Mode(height=256), "default": Mode(), "accurate": Mode(flip=True, scales=(1.0, 1.5))}

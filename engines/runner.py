@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engines.base import Backend
-from engines.modes import AutoHeight
+from engines.modes import AutoHeight, check_scales
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.inference import decode_fields
 from ssapose.poses import Poses
@@ -53,11 +53,9 @@ class PoseEstimator:
         if not isinstance(decoder, DecoderConfig):
             decoder = (decoder or DecoderChoice()).resolve(backend.info.config.refine)
         self.backend, self.input_size, self.decoder, self.flip = backend, input_size, decoder, flip
-        if 1.0 not in scales or any(s <= 0 for s in scales):
-            raise ValueError(f"scales {scales}: they must be positive and include 1 (the default height's grid)")
-        if auto is not None and tuple(scales) != (1.0,):
+        self.scales, self.auto = check_scales(scales), auto
+        if auto is not None and self.scales != (1.0,):
             raise ValueError("an automatic input height chooses its own scales: give either scales or auto")
-        self.scales, self.auto = tuple(scales), auto
 
     def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:
         """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a
@@ -78,9 +76,13 @@ class PoseEstimator:
         t0 = time.perf_counter()
         fields = self.backend.infer(x)
         if self.flip if flip is None else flip:
-            fields = average(fields, unflip(self.backend.infer(mirror_input(x))))
+            fields = self._with_mirror(fields, x)
         t.inference = (time.perf_counter() - t0) * 1e3
         return fields
+
+    def _with_mirror(self, fields: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
+        """``fields`` of input ``x`` averaged with the maps of its mirror image, mirrored back (``ssapose.tta``)."""
+        return average(fields, unflip(self.backend.infer(mirror_input(x))))
 
     def infer(self, frame: np.ndarray, t: Timings) -> tuple[dict[str, np.ndarray], Letterbox]:
         """:meth:`prepare` then :meth:`network` on one frame (at every scale of ``scales``, averaged on the 1x
@@ -119,7 +121,7 @@ class PoseEstimator:
         if a.flip and not self.flip:
             x, _ = self._input(frame, self.input_size)
             t0 = time.perf_counter()
-            fields = average(fields, unflip(self.backend.infer(mirror_input(x))))
+            fields = self._with_mirror(fields, x)
             first_ms += (time.perf_counter() - t0) * 1e3
         t.inference = first_ms
         return self._with_scales(frame, fields, box, a.scales, a.flip, t)

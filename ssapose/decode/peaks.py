@@ -24,10 +24,6 @@ class Peaks:
     xy: np.ndarray
     score: np.ndarray
 
-    def of_part(self, p: int) -> np.ndarray:
-        """Indices (into this Peaks) of the candidates of part ``p``."""
-        return np.flatnonzero(self.part == p)
-
     def part_runs(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The candidates sorted by part, ties in index order, ``(K,)``; and where each part ``p < n`` starts in
         that order and how many it has, ``(n,)`` each: part ``p``'s are ``order[start[p]:start[p] + count[p]]``."""
