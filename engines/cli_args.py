@@ -28,6 +28,7 @@ def bounded(lo: float, hi: float | None = None, *, integer: bool = True, unit: s
         return value
 
     parse.__name__ = "whole number" if integer else "number"     # argparse names the type in its messages
+    parse.rule = rule                                             # for a type that also takes words (_or_words)
     return parse
 
 
@@ -39,9 +40,9 @@ input_size = bounded(32, 4096, unit="pixels")
 fraction = bounded(0.0, 1.0, integer=False)
 
 
-def _or_words(number, rule: str, words: tuple[str, ...], word_value, word_text: str):
-    """An argparse type: ``number(text)``, or ``word_value`` for one of ``words``; one message for both ways to
-    miss: ``must be RULE, or WORD_TEXT, got '...'``."""
+def _or_words(number, words: tuple[str, ...], word_value, word_text: str):
+    """An argparse type: ``number(text)`` (a :func:`bounded` type), or ``word_value`` for one of ``words``; one
+    message for both ways to miss: ``must be <number's rule>, or WORD_TEXT, got '...'``."""
 
     def parse(text: str):
         if text.strip().lower() in words:
@@ -49,7 +50,7 @@ def _or_words(number, rule: str, words: tuple[str, ...], word_value, word_text: 
         try:
             return number(text)
         except argparse.ArgumentTypeError:
-            raise argparse.ArgumentTypeError(f"must be {rule}, or {word_text}, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be {number.rule}, or {word_text}, got {text!r}") from None
 
     parse.__name__ = "value"
     return parse
@@ -57,14 +58,13 @@ def _or_words(number, rule: str, words: tuple[str, ...], word_value, word_text: 
 
 def _count_or_auto(hi: int, auto_words: tuple[str, ...], auto_text: str):
     """An argparse type for a count in ``[1, hi]``, or one of ``auto_words`` for the backend's own choice (None)."""
-    return _or_words(bounded(1, hi), f"a whole number between 1 and {hi}", auto_words, None, auto_text)
+    return _or_words(bounded(1, hi), auto_words, None, auto_text)
 
 
 #: ``--input-size auto``: the height follows the people (``engines.modes.AutoHeight``).
 AUTO_SIZE = "auto"
 #: ``--input-size``: a height in pixels, or ``auto`` (returned as :data:`AUTO_SIZE`).
-input_size_or_auto = _or_words(input_size, "a whole number between 32 and 4096 (pixels)", (AUTO_SIZE,), AUTO_SIZE,
-                               "auto")
+input_size_or_auto = _or_words(input_size, (AUTO_SIZE,), AUTO_SIZE, "auto")
 
 #: ``--threads``: a count, or ``auto`` / ``0`` for the backend's own choice (all cores), given as None.
 threads = _count_or_auto(1024, ("auto", "0"), "auto (or 0) for the backend's own choice")
