@@ -102,6 +102,19 @@ class Mode:
         size = (self.height or DEFAULT_INPUT_HEIGHT) / DEFAULT_INPUT_HEIGHT
         return views_cost(self.scales, self.flip) * size ** 2
 
+    def describe(self) -> str:
+        """One line for a user: what runs, and its network cost (e.g. ``flipped, scales 1, 1.5 (6.5x the network)``)."""
+        what = ([f"height {self.height}"] if self.height else []) + (["flipped"] if self.flip else []) + \
+            ([f"scales {', '.join(f'{s:g}' for s in self.scales)}"] if self.scales != (1.0,) else [])
+        cost = f"{self.cost:.3g}x the network"
+        if self.auto is not None:
+            a = self.auto
+            who = "the smallest person" if a.statistic == "min" else "the median person"
+            what.append(f"a second pass ({'flipped, ' if a.flip else ''}scales {', '.join(f'{s:g}' for s in a.scales)})"
+                        f" where {who} is under {a.small_px:g} px")
+            cost += f", +{a.extra_cost:.3g}x where it fires"
+        return f"{', '.join(what) or 'one pass at the input height'} ({cost})"
+
 
 MODES = {"fast": Mode(height=256), "default": Mode(), "accurate": Mode(flip=True, scales=(1.0, 1.5))}
 

@@ -186,3 +186,13 @@ def test_a_video_with_auto_height_gets_the_second_pass_from_the_block_after_next
         out = list(Pipeline(frames(40), be, PipelineConfig(auto=AutoHeight(small_px=small_px))).results())
         assert [r.index for r in out] == list(range(40))
         assert len(be.heights) == 40 + extra
+
+
+def test_each_app_mode_describes_what_runs_and_its_cost():
+    """The app's mode tooltip is made from the modes themselves, so it cannot drift from them."""
+    from engines.modes import APP_MODES
+
+    assert APP_MODES["accurate"].describe() == "flipped, scales 1, 1.5 (6.5x the network)"
+    assert APP_MODES["fast"].describe().startswith("height 256 (")
+    assert "under 32 px" in APP_MODES["auto height"].describe()
+    assert "+2.25x where it fires" in APP_MODES["auto height"].describe()

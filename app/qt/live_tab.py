@@ -28,9 +28,8 @@ def mode_box(settings) -> QComboBox:
     box = QComboBox()
     box.addItems(list(APP_MODES))
     box.setCurrentText(str(settings.value("mode", "default")))
-    box.setToolTip("fast: height 256; default: one pass at the input height; accurate: flipping and scales 1, 1.5 "
-                   "(6.5x the network); auto height: a second pass (scales 1, 1.5) where the people are small "
-                   "(AP and cost of each: BENCHMARKS.md)")
+    box.setToolTip("; ".join(f"{name}: {m.describe()}" for name, m in APP_MODES.items())
+                   + " (AP of each: BENCHMARKS.md)")
     return box
 
 
