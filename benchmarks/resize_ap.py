@@ -34,6 +34,8 @@ from ssapose import paths  # noqa: E402
 from ssapose.coco import find_image_dir, load_coco  # noqa: E402
 from ssapose.evaluation import coco_results, predict_images  # noqa: E402
 from ssapose.intervals import paired_difference  # noqa: E402
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
+from ssapose.preprocess import input_scale  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
 
 
@@ -108,9 +110,11 @@ def variants(names: list[str]) -> dict:
     return out
 
 
-def timing(shrink, frames) -> tuple[float, float]:
+def timing(shrink, frames, pre) -> tuple[float, float]:
+    """Median ms of ``shrink`` on ``frames`` to the default input height, and its mean grey-level difference
+    from area averaging."""
     h, w = frames[0].shape[:2]
-    s = 368 / h
+    s = input_scale(h, w, DEFAULT_INPUT_HEIGHT, pre)
     nw, nh = round(w * s), round(h * s)
     times, diff = [], []
     for f in frames:
@@ -136,6 +140,7 @@ def main() -> int:
         coco = load_coco(ann)
         image_dir = find_image_dir(ann, coco)
         with create_backend(args.model, streams=1) as be:
+            pre = be.info.config.preprocess
             for name, shrink in {"area": area, **chosen}.items():
                 preprocess.cv2 = _Patched(shrink)
                 try:
@@ -146,7 +151,7 @@ def main() -> int:
           " | ".join(f"{s} AP, vs area [95 %]" for s in args.sets.split(",")) + " |")
     print("|---|---|---|" + "---|" * len(args.sets.split(",")))
     for name, shrink in chosen.items():
-        ms, grey = timing(shrink, frames)
+        ms, grey = timing(shrink, frames, pre)
         cells = []
         for split in args.sets.split(","):
             coco = load_coco(str(paths.coco_set(split).ann))
