@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from engines import create_backend
+from engines.cli_args import AUTO_SIZE
 from engines.modes import AUTO, AutoHeight
 from engines.runner import PoseEstimator
 from ssapose import paths
@@ -117,7 +118,7 @@ def load(model: str | Path = paths.DEFAULT_MODEL, *, backend: str = "auto", devi
         m = MODES[mode]
         input_size, flip, scales = m.height or input_size, m.flip, m.scales
     auto = None
-    if input_size == "auto":
+    if input_size == AUTO_SIZE:
         input_size, auto = DEFAULT_INPUT_HEIGHT, AUTO
     elif not isinstance(input_size, int):
         raise ValueError(f"input_size must be a height in pixels or 'auto', got {input_size!r}")
