@@ -26,9 +26,9 @@ import numpy as np
 from ssapose import paths
 from ssapose.coco import evaluate, image_people, load_coco
 from ssapose.decode import DecoderConfig, find_peaks
-from ssapose.oracle import oracle_eval
+from ssapose.oracle import keypoint_peak_distances, oks, oracle_eval, take_peaks
 from ssapose.poses import Poses
-from ssapose.skeleton import COCO_SIGMAS, LIMBS, NUM_PARTS, parts_to_coco
+from ssapose.skeleton import LIMBS, NUM_PARTS, parts_to_coco
 from ssapose.targets import TargetConfig, encode_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,14 +64,6 @@ def failures(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict, list[
     return res.stats, lines
 
 
-def oks(truth: np.ndarray, found: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """``(N,)`` COCO OKS of each found pose ``(N, 17, 3)`` against its own person ``(N, 17, 3)``."""
-    vis = truth[..., 2] > 0
-    d2 = ((found[..., :2] - truth[..., :2]) ** 2).sum(axis=2)
-    k = np.exp(-d2 / (2 * COCO_SIGMAS) ** 2 / (area[:, None] + np.spacing(1)) / 2) * (found[..., 2] > 0)
-    return ((k * vis).sum(axis=1) / np.maximum(vis.sum(axis=1), 1)).astype(np.float32)
-
-
 def pieces(visible: np.ndarray) -> int:
     """Number of connected pieces that the limb graph makes of one person's ``(18,) bool`` visible parts."""
     label = np.where(visible, np.arange(NUM_PARTS), -1)
@@ -81,23 +73,6 @@ def pieces(visible: np.ndarray) -> int:
         np.minimum.at(label, LIMBS[both, 0], lo)
         np.minimum.at(label, LIMBS[both, 1], lo)
     return len(np.unique(label[visible]))
-
-
-def _take_peaks(d: np.ndarray, visible: np.ndarray, peaks, stride: int, shared: bool) -> np.ndarray:
-    """``(N, 18, 3)`` parts: each person, fewest keypoints first, takes the nearest peak of each
-    visible part within ``stride`` pixels of its keypoint; without ``shared`` a taken peak is gone.
-    ``d`` is ``(N, 18, K)``: person keypoint to peak distance, inf where the part type differs."""
-    parts = np.zeros(d.shape[:2] + (3,), np.float32)
-    free = np.ones(d.shape[2], bool)
-    for n in np.argsort(visible.sum(axis=1), kind="stable"):
-        dn = np.where(free[None], d[n], np.inf)                                          # (18, K)
-        k = dn.argmin(axis=1)
-        got = dn[np.arange(len(k)), k] <= stride
-        parts[n, got, :2] = peaks.xy[k[got]]
-        parts[n, got, 2] = peaks.score[k[got]]
-        if not shared:
-            free[k[got]] = False
-    return parts
 
 
 def ideal_grouping(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict, dict, int, int]:
@@ -125,10 +100,9 @@ def ideal_grouping(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict,
                            DecoderConfig(refine="offsets" if use_offsets else "upsample"))
         if len(peaks.part) == 0:
             continue
-        d = np.linalg.norm(truth[:, :, None, :2] - peaks.xy[None, None], axis=3)        # (N, 18, K)
-        d = np.where(visible[..., None] & (peaks.part[None, None] == np.arange(NUM_PARTS)[:, None]), d, np.inf)
+        d = keypoint_peak_distances(truth, peaks)
         for shared, out in results.items():
-            parts = _take_peaks(d, visible, peaks, stride, shared)
+            parts = take_peaks(d, visible.sum(axis=1), peaks, stride, shared)
             keypoints = parts_to_coco(parts).astype(np.float32)
             scores = oks(parts_to_coco(truth), keypoints, people.areas)                 # the best ranking for AP
             keep = (parts[..., 2] > 0).any(axis=1)

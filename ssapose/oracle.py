@@ -1,13 +1,18 @@
-"""Oracle evaluation: encode each image's ground truth, decode it, score it.
+"""Oracle evaluation: encode each image's ground truth, decode it, score it; and ideal grouping of peaks.
 
-It measures the best AP the encoding and decoding can reach, with no network.
+The first measures the best AP the encoding and decoding can reach, with no network; the second the best AP a
+grouping of given peaks (the oracle's, or a network's) can reach, whatever the decoder.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from ssapose.coco import evaluate, image_people, load_coco
 from ssapose.decode import DecoderConfig, decode
+from ssapose.decode.peaks import Peaks
+from ssapose.skeleton import COCO_SIGMAS, NUM_PARTS
 from ssapose.targets import TargetConfig, encode_targets
 
 
@@ -41,3 +46,39 @@ def oracle_eval(ann_file: str, target_config: TargetConfig, decoder_config: Deco
                        decoder_config, image_height=info["height"])
         results.extend(poses.to_coco_results(image_id))
     return OracleResult(evaluate(coco, results, ids), results, len(ids))
+
+
+def oks(truth: np.ndarray, found: np.ndarray, area: np.ndarray) -> np.ndarray:
+    """``(N,)`` COCO OKS of each found pose ``(N, 17, 3)`` against its own person ``(N, 17, 3)`` (COCO order,
+    pixels; ``area`` ``(N,)`` in pixels^2). A found keypoint with score 0 is missing."""
+    vis = truth[..., 2] > 0
+    d2 = ((found[..., :2] - truth[..., :2]) ** 2).sum(axis=2)
+    k = np.exp(-d2 / (2 * COCO_SIGMAS) ** 2 / (area[:, None] + np.spacing(1)) / 2) * (found[..., 2] > 0)
+    return ((k * vis).sum(axis=1) / np.maximum(vis.sum(axis=1), 1)).astype(np.float32)
+
+
+def keypoint_peak_distances(truth: np.ndarray, peaks: Peaks) -> np.ndarray:
+    """``(N, 18, K)`` distance in pixels from each person's part ``(N, 18, 3)`` (x, y, v) to each peak, inf where
+    the part is not visible or the peak is of another part type."""
+    d = np.linalg.norm(truth[:, :, None, :2] - peaks.xy[None, None], axis=3)
+    same = peaks.part[None, None] == np.arange(NUM_PARTS)[:, None]
+    return np.where((truth[..., 2] > 0)[..., None] & same, d, np.inf)
+
+
+def take_peaks(d: np.ndarray, n_visible: np.ndarray, peaks: Peaks, radius: float | np.ndarray,
+               shared: bool) -> np.ndarray:
+    """Ideal grouping: ``(N, 18, 3)`` parts where each person, fewest visible parts (``n_visible`` ``(N,)``)
+    first, takes the nearest peak of each part within ``radius`` pixels (a number or ``(N, 18)``) of its
+    keypoint; without ``shared`` a taken peak is gone. ``d``: :func:`keypoint_peak_distances`."""
+    parts = np.zeros(d.shape[:2] + (3,), np.float32)
+    radius = np.broadcast_to(radius, d.shape[:2])
+    free = np.ones(d.shape[2], bool)
+    for n in np.argsort(n_visible, kind="stable"):
+        dn = np.where(free[None], d[n], np.inf)                                          # (18, K)
+        k = dn.argmin(axis=1)
+        got = dn[np.arange(len(k)), k] <= radius[n]
+        parts[n, got, :2] = peaks.xy[k[got]]
+        parts[n, got, 2] = peaks.score[k[got]]
+        if not shared:
+            free[k[got]] = False
+    return parts
