@@ -62,7 +62,8 @@ class InFlight:
 
     ``sequence``: place in the stream (0, 1, 2...); ``timestamp``: s since the start at capture;
     ``frame``: the BGR image; ``x``/``box``: the network input and how the frame sits in it (preprocess);
-    ``fields``: the network's maps (inference); ``poses``: in frame pixels (decode)."""
+    ``fields``: the network's maps (inference), ``averaged`` when they average several views (test-time
+    flipping or scales, or the automatic height's second pass); ``poses``: in frame pixels (decode)."""
 
     sequence: int
     timestamp: float
@@ -71,6 +72,7 @@ class InFlight:
     x: np.ndarray | None = None
     box: Letterbox | None = None
     fields: dict | None = None
+    averaged: bool = False
     poses: Poses | None = None
 
 
@@ -256,8 +258,10 @@ class Pipeline:
                 item.fields, item.box = self.estimator.infer(item.frame, item.timings)
             else:
                 item.fields = self.estimator.network(item.x, item.timings)
+            item.averaged = self.estimator.averages
             if self.schedule is not None and self.schedule.second_pass(item.sequence):
                 item.fields = self.estimator.second_pass(item.frame, item.fields, item.box, item.timings)
+                item.averaged = True
                 with self._lock:
                     self.stats.second_pass += 1
             item.x = None                                 # the input is not needed any more
@@ -277,7 +281,7 @@ class Pipeline:
             if self.config.live and not ready:       # stale: a newer frame came out first
                 self._positions.pop(item.sequence, None)
             for done in ready:
-                done.poses = self.estimator.decode(done.fields, done.box, done.timings)
+                done.poses = self.estimator.decode(done.fields, done.box, done.timings, done.averaged)
                 if not self._put(self._q[3], done):
                     return
             self.stats.dropped += order.dropped

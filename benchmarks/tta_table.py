@@ -1,5 +1,6 @@
 """Test-time augmentation: AP with 95 % intervals per mode, network cost, and sequential FPS on the demo clip.
 
+    python benchmarks/tta_table.py --choose-threshold   # the peak threshold of averaged maps, on train2017 only
     python benchmarks/tta_table.py --choose        # candidates on coco_mini train2017 only (choosing 'accurate')
     python benchmarks/tta_table.py                 # the modes on val2017, coco_tiny and both pooled
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -21,6 +23,7 @@ from engines.modes import AUTO, MODES, Mode  # noqa: E402
 from engines.runner import PoseEstimator  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import load_coco  # noqa: E402
+from ssapose.decode import DecoderConfig  # noqa: E402
 from ssapose.intervals import paired_difference  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
@@ -36,10 +39,36 @@ REPORT = {"fast": MODES["fast"], "default": MODES["default"], "flip": Mode(flip=
           "scales 1,1.5": Mode(scales=(1.0, 1.5)), "accurate": MODES["accurate"], "auto height": Mode(auto=AUTO)}
 
 
-def run(model: str, mode: Mode, ann: str) -> list[dict]:
-    _, results = evaluate_model(model, ann, None, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip,
-                                scales=mode.scales, auto=mode.auto)
+#: The views averaged when choosing ``DecoderConfig.averaged_peak_threshold``, and the thresholds tried.
+AVERAGING = {"flip": Mode(flip=True), "scales 1,1.5": Mode(scales=(1.0, 1.5)),
+             "flip + scales 1,1.5": Mode(flip=True, scales=(1.0, 1.5)), "auto height": Mode(auto=AUTO)}
+THRESHOLDS = (0.1, 0.07, 0.05, 0.03)
+
+
+def run(model: str, mode: Mode, ann: str, decoder: DecoderConfig | None = None) -> list[dict]:
+    """COCO results of ``mode`` on every image of ``ann`` (``decoder``: None decodes as the model's card says)."""
+    with create_backend(model, streams=1) as be:
+        _, results = evaluate_model(model, ann, None, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip,
+                                    scales=mode.scales, auto=mode.auto, opened=be,
+                                    decoder=decoder or PoseEstimator(be).decoder)
     return results
+
+
+def choose_threshold(model: str) -> None:
+    """Each averaging mode on train2017 at each averaged-map peak threshold, against the default."""
+    ann = str(paths.coco_set("train").ann)
+    coco = load_coco(ann)
+    base = run(model, Mode(), ann)
+    print("| averaged views (train2017) | " + " | ".join(f"threshold {t:g}, vs default" for t in THRESHOLDS) + " |")
+    print("|---" * (1 + len(THRESHOLDS)) + "|")
+    with create_backend(model, streams=1) as be:
+        card = PoseEstimator(be).decoder
+    for name, mode in AVERAGING.items():
+        cells = []
+        for t in THRESHOLDS:
+            _, b, d = paired_difference(coco, base, run(model, mode, ann, replace(card, averaged_peak_threshold=t)))
+            cells.append(f"{b.value:.3f}, {d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
 def pooled(sets: list[tuple[str, list[dict]]], base: list[list[dict]]):
@@ -83,10 +112,15 @@ def fps(model: str, mode: Mode, frames) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--choose", action="store_true", help="the candidates on coco_mini train2017")
+    ap.add_argument("--choose-threshold", action="store_true",
+                    help="the peak threshold of averaged maps, each averaging mode on coco_mini train2017")
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
     ap.add_argument("--frames", type=int, default=60, help="demo clip frames timed per mode")
     ap.add_argument("--fps-only", action="store_true", help="only the sequential FPS of each mode, 3 rounds")
     args = ap.parse_args()
+    if args.choose_threshold:
+        choose_threshold(args.model)
+        return 0
     if args.fps_only:
         frames = list(read_frames(str(paths.demo_video()), args.frames))
         rounds = {name: [] for name in REPORT}

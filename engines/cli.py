@@ -69,7 +69,11 @@ def add_decoder_args(p) -> None:
 
 def add_tta_args(p) -> None:
     """--mode, --flip, --scales: test-time augmentation, for the commands that run a model."""
-    g = p.add_argument_group("speed or accuracy (test-time augmentation)")
+    d = DecoderConfig()
+    g = p.add_argument_group("speed or accuracy (test-time augmentation)",
+                             f"maps averaged over several views (flipping, scales, --input-size auto's second pass) "
+                             f"are decoded with a peak threshold of {d.averaged_peak_threshold:g}, one view's with "
+                             f"{d.peak_threshold:g}")
     g.add_argument("--mode", choices=tuple(MODES), default="default",
                    help="fast: height 256 (unless --input-size is given); default: one pass; accurate: flipping "
                         "and scales 1 and 1.5, 6.5x the network's cost (AP and cost of each: BENCHMARKS.md) "

@@ -126,10 +126,18 @@ class PoseEstimator:
         t.inference = first_ms
         return self._with_scales(frame, fields, box, a.scales, a.flip, t)
 
-    def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings) -> Poses:
-        """Decode one frame's fields into poses in frame pixels; fills ``t.decode``."""
+    @property
+    def averages(self) -> bool:
+        """Whether :meth:`infer` averages several views (flipping, scales) into the fields it returns."""
+        return self.flip or self.scales != (1.0,)
+
+    def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings, averaged: bool = False) -> Poses:
+        """Decode one frame's fields into poses in frame pixels; fills ``t.decode``. ``averaged``: the fields
+        average several views (:attr:`averages`, or a :meth:`second_pass`), decoded with the decoder's
+        ``for_averaged_maps`` settings."""
         t0 = time.perf_counter()
-        poses = decode_fields(fields, self.backend.info.stride, box, self.decoder)
+        decoder = self.decoder.for_averaged_maps() if averaged else self.decoder
+        poses = decode_fields(fields, self.backend.info.stride, box, decoder)
         t.decode = (time.perf_counter() - t0) * 1e3
         return poses
 
@@ -137,7 +145,7 @@ class PoseEstimator:
         """The poses of one frame; with ``auto``, a second pass where the first finds only small people."""
         t = timings if timings is not None else Timings()
         fields, box = self.infer(frame, t)
-        poses = self.decode(fields, box, t)
+        poses = self.decode(fields, box, t, self.averages)
         if self.auto is not None and self.auto.fires(poses, box.scale):
-            poses = self.decode(self.second_pass(frame, fields, box, t), box, t)
+            poses = self.decode(self.second_pass(frame, fields, box, t), box, t, averaged=True)
         return poses

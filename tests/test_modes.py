@@ -196,3 +196,46 @@ def test_each_app_mode_describes_what_runs_and_its_cost():
     assert APP_MODES["fast"].describe().startswith("height 256 (")
     assert "under 32 px" in APP_MODES["auto height"].describe()
     assert "+2.25x where it fires" in APP_MODES["auto height"].describe()
+
+
+def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold(monkeypatch):
+    """Flipping, scales and the automatic height's second pass average views, and a part that one view sees
+    strongly is diluted: those maps are decoded at ``averaged_peak_threshold``; a single view at
+    ``peak_threshold``. The same in the estimator and the video pipeline."""
+    import engines.runner as runner
+    from app.pipeline import Pipeline, PipelineConfig
+    from engines.modes import AutoHeight, ScheduleConfig
+    from ssapose.decode import DecoderConfig
+
+    from test_pipeline import FieldsBackend, frames
+
+    d = DecoderConfig()
+    assert d.averaged_peak_threshold < d.peak_threshold
+    assert d.for_averaged_maps().peak_threshold == d.averaged_peak_threshold
+    seen = []
+    real = runner.decode_fields
+
+    def spy(fields, stride, box, decoder):
+        seen.append(decoder.peak_threshold)
+        return real(fields, stride, box, decoder)
+
+    monkeypatch.setattr(runner, "decode_fields", spy)
+    frame = next(frames(1))
+    for kwargs, want in (({}, [d.peak_threshold]), (dict(flip=True), [d.averaged_peak_threshold]),
+                         (dict(scales=(1.0, 1.5)), [d.averaged_peak_threshold])):
+        seen.clear()
+        runner.PoseEstimator(FieldsBackend(n_people=1), **kwargs)(frame)
+        assert seen == want, kwargs
+    seen.clear()
+    runner.PoseEstimator(FieldsBackend(n_people=1), auto=AutoHeight(small_px=1e9))(frame)
+    assert seen == [d.peak_threshold, d.averaged_peak_threshold]           # first pass, then the averaged one
+    for config, want in ((PipelineConfig(flip=True), {d.averaged_peak_threshold}),
+                         (PipelineConfig(), {d.peak_threshold})):
+        seen.clear()
+        list(Pipeline(frames(6), FieldsBackend(n_people=1), config).results())
+        assert set(seen) == want
+    every = ScheduleConfig().every
+    seen.clear()
+    list(Pipeline(frames(3 * every), FieldsBackend(n_people=1), PipelineConfig(auto=AutoHeight(small_px=1e9))
+                  ).results())
+    assert seen == [d.peak_threshold] * (2 * every) + [d.averaged_peak_threshold] * every

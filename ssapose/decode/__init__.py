@@ -6,7 +6,7 @@ matching -> assembly -> fragment merging.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -29,6 +29,10 @@ class DecoderConfig:
     refinement and PAF score were chosen on coco_mini train2017, see BENCHMARKS.md).
 
     peak_threshold: minimum heatmap value of a part candidate (OpenPose: 0.1).
+    averaged_peak_threshold: the same for maps averaged over several views (test-time flipping, scales,
+        ``--input-size auto``'s second pass), where a part seen strongly in one view only is diluted by the
+        others. Chosen on coco_mini train2017 for every averaging mode (BENCHMARKS.md, "Test-time
+        augmentation"); :meth:`for_averaged_maps` applies it.
     refine: how a low-resolution peak becomes a sub-cell position: ``"offsets"``
         (the network's block-inside offsets, Eq. 8), ``"fit"`` (a parabola through
         the log heatmap at the peak and its 4 neighbours, no network output
@@ -54,6 +58,7 @@ class DecoderConfig:
     """
 
     peak_threshold: float = 0.1
+    averaged_peak_threshold: float = 0.05
     refine: str = "fit"
     paf_method: str = "mean"
     n_samples: int = 10
@@ -65,6 +70,10 @@ class DecoderConfig:
     merge_radius: float = 4.0
     merge_min_size: float = 128.0
     merge_reach: float = 1.0
+
+    def for_averaged_maps(self) -> "DecoderConfig":
+        """These settings for fields that average several views: ``averaged_peak_threshold`` as the threshold."""
+        return replace(self, peak_threshold=self.averaged_peak_threshold)
 
 
 @dataclass(frozen=True)
