@@ -1,0 +1,228 @@
+"""Where the default model loses people: the network's peaks, or the decoder's grouping of them.
+
+    python benchmarks/misses.py [--sets train val tiny] [--list]
+
+For every set: the decoder's AP on the network's maps, and the AP of *ideal grouping* of the same maps' peaks
+(each annotated person takes, for each visible keypoint, the nearest peak of that part close enough to count in
+OKS, at the decoder's peak threshold and at lower ones; each peak serves one person, each pose ranked by its true
+OKS). The gap between the decoder and ideal grouping at the decoder's threshold is what grouping loses; what
+ideal grouping itself misses is what the network's peaks do not hold.
+
+Then every annotated person whom COCOeval leaves unmatched at OKS 0.5 is put in one class:
+  no peaks          ideal grouping of the peaks at every threshold tried gives it OKS < 0.5
+  weak peaks        OKS >= 0.5 only with peaks below the decoder's threshold
+  pose taken        a decoded pose has OKS >= 0.5 with it, but COCOeval gave that pose to someone else
+  in pieces         its peaks lie in two or more decoded poses (a join or a limb missing)
+  parts lost        one decoded pose holds some of its peaks, the others are in no pose
+  dropped           none of its peaks is in any decoded pose (the person fell under min_parts / min_score)
+  wrong parts       the pose holding most of its peaks took other peaks for some of its parts
+by size (COCO's small < 32^2 < medium < 96^2 < large, by annotated area) and visible keypoints.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engines import create_backend  # noqa: E402
+from engines.runner import PoseEstimator, Timings  # noqa: E402
+from ssapose import paths  # noqa: E402
+from ssapose.coco import evaluate, find_image_dir, image_people, load_coco  # noqa: E402
+from ssapose.decode import find_peaks  # noqa: E402
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
+from ssapose.oracle import keypoint_peak_distances, oks, take_peaks  # noqa: E402
+from ssapose.poses import Poses  # noqa: E402
+from ssapose.skeleton import COCO_SIGMAS, PART_TO_COCO, parts_to_coco  # noqa: E402
+
+LOWER = (0.05, 0.03, 0.02)               # peak thresholds tried below the decoder's (those that are below it)
+CLASSES = ("no peaks", "weak peaks", "pose taken", "in pieces", "parts lost", "dropped", "wrong parts")
+SIZES = ((0, 32 ** 2, "small"), (32 ** 2, 96 ** 2, "medium"), (96 ** 2, np.inf, "large"))
+#: A keypoint this close to its peak scores at least this much of OKS (COCO's per-keypoint similarity).
+KEYPOINT_SIMILARITY = 0.1
+
+
+def oks_radius(areas: np.ndarray) -> np.ndarray:
+    """``(N, 18)`` pixels within which a keypoint's similarity is at least ``KEYPOINT_SIMILARITY`` (COCO's
+    ``exp(-d^2 / (2 s^2 k^2))`` with ``s^2`` the area); inf for the neck, which OKS does not score."""
+    sigma = np.where(PART_TO_COCO >= 0, COCO_SIGMAS[np.maximum(PART_TO_COCO, 0)], np.inf)
+    return 2 * sigma[None] * np.sqrt(-2 * np.log(KEYPOINT_SIMILARITY) * areas[:, None])
+
+
+@dataclass
+class Image:
+    """One image's ground truth, decoded poses, and ideal groupings ``{threshold: (N, 18, 3) parts}``."""
+
+    image_id: int
+    truth: np.ndarray          # (N, 18, 3) image pixels, neck added
+    areas: np.ndarray          # (N,)
+    ann_ids: list[int]
+    poses: Poses               # image pixels
+    ideal: dict[float, np.ndarray]
+
+
+def _ann_ids(coco, image_id: int) -> list[int]:
+    """The ids of the annotations ``image_people(..., with_ignore=False)`` keeps, in its order."""
+    return [a["id"] for a in coco.imgToAnns.get(image_id, [])
+            if not a.get("iscrowd", 0) and np.any(np.asarray(a.get("keypoints", [0, 0, 0]))[2::3] > 0)]
+
+
+def analyse(model: str, ann: str, flip: bool = False, scales: tuple[float, ...] = (1.0,)
+            ) -> tuple[object, list[Image], float]:
+    """Run the default estimator (or with test-time ``flip`` / ``scales``) on every image of ``ann``; its poses,
+    the ideal groupings of its maps' peaks, and the decoder's peak threshold for these maps."""
+    coco = load_coco(ann)
+    image_dir = find_image_dir(ann, coco)
+    out = []
+    with create_backend(model, streams=1) as be:
+        est = PoseEstimator(be, DEFAULT_INPUT_HEIGHT, flip=flip, scales=scales)
+        decoder = est.decoder.for_averaged_maps() if est.averages else est.decoder
+        thresholds = (decoder.peak_threshold,) + tuple(t for t in LOWER if t < decoder.peak_threshold)
+        for iid in sorted(coco.getImgIds()):
+            frame = cv2.imread(str(Path(image_dir) / coco.imgs[iid]["file_name"]), cv2.IMREAD_COLOR)
+            t = Timings()
+            fields, box = est.infer(frame, t)
+            f = {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
+            people = image_people(coco, iid, with_ignore=False)
+            ideal = {}
+            for thr in thresholds:
+                peaks = find_peaks(f["heatmaps"], f.get("offsets"), be.info.stride,
+                                   replace(decoder, peak_threshold=thr))
+                peaks.xy = peaks.xy / box.scale
+                d = keypoint_peak_distances(people.parts, peaks)
+                ideal[thr] = take_peaks(d, (people.parts[..., 2] > 0).sum(axis=1), peaks,
+                                        oks_radius(people.areas), shared=False)
+            out.append(Image(iid, people.parts, people.areas, _ann_ids(coco, iid), est.decode(fields, box, t, est.averages),
+                             ideal))
+    return coco, out, thresholds[0]
+
+
+def ranked_by_truth(images: list[Image]) -> list[dict]:
+    """COCO results of the decoder's own poses, each scored by its best true OKS in its image instead of its
+    confidence: what the decoder's grouping would score with a perfect ranking."""
+    res = []
+    for im in images:
+        if not len(im.poses) or not len(im.truth):
+            continue
+        truth = parts_to_coco(im.truth)
+        score = np.array([oks(truth, np.repeat(im.poses.keypoints[p:p + 1], len(truth), 0), im.areas).max()
+                          for p in range(len(im.poses))], np.float32)
+        res += Poses(im.poses.keypoints, score).to_coco_results(im.image_id)
+    return res
+
+
+def ideal_results(images: list[Image], thr: float) -> list[dict]:
+    """COCO results of ideal grouping at peak threshold ``thr``, each pose scored by its true OKS."""
+    res = []
+    for im in images:
+        parts = im.ideal[thr]
+        keep = (parts[..., 2] > 0).any(axis=1)
+        kp = parts_to_coco(parts).astype(np.float32)
+        score = oks(parts_to_coco(im.truth), kp, im.areas)
+        res += Poses(kp[keep], score[keep]).to_coco_results(im.image_id)
+    return res
+
+
+def _matched_at_half(coco, results: list[dict]) -> tuple[dict[int, int], dict[int, set]]:
+    """COCOeval at OKS 0.5: ``{ann id: matched result's rank in its image (-1 none)}``."""
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        ev = COCOeval(coco, coco.loadRes(results), "keypoints")
+        ev.evaluate()
+    match = {}
+    for e in ev.evalImgs:
+        if e is None or e["aRng"] != ev.params.areaRng[0]:
+            continue
+        rank = {d: r for r, d in enumerate(e["dtIds"])}
+        for g, m in zip(e["gtIds"], e["gtMatches"][0]):
+            match[g] = rank.get(int(m), -1) if m > 0 else -1
+    return match
+
+
+def classify(im: Image, n: int, thr: float, taken: bool) -> str:
+    """The class of person ``n`` of ``im``, whom COCOeval left unmatched at OKS 0.5 (see the module doc)."""
+    truth = parts_to_coco(im.truth[n:n + 1])
+    best = {t: oks(truth, parts_to_coco(p[n:n + 1]), im.areas[n:n + 1])[0] for t, p in im.ideal.items()}
+    if best[thr] < 0.5:
+        return "weak peaks" if max(best.values()) >= 0.5 else "no peaks"
+    if taken:
+        return "pose taken"
+    mine = parts_to_coco(im.ideal[thr][n])                                                  # (17, 3)
+    have = mine[:, 2] > 0
+    kp = im.poses.keypoints                                                                 # (P, 17, 3)
+    same = (np.abs(kp[:, :, :2] - mine[None, :, :2]).max(axis=2) < 1e-3) & have[None] & (kp[..., 2] > 0)
+    holders = np.flatnonzero(same.any(axis=1))
+    if len(holders) == 0:
+        return "dropped"
+    if len(holders) > 1:
+        return "in pieces"
+    p = holders[0]
+    other = have & (kp[p, :, 2] > 0) & ~same[p]
+    return "wrong parts" if other.any() else "parts lost"
+
+
+def report(name: str, coco, images: list[Image], thr: float, listing: bool) -> None:
+    results = [r for im in images for r in im.poses.to_coco_results(im.image_id)]
+    ids = [im.image_id for im in images]
+    ap = evaluate(coco, results, ids)["AP"]
+    ideal = {t: evaluate(coco, ideal_results(images, t), ids)["AP"] for t in images[0].ideal}
+    ranked = evaluate(coco, ranked_by_truth(images), ids)["AP"]
+    print(f"\n{name}: decoder AP {ap:.3f} (ranked by true OKS: {ranked:.3f}); ideal grouping of the same peaks: "
+          + ", ".join(f"threshold {t:g}: {a:.3f}" for t, a in ideal.items()))
+    match = _matched_at_half(coco, results)
+    table = {s: {c: 0 for c in CLASSES} for _, _, s in SIZES}
+    total = {s: 0 for _, _, s in SIZES}
+    for im in images:
+        best_pose = np.full(len(im.truth), -1)
+        if len(im.poses):
+            o = np.stack([oks(parts_to_coco(im.truth), np.repeat(im.poses.keypoints[p:p + 1], len(im.truth), 0),
+                              im.areas) for p in range(len(im.poses))], axis=1)             # (N, P)
+            best_pose = np.where(o.max(axis=1) >= 0.5, o.argmax(axis=1), -1)
+        for n, g in enumerate(im.ann_ids):
+            size = next(s for lo, hi, s in SIZES if lo <= im.areas[n] < hi)
+            total[size] += 1
+            if match.get(g, -1) >= 0:
+                continue
+            c = classify(im, n, thr, best_pose[n] >= 0)
+            table[size][c] += 1
+            if listing:
+                vis = parts_to_coco(im.truth[n])[:, 2] > 0
+                got = {t: int((parts_to_coco(p[n])[vis, 2] > 0).sum()) for t, p in im.ideal.items()}
+                ideal = {t: oks(parts_to_coco(im.truth[n:n + 1]), parts_to_coco(p[n:n + 1]), im.areas[n:n + 1])[0]
+                         for t, p in im.ideal.items()}
+                print(f"  image {im.image_id} ann {g}: {size} ({im.areas[n]:.0f} px^2), {int(vis.sum())} keypoints; "
+                      f"{c}; ideal OKS / keypoints with a peak: "
+                      + ", ".join(f"{ideal[t]:.2f} / {got[t]} at {t:g}" for t in im.ideal))
+    print("| size | people | missed at OKS 0.5 | " + " | ".join(CLASSES) + " |")
+    print("|---" * (3 + len(CLASSES)) + "|")
+    for _, _, s in SIZES:
+        row = table[s]
+        print(f"| {s} | {total[s]} | {sum(row.values())} | " + " | ".join(str(row[c]) for c in CLASSES) + " |")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", nargs="+", default=["train", "val", "tiny"], choices=["train", "val", "tiny"])
+    ap.add_argument("--model", default=str(paths.DEFAULT_MODEL), help="model file (default: the INT8 IR)")
+    ap.add_argument("--flip", action="store_true", help="test-time flipping (as ssapose eval --flip)")
+    ap.add_argument("--scales", type=lambda v: tuple(float(x) for x in v.split(",")), default=(1.0,),
+                    help="test-time scales, comma-separated (as ssapose eval --scales)")
+    ap.add_argument("--list", action="store_true", help="print every missed person with its class")
+    args = ap.parse_args()
+    for name in args.sets:
+        ann = str(paths.coco_set(name).ann)
+        coco, images, thr = analyse(args.model, ann, args.flip, args.scales)
+        report(name, coco, images, thr, args.list)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
