@@ -63,15 +63,16 @@ class Image:
     image_id: int
     truth: np.ndarray          # (N, 18, 3) image pixels, neck added
     areas: np.ndarray          # (N,)
-    ann_ids: list[int]
+    ann_ids: np.ndarray        # (N,)
     poses: Poses               # image pixels
     ideal: dict[float, np.ndarray]
 
 
-def _ann_ids(coco, image_id: int) -> list[int]:
-    """The ids of the annotations ``image_people(..., with_ignore=False)`` keeps, in its order."""
-    return [a["id"] for a in coco.imgToAnns.get(image_id, [])
-            if not a.get("iscrowd", 0) and np.any(np.asarray(a.get("keypoints", [0, 0, 0]))[2::3] > 0)]
+def oks_matrix(truth: np.ndarray, found: np.ndarray, areas: np.ndarray) -> np.ndarray:
+    """``(N, P)`` OKS of every found pose ``(P, 17, 3)`` against every person ``(N, 17, 3)`` (COCO order)."""
+    n, p = len(truth), len(found)
+    pairs = oks(np.repeat(truth, p, axis=0), np.tile(found, (n, 1, 1)), np.repeat(areas, p))
+    return pairs.reshape(n, p)
 
 
 def analyse(model: str, ann: str, flip: bool = False, scales: tuple[float, ...] = (1.0,)
@@ -99,8 +100,8 @@ def analyse(model: str, ann: str, flip: bool = False, scales: tuple[float, ...] 
                 d = keypoint_peak_distances(people.parts, peaks)
                 ideal[thr] = take_peaks(d, (people.parts[..., 2] > 0).sum(axis=1), peaks,
                                         oks_radius(people.areas), shared=False)
-            out.append(Image(iid, people.parts, people.areas, _ann_ids(coco, iid), est.decode(fields, box, t, est.averages),
-                             ideal))
+            poses = est.decode(fields, box, t, est.averages)
+            out.append(Image(iid, people.parts, people.areas, people.ann_ids, poses, ideal))
     return coco, out, thresholds[0]
 
 
@@ -111,9 +112,7 @@ def ranked_by_truth(images: list[Image]) -> list[dict]:
     for im in images:
         if not len(im.poses) or not len(im.truth):
             continue
-        truth = parts_to_coco(im.truth)
-        score = np.array([oks(truth, np.repeat(im.poses.keypoints[p:p + 1], len(truth), 0), im.areas).max()
-                          for p in range(len(im.poses))], np.float32)
+        score = oks_matrix(parts_to_coco(im.truth), im.poses.keypoints, im.areas).max(axis=0)
         res += Poses(im.poses.keypoints, score).to_coco_results(im.image_id)
     return res
 
@@ -130,7 +129,7 @@ def ideal_results(images: list[Image], thr: float) -> list[dict]:
     return res
 
 
-def _matched_at_half(coco, results: list[dict]) -> tuple[dict[int, int], dict[int, set]]:
+def _matched_at_half(coco, results: list[dict]) -> dict[int, int]:
     """COCOeval at OKS 0.5: ``{ann id: matched result's rank in its image (-1 none)}``."""
     from pycocotools.cocoeval import COCOeval
 
@@ -169,38 +168,48 @@ def classify(im: Image, n: int, thr: float, taken: bool) -> str:
     return "wrong parts" if other.any() else "parts lost"
 
 
-def report(name: str, coco, images: list[Image], thr: float, listing: bool) -> None:
+def _describe(im: Image, n: int, size: str, cls: str) -> str:
+    """One line on missed person ``n`` of ``im``: its size, class, and per threshold the OKS of its ideal grouping
+    and how many of its keypoints have a peak."""
+    vis = parts_to_coco(im.truth[n])[:, 2] > 0
+    cells = []
+    for t, p in im.ideal.items():
+        ideal = oks(parts_to_coco(im.truth[n:n + 1]), parts_to_coco(p[n:n + 1]), im.areas[n:n + 1])[0]
+        cells.append(f"{ideal:.2f} / {int((parts_to_coco(p[n])[vis, 2] > 0).sum())} at {t:g}")
+    return (f"  image {im.image_id} ann {im.ann_ids[n]}: {size} ({im.areas[n]:.0f} px^2), {int(vis.sum())} "
+            f"keypoints; {cls}; ideal OKS / keypoints with a peak: " + ", ".join(cells))
+
+
+def misses(coco, images: list[Image], thr: float, listing: bool) -> tuple[dict, dict]:
+    """``{size: {class: people}}`` of the people COCOeval leaves unmatched at OKS 0.5, and ``{size: people}``;
+    with ``listing`` a line on each missed person is printed."""
     results = [r for im in images for r in im.poses.to_coco_results(im.image_id)]
-    ids = [im.image_id for im in images]
-    ap = evaluate(coco, results, ids)["AP"]
-    ideal = {t: evaluate(coco, ideal_results(images, t), ids)["AP"] for t in images[0].ideal}
-    ranked = evaluate(coco, ranked_by_truth(images), ids)["AP"]
-    print(f"\n{name}: decoder AP {ap:.3f} (ranked by true OKS: {ranked:.3f}); ideal grouping of the same peaks: "
-          + ", ".join(f"threshold {t:g}: {a:.3f}" for t, a in ideal.items()))
     match = _matched_at_half(coco, results)
     table = {s: {c: 0 for c in CLASSES} for _, _, s in SIZES}
     total = {s: 0 for _, _, s in SIZES}
     for im in images:
-        best_pose = np.full(len(im.truth), -1)
-        if len(im.poses):
-            o = np.stack([oks(parts_to_coco(im.truth), np.repeat(im.poses.keypoints[p:p + 1], len(im.truth), 0),
-                              im.areas) for p in range(len(im.poses))], axis=1)             # (N, P)
-            best_pose = np.where(o.max(axis=1) >= 0.5, o.argmax(axis=1), -1)
+        best = oks_matrix(parts_to_coco(im.truth), im.poses.keypoints, im.areas).max(axis=1, initial=0.0)  # (N,)
         for n, g in enumerate(im.ann_ids):
             size = next(s for lo, hi, s in SIZES if lo <= im.areas[n] < hi)
             total[size] += 1
-            if match.get(g, -1) >= 0:
+            if match.get(int(g), -1) >= 0:
                 continue
-            c = classify(im, n, thr, best_pose[n] >= 0)
+            c = classify(im, n, thr, bool(best[n] >= 0.5))
             table[size][c] += 1
             if listing:
-                vis = parts_to_coco(im.truth[n])[:, 2] > 0
-                got = {t: int((parts_to_coco(p[n])[vis, 2] > 0).sum()) for t, p in im.ideal.items()}
-                ideal = {t: oks(parts_to_coco(im.truth[n:n + 1]), parts_to_coco(p[n:n + 1]), im.areas[n:n + 1])[0]
-                         for t, p in im.ideal.items()}
-                print(f"  image {im.image_id} ann {g}: {size} ({im.areas[n]:.0f} px^2), {int(vis.sum())} keypoints; "
-                      f"{c}; ideal OKS / keypoints with a peak: "
-                      + ", ".join(f"{ideal[t]:.2f} / {got[t]} at {t:g}" for t in im.ideal))
+                print(_describe(im, n, size, c))
+    return table, total
+
+
+def report(name: str, coco, images: list[Image], thr: float, listing: bool) -> None:
+    """Print the set's AP figures and its table of misses by size and class."""
+    ids = [im.image_id for im in images]
+    ap = evaluate(coco, [r for im in images for r in im.poses.to_coco_results(im.image_id)], ids)["AP"]
+    ideal = {t: evaluate(coco, ideal_results(images, t), ids)["AP"] for t in images[0].ideal}
+    ranked = evaluate(coco, ranked_by_truth(images), ids)["AP"]
+    print(f"\n{name}: decoder AP {ap:.3f} (ranked by true OKS: {ranked:.3f}); ideal grouping of the same peaks: "
+          + ", ".join(f"threshold {t:g}: {a:.3f}" for t, a in ideal.items()))
+    table, total = misses(coco, images, thr, listing)
     print("| size | people | missed at OKS 0.5 | " + " | ".join(CLASSES) + " |")
     print("|---" * (3 + len(CLASSES)) + "|")
     for _, _, s in SIZES:

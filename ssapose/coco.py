@@ -6,7 +6,7 @@ import io
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -102,12 +102,14 @@ class ImagePeople:
 
     parts ``(N, 18, 3) float64``: (x, y, v) in image pixels, neck added;
     ignore ``(H, W) bool`` or None: crowd regions and people without keypoints;
-    areas ``(N,) float64``: each person's annotated area in pixels^2 (the OKS scale).
+    areas ``(N,) float64``: each person's annotated area in pixels^2 (the OKS scale);
+    ann_ids ``(N,) int64``: each person's annotation id (empty where the people were not read from a file).
     """
 
     parts: np.ndarray
     ignore: np.ndarray | None
     areas: np.ndarray
+    ann_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _keypoints(ann: dict) -> np.ndarray | None:
@@ -130,17 +132,19 @@ def image_people(coco, image_id: int, with_ignore: bool = True) -> ImagePeople:
     """
     info = coco.imgs[image_id]
     h, w = int(info["height"]), int(info["width"])
-    people, areas, ignore = [], [], np.zeros((h, w), bool) if with_ignore else None
+    people, areas, ids, ignore = [], [], [], np.zeros((h, w), bool) if with_ignore else None
     for ann in coco.imgToAnns.get(image_id, []):
         kp = _keypoints(ann)
         usable = kp is not None and not ann.get("iscrowd", 0) and (kp[:, 2] > 0).any()
         if usable:
             people.append(kp)
             areas.append(float(ann["area"]))
+            ids.append(int(ann.get("id", -1)))
         elif with_ignore:
             ignore |= _region(coco, ann, h, w)
     parts = coco_to_parts(np.array(people)) if people else np.zeros((0, 18, 3))
-    return ImagePeople(parts, ignore if with_ignore and ignore.any() else None, np.array(areas, np.float64))
+    return ImagePeople(parts, ignore if with_ignore and ignore.any() else None, np.array(areas, np.float64),
+                       np.array(ids, np.int64))
 
 
 def _region(coco, ann: dict, h: int, w: int) -> np.ndarray:

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from app.cli import main
@@ -51,6 +52,12 @@ def test_malformed_annotations(tmp_path, capsys):
     for iid in coco.getImgIds():
         p = image_people(coco, iid)
         assert p.parts.ndim == 3
+        # each person's annotation id, in the same order: the malformed ones are not people
+        usable = [a for a in coco.imgToAnns[iid] if a["num_keypoints"] > 0 and not a["iscrowd"]
+                  and len(a.get("keypoints", [])) == 51]
+        assert p.ann_ids.tolist() == [a["id"] for a in usable]
+        for a, parts in zip(usable, p.parts):
+            assert np.allclose(parts[0, :2], a["keypoints"][:2]) or a["keypoints"][2] == 0   # the nose, if any
     r = oracle_eval(str(f), TargetConfig(stride=8), DecoderConfig(min_parts=1, min_score=0))
     assert 0 < r.stats["AP"] <= 1
     missing = tmp_path / "nope.json"

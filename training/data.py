@@ -138,7 +138,7 @@ class CocoKeypoints(Dataset):
             tmp = mask.with_name(f".{mask.name}.{os.getpid()}.png")
             cv2.imwrite(str(tmp), small * 255)
             os.replace(tmp, mask)
-        return ImagePeople(people.parts, small > 0, people.areas)
+        return ImagePeople(people.parts, small > 0, people.areas, people.ann_ids)
 
     def transform(self, source: "Decoded", people: ImagePeople, plan: "Plan"
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
