@@ -96,8 +96,11 @@ def test_ctrl_c_keeps_every_frame_written(tmp_path, small_model):
     from conftest import ROOT
 
     out = tmp_path / "poses.jsonl"
+    # A suite started in the background (`cmd &` in a script) inherits SIGINT ignored, and Python then installs
+    # no Ctrl-C handler in the child: give the child the default disposition, as a terminal does.
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "video", str(DEMO), "--model", small_model,
-                             "--input-size", "128", "--json", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                             "--input-size", "128", "--json", str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 6):
         time.sleep(0.1)
