@@ -1,14 +1,13 @@
 """``ssapose video A B C``: several sources on one model, each output set equal to the source's own single run."""
 import shutil
 
-import cv2
 import pytest
 
 from app.cli import main
 from app.multi import expand_sources, per_source
 from ssapose import paths
 
-from conftest import DATA, DEMO
+from conftest import DATA
 from test_batch import _clip
 
 pytestmark = pytest.mark.skipif(not paths.DEFAULT_MODEL.exists(), reason="the default model is built by make")
