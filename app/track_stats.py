@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ssapose.tracking import oks_matrix
+from ssapose.coco import oks_matrix
 from ssapose.poses import Poses
 
 

@@ -35,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engines import create_backend  # noqa: E402
 from engines.runner import PoseEstimator, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
-from ssapose.coco import evaluate, find_image_dir, image_people, load_coco  # noqa: E402
+from ssapose.coco import evaluate, find_image_dir, image_people, load_coco, oks_matrix  # noqa: E402
 from ssapose.decode import find_peaks  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.oracle import keypoint_peak_distances, oks, take_peaks  # noqa: E402
+from ssapose.oracle import keypoint_peak_distances, take_peaks  # noqa: E402
 from ssapose.poses import Poses  # noqa: E402
 from ssapose.skeleton import COCO_SIGMAS, PART_TO_COCO, parts_to_coco  # noqa: E402
 
@@ -68,11 +68,10 @@ class Image:
     ideal: dict[float, np.ndarray]
 
 
-def oks_matrix(truth: np.ndarray, found: np.ndarray, areas: np.ndarray) -> np.ndarray:
-    """``(N, P)`` OKS of every found pose ``(P, 17, 3)`` against every person ``(N, 17, 3)`` (COCO order)."""
-    n, p = len(truth), len(found)
-    pairs = oks(np.repeat(truth, p, axis=0), np.tile(found, (n, 1, 1)), np.repeat(areas, p))
-    return pairs.reshape(n, p)
+def own_oks(im: Image, n: int, parts: np.ndarray) -> float:
+    """OKS of person ``n`` of ``im`` against the ``(18, 3)`` part-order pose ``parts``."""
+    truth = parts_to_coco(im.truth[n:n + 1])
+    return float(oks_matrix(truth, parts_to_coco(parts[None]), im.areas[n:n + 1])[0, 0])
 
 
 def analyse(model: str, ann: str, flip: bool = False, scales: tuple[float, ...] = (1.0,)
@@ -124,7 +123,7 @@ def ideal_results(images: list[Image], thr: float) -> list[dict]:
         parts = im.ideal[thr]
         keep = (parts[..., 2] > 0).any(axis=1)
         kp = parts_to_coco(parts).astype(np.float32)
-        score = oks(parts_to_coco(im.truth), kp, im.areas)
+        score = np.diagonal(oks_matrix(parts_to_coco(im.truth), kp, im.areas))
         res += Poses(kp[keep], score[keep]).to_coco_results(im.image_id)
     return res
 
@@ -148,8 +147,7 @@ def _matched_at_half(coco, results: list[dict]) -> dict[int, int]:
 
 def classify(im: Image, n: int, thr: float, taken: bool) -> str:
     """The class of person ``n`` of ``im``, whom COCOeval left unmatched at OKS 0.5 (see the module doc)."""
-    truth = parts_to_coco(im.truth[n:n + 1])
-    best = {t: oks(truth, parts_to_coco(p[n:n + 1]), im.areas[n:n + 1])[0] for t, p in im.ideal.items()}
+    best = {t: own_oks(im, n, p[n]) for t, p in im.ideal.items()}
     if best[thr] < 0.5:
         return "weak peaks" if max(best.values()) >= 0.5 else "no peaks"
     if taken:
@@ -174,8 +172,7 @@ def _describe(im: Image, n: int, size: str, cls: str) -> str:
     vis = parts_to_coco(im.truth[n])[:, 2] > 0
     cells = []
     for t, p in im.ideal.items():
-        ideal = oks(parts_to_coco(im.truth[n:n + 1]), parts_to_coco(p[n:n + 1]), im.areas[n:n + 1])[0]
-        cells.append(f"{ideal:.2f} / {int((parts_to_coco(p[n])[vis, 2] > 0).sum())} at {t:g}")
+        cells.append(f"{own_oks(im, n, p[n]):.2f} / {int((parts_to_coco(p[n])[vis, 2] > 0).sum())} at {t:g}")
     return (f"  image {im.image_id} ann {im.ann_ids[n]}: {size} ({im.areas[n]:.0f} px^2), {int(vis.sum())} "
             f"keypoints; {cls}; ideal OKS / keypoints with a peak: " + ", ".join(cells))
 

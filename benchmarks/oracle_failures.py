@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from ssapose import paths
-from ssapose.coco import evaluate, image_people, load_coco
+from ssapose.coco import evaluate, image_people, load_coco, oks_matrix
 from ssapose.decode import DecoderConfig, find_peaks
-from ssapose.oracle import keypoint_peak_distances, oks, oracle_eval, take_peaks
+from ssapose.oracle import keypoint_peak_distances, oracle_eval, take_peaks
 from ssapose.poses import Poses
 from ssapose.skeleton import LIMBS, NUM_PARTS, parts_to_coco
 from ssapose.targets import TargetConfig, encode_targets
@@ -104,7 +104,7 @@ def ideal_grouping(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict,
         for shared, out in results.items():
             parts = take_peaks(d, visible.sum(axis=1), peaks, stride, shared)
             keypoints = parts_to_coco(parts).astype(np.float32)
-            scores = oks(parts_to_coco(truth), keypoints, people.areas)                 # the best ranking for AP
+            scores = np.diagonal(oks_matrix(parts_to_coco(truth), keypoints, people.areas))   # the best ranking
             keep = (parts[..., 2] > 0).any(axis=1)
             out += Poses(keypoints[keep], scores[keep]).to_coco_results(image_id)
     return evaluate(coco, results[False], ids), evaluate(coco, results[True], ids), split, total

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ssapose.skeleton import NUM_COCO_KEYPOINTS, PERSON_CATEGORY, coco_to_parts
+from ssapose.skeleton import COCO_SIGMAS, NUM_COCO_KEYPOINTS, PERSON_CATEGORY, coco_to_parts
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +159,27 @@ def _region(coco, ann: dict, h: int, w: int) -> np.ndarray:
         x, y, bw, bh = (int(round(v)) for v in box)
         out[max(y, 0):max(y + bh, 0), max(x, 0):max(x + bw, 0)] = True
     return out
+
+
+def oks_matrix(a: np.ndarray, b: np.ndarray, areas: np.ndarray | None = None) -> np.ndarray:
+    """COCO's object keypoint similarity between ``(N, 17, 3)`` poses ``a`` and ``(M, 17, 3)`` poses ``b``,
+    ``(N, M)``: over the keypoints present in ``a``, the mean of ``exp(-d^2 / (2 s^2 (2 sigma)^2))``, where a
+    keypoint missing in ``b`` counts 0. ``s^2``: ``areas`` ``(N,)`` in pixels^2 (an annotation's area, as
+    COCOeval scores it), or else the area of ``a``'s keypoint box."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    va, vb = a[..., 2] > 0, b[..., 2] > 0
+    if areas is None:
+        lo = np.where(va[..., None], a[..., :2], np.inf).min(1)
+        hi = np.where(va[..., None], a[..., :2], -np.inf).max(1)
+        area = np.maximum(np.prod(np.maximum(hi - lo, 1.0), axis=1), 1.0)      # (N,)
+    else:
+        area = np.asarray(areas, np.float64) + np.spacing(1)                   # COCOeval's own guard
+    d2 = ((a[:, None, :, :2] - b[None, :, :, :2]) ** 2).sum(-1)                  # (N, M, 17)
+    k2 = (2 * COCO_SIGMAS) ** 2
+    e = np.exp(-d2 / (2 * area[:, None, None] * k2))
+    both = va[:, None] & vb[None]
+    return (e * both).sum(-1) / np.maximum(va.sum(1)[:, None], 1)
 
 
 def evaluate(coco_gt, results: list[dict], image_ids: list[int] | None = None, verbose: bool = False) -> dict:

@@ -12,7 +12,7 @@ import numpy as np
 from ssapose.coco import evaluate, image_people, load_coco
 from ssapose.decode import DecoderConfig, decode
 from ssapose.decode.peaks import Peaks
-from ssapose.skeleton import COCO_SIGMAS, NUM_PARTS
+from ssapose.skeleton import NUM_PARTS
 from ssapose.targets import TargetConfig, encode_targets
 
 
@@ -46,15 +46,6 @@ def oracle_eval(ann_file: str, target_config: TargetConfig, decoder_config: Deco
                        decoder_config, image_height=info["height"])
         results.extend(poses.to_coco_results(image_id))
     return OracleResult(evaluate(coco, results, ids), results, len(ids))
-
-
-def oks(truth: np.ndarray, found: np.ndarray, area: np.ndarray) -> np.ndarray:
-    """``(N,)`` COCO OKS of each found pose ``(N, 17, 3)`` against its own person ``(N, 17, 3)`` (COCO order,
-    pixels; ``area`` ``(N,)`` in pixels^2). A found keypoint with score 0 is missing."""
-    vis = truth[..., 2] > 0
-    d2 = ((found[..., :2] - truth[..., :2]) ** 2).sum(axis=2)
-    k = np.exp(-d2 / (2 * COCO_SIGMAS) ** 2 / (area[:, None] + np.spacing(1)) / 2) * (found[..., 2] > 0)
-    return ((k * vis).sum(axis=1) / np.maximum(vis.sum(axis=1), 1)).astype(np.float32)
 
 
 def keypoint_peak_distances(truth: np.ndarray, peaks: Peaks) -> np.ndarray:

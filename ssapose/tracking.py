@@ -23,25 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ssapose.poses import Poses
-from ssapose.skeleton import COCO_SIGMAS
-
-
-def oks_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Object keypoint similarity between ``(N, 17, 3)`` and ``(M, 17, 3)`` poses, ``(N, M)``.
-
-    The scale is the area of ``a``'s keypoint box; keypoints missing in either count as 0.
-    """
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    va, vb = a[..., 2] > 0, b[..., 2] > 0
-    lo = np.where(va[..., None], a[..., :2], np.inf).min(1)
-    hi = np.where(va[..., None], a[..., :2], -np.inf).max(1)
-    area = np.maximum(np.prod(np.maximum(hi - lo, 1.0), axis=1), 1.0)          # (N,)
-    d2 = ((a[:, None, :, :2] - b[None, :, :, :2]) ** 2).sum(-1)                  # (N, M, 17)
-    k2 = (2 * COCO_SIGMAS) ** 2
-    e = np.exp(-d2 / (2 * area[:, None, None] * k2))
-    both = va[:, None] & vb[None]
-    return (e * both).sum(-1) / np.maximum(va.sum(1)[:, None], 1)
+from ssapose.coco import oks_matrix
 
 
 def one_euro_step(x_prev: np.ndarray, dx_prev: np.ndarray, dt, x: np.ndarray, min_cutoff: float, beta: float,

@@ -232,7 +232,7 @@ def test_a_crowd_decodes_every_person():
     from crowd_decode import H, W, crowd, people
 
     from ssapose.skeleton import parts_to_coco
-    from ssapose.tracking import oks_matrix
+    from ssapose.coco import oks_matrix
 
     parts = crowd(people(), 64)
     t = encode_targets(parts, W, H, TargetConfig(stride=8))

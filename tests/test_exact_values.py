@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from ssapose.tracking import OneEuro, oks_matrix, one_euro_step
+from ssapose.coco import oks_matrix
+from ssapose.tracking import OneEuro, one_euro_step
 from app.video_out import _letterbox
 from ssapose.redact import has_secret, redact, without_password
 from ssapose.skeleton import COCO_SIGMAS
@@ -40,6 +41,10 @@ def test_oks_by_hand():
     e = np.exp(-9.0 / (2 * area * k2))
     e[5] = 0
     assert oks_matrix(a, b)[0, 0] == pytest.approx(e.sum() / 17, rel=1e-12)
+    # with an annotated area instead of the keypoint box (how COCOeval scores a person)
+    e2 = np.exp(-9.0 / (2 * 2500.0 * k2))
+    e2[5] = 0
+    assert oks_matrix(a, b, np.array([2500.0]))[0, 0] == pytest.approx(e2.sum() / 17, rel=1e-12)
 
 
 def test_letterbox_keeps_the_aspect_and_centres():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, synthetic_person
-from ssapose.oracle import oks
+from ssapose.coco import oks_matrix
 from ssapose.poses import Poses
 from ssapose.skeleton import coco_to_parts, parts_to_coco
 
@@ -29,7 +29,7 @@ def test_a_keypoint_at_the_radius_scores_the_similarity_asked_for():
         found[0, part, 0] += r[part]                          # only this keypoint moved, by the radius
         one = truth.copy()
         one[0, np.arange(18) != part, 2] = 0                  # a person with this one keypoint
-        got = oks(parts_to_coco(one), parts_to_coco(found), area)[0]
+        got = oks_matrix(parts_to_coco(one), parts_to_coco(found), area)[0, 0]
         assert got == pytest.approx(mod.KEYPOINT_SIMILARITY, rel=1e-5)
     assert np.isinf(r[1])                                     # the neck: not scored by OKS
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from app.pipeline import Pipeline, PipelineConfig
-from ssapose.tracking import OneEuro, Tracker, TrackerConfig, oks_matrix
+from ssapose.coco import oks_matrix
+from ssapose.tracking import OneEuro, Tracker, TrackerConfig
 from engines.base import Backend, ModelInfo
 from ssapose.models import get_config
 from ssapose.skeleton import coco_to_parts

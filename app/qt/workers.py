@@ -141,7 +141,7 @@ class EvalWorker(QThread):
 
 def per_image_oks(coco, results: list[dict]) -> dict[int, float]:
     """Mean over an image's annotated people of their best OKS with a prediction (1.0 with no people)."""
-    from ssapose.tracking import oks_matrix
+    from ssapose.coco import oks_matrix
 
     by_image: dict[int, list] = {}
     for r in results:
