@@ -83,7 +83,7 @@ def analyse(model: str, ann: str, flip: bool = False, scales: tuple[float, ...] 
     out = []
     with create_backend(model, streams=1) as be:
         est = PoseEstimator(be, DEFAULT_INPUT_HEIGHT, flip=flip, scales=scales)
-        decoder = est.decoder.for_averaged_maps() if est.averages else est.decoder
+        decoder = est.decoder_for(est.averages)
         thresholds = (decoder.peak_threshold,) + tuple(t for t in LOWER if t < decoder.peak_threshold)
         for iid in sorted(coco.getImgIds()):
             frame = cv2.imread(str(Path(image_dir) / coco.imgs[iid]["file_name"]), cv2.IMREAD_COLOR)

@@ -131,13 +131,16 @@ class PoseEstimator:
         """Whether :meth:`infer` averages several views (flipping, scales) into the fields it returns."""
         return self.flip or self.scales != (1.0,)
 
+    def decoder_for(self, averaged: bool) -> DecoderConfig:
+        """The decoder settings for fields that average several views (the decoder's ``for_averaged_maps``) or
+        not."""
+        return self.decoder.for_averaged_maps() if averaged else self.decoder
+
     def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings, averaged: bool = False) -> Poses:
         """Decode one frame's fields into poses in frame pixels; fills ``t.decode``. ``averaged``: the fields
-        average several views (:attr:`averages`, or a :meth:`second_pass`), decoded with the decoder's
-        ``for_averaged_maps`` settings."""
+        average several views (:attr:`averages`, or a :meth:`second_pass`): see :meth:`decoder_for`."""
         t0 = time.perf_counter()
-        decoder = self.decoder.for_averaged_maps() if averaged else self.decoder
-        poses = decode_fields(fields, self.backend.info.stride, box, decoder)
+        poses = decode_fields(fields, self.backend.info.stride, box, self.decoder_for(averaged))
         t.decode = (time.perf_counter() - t0) * 1e3
         return poses
 
