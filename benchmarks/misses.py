@@ -128,21 +128,15 @@ def ideal_results(images: list[Image], thr: float) -> list[dict]:
     return res
 
 
-def _matched_at_half(coco, results: list[dict]) -> dict[int, int]:
-    """COCOeval at OKS 0.5: ``{ann id: matched result's rank in its image (-1 none)}``."""
+def _matched_at_half(coco, results: list[dict]) -> set[int]:
+    """The ids of the annotations COCOeval matches to a result at OKS 0.5."""
     from pycocotools.cocoeval import COCOeval
 
     with contextlib.redirect_stdout(io.StringIO()):
         ev = COCOeval(coco, coco.loadRes(results), "keypoints")
         ev.evaluate()
-    match = {}
-    for e in ev.evalImgs:
-        if e is None or e["aRng"] != ev.params.areaRng[0]:
-            continue
-        rank = {d: r for r, d in enumerate(e["dtIds"])}
-        for g, m in zip(e["gtIds"], e["gtMatches"][0]):
-            match[g] = rank.get(int(m), -1) if m > 0 else -1
-    return match
+    return {int(g) for e in ev.evalImgs if e is not None and e["aRng"] == ev.params.areaRng[0]
+            for g, m in zip(e["gtIds"], e["gtMatches"][0]) if m > 0}
 
 
 def classify(im: Image, n: int, thr: float, taken: bool) -> str:
@@ -177,11 +171,10 @@ def _describe(im: Image, n: int, size: str, cls: str) -> str:
             f"keypoints; {cls}; ideal OKS / keypoints with a peak: " + ", ".join(cells))
 
 
-def misses(coco, images: list[Image], thr: float, listing: bool) -> tuple[dict, dict]:
-    """``{size: {class: people}}`` of the people COCOeval leaves unmatched at OKS 0.5, and ``{size: people}``;
-    with ``listing`` a line on each missed person is printed."""
-    results = [r for im in images for r in im.poses.to_coco_results(im.image_id)]
-    match = _matched_at_half(coco, results)
+def misses(coco, images: list[Image], results: list[dict], thr: float, listing: bool) -> tuple[dict, dict]:
+    """``{size: {class: people}}`` of the people COCOeval leaves unmatched at OKS 0.5 among ``results`` (the
+    decoder's, of ``images``), and ``{size: people}``; with ``listing`` a line on each missed person is printed."""
+    matched = _matched_at_half(coco, results)
     table = {s: {c: 0 for c in CLASSES} for _, _, s in SIZES}
     total = {s: 0 for _, _, s in SIZES}
     for im in images:
@@ -189,7 +182,7 @@ def misses(coco, images: list[Image], thr: float, listing: bool) -> tuple[dict, 
         for n, g in enumerate(im.ann_ids):
             size = next(s for lo, hi, s in SIZES if lo <= im.areas[n] < hi)
             total[size] += 1
-            if match.get(int(g), -1) >= 0:
+            if int(g) in matched:
                 continue
             c = classify(im, n, thr, bool(best[n] >= 0.5))
             table[size][c] += 1
@@ -201,12 +194,13 @@ def misses(coco, images: list[Image], thr: float, listing: bool) -> tuple[dict, 
 def report(name: str, coco, images: list[Image], thr: float, listing: bool) -> None:
     """Print the set's AP figures and its table of misses by size and class."""
     ids = [im.image_id for im in images]
-    ap = evaluate(coco, [r for im in images for r in im.poses.to_coco_results(im.image_id)], ids)["AP"]
+    results = [r for im in images for r in im.poses.to_coco_results(im.image_id)]
+    ap = evaluate(coco, results, ids)["AP"]
     ideal = {t: evaluate(coco, ideal_results(images, t), ids)["AP"] for t in images[0].ideal}
     ranked = evaluate(coco, ranked_by_truth(images), ids)["AP"]
     print(f"\n{name}: decoder AP {ap:.3f} (ranked by true OKS: {ranked:.3f}); ideal grouping of the same peaks: "
           + ", ".join(f"threshold {t:g}: {a:.3f}" for t, a in ideal.items()))
-    table, total = misses(coco, images, thr, listing)
+    table, total = misses(coco, images, results, thr, listing)
     print("| size | people | missed at OKS 0.5 | " + " | ".join(CLASSES) + " |")
     print("|---" * (3 + len(CLASSES)) + "|")
     for _, _, s in SIZES:
