@@ -21,6 +21,17 @@ import numpy as np
 
 #: Frames between keyframes, hence between fragments: what a kill of FFmpeg itself can lose.
 KEYFRAME_INTERVAL = 10
+#: The encoder FFmpeg writes with: MPEG-4 part 2 at quality 4 (the cheapest measured, BENCHMARKS.md).
+CODEC = ("-c:v", "mpeg4", "-q:v", "4")
+
+
+def ffmpeg_command(exe: str, w: int, h: int, fps: float, path: str, codec: tuple[str, ...] = CODEC) -> list[str]:
+    """FFmpeg's arguments to encode raw BGR ``w x h`` frames from its stdin into the fragmented MP4 ``path``."""
+    return [exe, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
+            "-s", f"{w}x{h}", "-r", f"{fps:.6g}", "-i", "-", "-an",
+            "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", *codec, "-g", str(KEYFRAME_INTERVAL),
+            "-pix_fmt", "yuv420p", "-threads", "1",
+            "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", path]
 
 
 def ffmpeg_exe() -> str | None:
@@ -69,12 +80,8 @@ class VideoOut:
                 raise ValueError(f"cannot write video {self.path}: OpenCV's mp4v writer failed to open it "
                                  f"({w}x{h} frames; install imageio-ffmpeg for FFmpeg's writer)")
             return
-        cmd = [exe, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
-               "-s", f"{w}x{h}", "-r", f"{self.fps:.6g}", "-i", "-", "-an",
-               "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-c:v", "mpeg4", "-q:v", "4", "-g", str(KEYFRAME_INTERVAL),
-               "-pix_fmt", "yuv420p", "-threads", "1",
-               "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", self.path]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+        self._proc = subprocess.Popen(ffmpeg_command(exe, w, h, self.fps, self.path), stdin=subprocess.PIPE,
+                                      stderr=subprocess.PIPE,
                                       start_new_session=True)      # Ctrl-C goes to us; we close the pipe
 
     def _stderr(self) -> str:

@@ -2,9 +2,10 @@
 
     python benchmarks/encoder_cost.py [--frames 300] [--rounds 2]
 
-Pipes the demo clip's first frames (decoded beforehand, raw BGR) into FFmpeg as ``ssapose video`` does (one
-encoder thread, keyframe every 10 frames, fragmented MP4, yuv420p) and prints the encoder process's CPU time per
-frame (user + system) and the file size per frame, per encoder setting and round. The first row is what ships.
+Pipes the demo clip's first frames (decoded beforehand, raw BGR) into FFmpeg with ``ssapose video``'s own command
+(``app.video_out.ffmpeg_command``: one encoder thread, keyframe every 10 frames, fragmented MP4, yuv420p), only
+the encoder swapped, and prints the encoder process's CPU time per frame (user + system) and the file size per
+frame, per encoder setting and round. The first row is what ships.
 """
 from __future__ import annotations
 
@@ -18,27 +19,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.video_out import KEYFRAME_INTERVAL, ffmpeg_exe  # noqa: E402
+from app.video_out import CODEC, ffmpeg_command, ffmpeg_exe  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
 
 SETTINGS = {
-    "MPEG-4 part 2, q 4 (ships)": ["-c:v", "mpeg4", "-q:v", "4"],
-    "MPEG-4 part 2, q 6": ["-c:v", "mpeg4", "-q:v", "6"],
-    "H.264 (x264 ultrafast, crf 23)": ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "23"],
-    "H.264 (x264 ultrafast zerolatency, crf 23)": ["-c:v", "libx264", "-preset", "ultrafast", "-tune",
-                                                   "zerolatency", "-crf", "23"],
-    "H.264 (x264 superfast, crf 23)": ["-c:v", "libx264", "-preset", "superfast", "-crf", "23"],
+    "MPEG-4 part 2, q 4 (ships)": CODEC,
+    "MPEG-4 part 2, q 6": ("-c:v", "mpeg4", "-q:v", "6"),
+    "H.264 (x264 ultrafast, crf 23)": ("-c:v", "libx264", "-preset", "ultrafast", "-crf", "23"),
+    "H.264 (x264 ultrafast zerolatency, crf 23)": ("-c:v", "libx264", "-preset", "ultrafast", "-tune",
+                                                   "zerolatency", "-crf", "23"),
+    "H.264 (x264 superfast, crf 23)": ("-c:v", "libx264", "-preset", "superfast", "-crf", "23"),
 }
 
 
-def encode(exe: str, raw: bytes, w: int, h: int, n: int, codec: list[str], path: str) -> tuple[float, float]:
-    """CPU ms and KiB per frame of one encoding of ``n`` raw frames."""
+def encode(exe: str, raw: bytes, w: int, h: int, n: int, codec: tuple[str, ...], path: str) -> tuple[float, float]:
+    """CPU ms and KiB per frame of one encoding of ``n`` raw frames, with ``ssapose video``'s FFmpeg command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([exe, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24",
-                    "-s", f"{w}x{h}", "-r", "30", "-i", "-", "-an", *codec, "-g", str(KEYFRAME_INTERVAL),
-                    "-pix_fmt", "yuv420p", "-threads", "1", "-movflags", "frag_keyframe+empty_moov+default_base_moof",
-                    "-f", "mp4", path], input=raw, check=True)
+    subprocess.run(ffmpeg_command(exe, w, h, 30.0, path, codec), input=raw, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     return cpu * 1e3 / n, os.path.getsize(path) / n / 1024
