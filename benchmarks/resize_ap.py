@@ -134,10 +134,10 @@ def main() -> int:
     cv2.setNumThreads(1)
     chosen = variants(args.variants.split(","))
     frames = list(read_frames(str(paths.demo_video()), 60))
-    results = {}
+    results, cocos = {}, {}
     for split in args.sets.split(","):
         ann = str(paths.coco_set(split).ann)
-        coco = load_coco(ann)
+        coco = cocos[split] = load_coco(ann)
         image_dir = find_image_dir(ann, coco)
         with create_backend(args.model, streams=1) as be:
             pre = be.info.config.preprocess
@@ -154,8 +154,7 @@ def main() -> int:
         ms, grey = timing(shrink, frames, pre)
         cells = []
         for split in args.sets.split(","):
-            coco = load_coco(str(paths.coco_set(split).ann))
-            _, b, d = paired_difference(coco, results[split, "area"], results[split, name])
+            _, b, d = paired_difference(cocos[split], results[split, "area"], results[split, name])
             cells.append(f"{b.value:.3f}, {d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}]")
         print(f"| {name} | {ms:.2f} | {grey:.3f} | " + " | ".join(cells) + " |")
     return 0
