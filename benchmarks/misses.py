@@ -38,7 +38,7 @@ from ssapose import paths  # noqa: E402
 from ssapose.coco import evaluate, find_image_dir, image_people, load_coco, oks_matrix  # noqa: E402
 from ssapose.decode import find_peaks  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.oracle import keypoint_peak_distances, take_peaks  # noqa: E402
+from ssapose.oracle import keypoint_peak_distances, own_oks_results, take_peaks  # noqa: E402
 from ssapose.poses import Poses  # noqa: E402
 from ssapose.skeleton import COCO_SIGMAS, PART_TO_COCO, parts_to_coco  # noqa: E402
 
@@ -118,14 +118,7 @@ def ranked_by_truth(images: list[Image]) -> list[dict]:
 
 def ideal_results(images: list[Image], thr: float) -> list[dict]:
     """COCO results of ideal grouping at peak threshold ``thr``, each pose scored by its true OKS."""
-    res = []
-    for im in images:
-        parts = im.ideal[thr]
-        keep = (parts[..., 2] > 0).any(axis=1)
-        kp = parts_to_coco(parts).astype(np.float32)
-        score = np.diagonal(oks_matrix(parts_to_coco(im.truth), kp, im.areas))
-        res += Poses(kp[keep], score[keep]).to_coco_results(im.image_id)
-    return res
+    return [r for im in images for r in own_oks_results(im.truth, im.ideal[thr], im.areas, im.image_id)]
 
 
 def _matched_at_half(coco, results: list[dict]) -> set[int]:

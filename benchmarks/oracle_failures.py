@@ -24,11 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from ssapose import paths
-from ssapose.coco import evaluate, image_people, load_coco, oks_matrix
+from ssapose.coco import evaluate, image_people, load_coco
 from ssapose.decode import DecoderConfig, find_peaks
-from ssapose.oracle import keypoint_peak_distances, oracle_eval, take_peaks
-from ssapose.poses import Poses
-from ssapose.skeleton import LIMBS, NUM_PARTS, parts_to_coco
+from ssapose.oracle import keypoint_peak_distances, oracle_eval, own_oks_results, take_peaks
+from ssapose.skeleton import LIMBS, NUM_PARTS
 from ssapose.targets import TargetConfig, encode_targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,10 +102,7 @@ def ideal_grouping(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict,
         d = keypoint_peak_distances(truth, peaks)
         for shared, out in results.items():
             parts = take_peaks(d, visible.sum(axis=1), peaks, stride, shared)
-            keypoints = parts_to_coco(parts).astype(np.float32)
-            scores = np.diagonal(oks_matrix(parts_to_coco(truth), keypoints, people.areas))   # the best ranking
-            keep = (parts[..., 2] > 0).any(axis=1)
-            out += Poses(keypoints[keep], scores[keep]).to_coco_results(image_id)
+            out += own_oks_results(truth, parts, people.areas, image_id)
     return evaluate(coco, results[False], ids), evaluate(coco, results[True], ids), split, total
 
 

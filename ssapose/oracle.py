@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ssapose.coco import evaluate, image_people, load_coco
+from ssapose.coco import evaluate, image_people, load_coco, oks_matrix
 from ssapose.decode import DecoderConfig, decode
 from ssapose.decode.peaks import Peaks
-from ssapose.skeleton import NUM_PARTS
+from ssapose.poses import Poses
+from ssapose.skeleton import NUM_PARTS, parts_to_coco
 from ssapose.targets import TargetConfig, encode_targets
 
 
@@ -73,3 +74,13 @@ def take_peaks(d: np.ndarray, n_visible: np.ndarray, peaks: Peaks, radius: float
         if not shared:
             free[k[got]] = False
     return parts
+
+
+def own_oks_results(truth: np.ndarray, parts: np.ndarray, areas: np.ndarray, image_id: int) -> list[dict]:
+    """COCO results of ideal poses: ``parts`` ``(N, 18, 3)``, pose ``n`` grouped for person ``n`` of ``truth``
+    ``(N, 18, 3)`` (areas ``(N,)`` pixels^2), each scored by its OKS against that person (the best ranking there
+    is); poses without parts are left out."""
+    keypoints = parts_to_coco(parts).astype(np.float32)
+    scores = np.diagonal(oks_matrix(parts_to_coco(truth), keypoints, areas))
+    keep = (parts[..., 2] > 0).any(axis=1)
+    return Poses(keypoints[keep], scores[keep]).to_coco_results(image_id)
