@@ -61,7 +61,9 @@ class InFlight:
     """One frame on its way through the stages; each stage fills its own field.
 
     ``sequence``: place in the stream (0, 1, 2...); ``timestamp``: s since the start at capture;
-    ``frame``: the BGR image; ``x``/``box``: the network input and how the frame sits in it (preprocess);
+    ``frame``: the BGR image; ``x``/``box``: the network input and how the frame sits in it (preprocess; after
+    inference, the letterbox of the view whose grid ``fields`` are on: with scales, the largest);
+    ``scale``: input px per frame px at the default height (what the automatic height judges people by);
     ``fields``: the network's maps (inference), ``averaged`` when they average several views (test-time
     flipping or scales, or the automatic height's second pass); ``poses``: in frame pixels (decode)."""
 
@@ -71,6 +73,7 @@ class InFlight:
     timings: Timings = field(default_factory=Timings)
     x: np.ndarray | None = None
     box: Letterbox | None = None
+    scale: float = 0.0
     fields: dict | None = None
     averaged: bool = False
     poses: Poses | None = None
@@ -258,9 +261,9 @@ class Pipeline:
                 item.fields, item.box = self.estimator.infer(item.frame, item.timings)
             else:
                 item.fields = self.estimator.network(item.x, item.timings)
-            item.averaged = self.estimator.averages
+            item.averaged, item.scale = self.estimator.averages, item.box.scale
             if self.schedule is not None and self.schedule.second_pass(item.sequence):
-                item.fields = self.estimator.second_pass(item.frame, item.fields, item.box, item.timings)
+                item.fields, item.box = self.estimator.second_pass(item.frame, item.fields, item.box, item.timings)
                 item.averaged = True
                 with self._lock:
                     self.stats.second_pass += 1
@@ -299,7 +302,7 @@ class Pipeline:
                 clock = index / self.config.clock_fps if self.config.clock_fps > 0 else ts
                 poses, ids = self.tracker(poses, clock)
             if self.schedule is not None:
-                self.schedule.observe(i, poses, item.box.scale)
+                self.schedule.observe(i, poses, item.scale)
             self._tick()
             image = None
             if self.config.draw:

@@ -15,7 +15,7 @@ from ssapose.poses import Poses
 
 def check_scales(scales) -> tuple[float, ...]:
     """``scales`` as a tuple, checked: input heights relative to the default height's pass, positive, 1 among them
-    (the pass whose grid the others are resampled onto)."""
+    (the default height's pass, which ``--input-size auto`` reuses as its first)."""
     scales = tuple(scales)
     if 1.0 not in scales or any(s <= 0 for s in scales):
         raise ValueError(f"scales {scales}: they must be positive and include 1 (the default height's pass)")
@@ -34,7 +34,8 @@ STATISTICS = ("min", "median")
 @dataclass(frozen=True)
 class AutoHeight:
     """``--input-size auto``: a first pass at the default height and, when the people it finds are small there,
-    a second pass whose maps are averaged with the first's on its grid (the first pass is reused as scale 1).
+    a second pass whose maps are averaged with the first's on the grid of the largest view (the first pass is
+    reused as scale 1).
 
     small_px: people count as small when ``statistic`` of their keypoint heights, in network-input pixels at
         the default height, is below this; statistic: ``"min"`` (the smallest person) or ``"median"``;
@@ -88,7 +89,7 @@ class ScheduleConfig:
 @dataclass(frozen=True)
 class Mode:
     """height: the network input height in px (None: ``--input-size``); flip: test-time flipping; scales: input
-    heights relative to it whose maps are averaged on its grid; auto: ``--input-size auto``'s rule (None: off)."""
+    heights relative to it whose maps are averaged on the largest one's grid; auto: ``--input-size auto``'s rule (None: off)."""
 
     height: int | None = None
     flip: bool = False

@@ -42,9 +42,9 @@ class PoseEstimator:
             model's card, so that a model decodes the way it was trained to (its offsets, say) by default.
         flip: also run the mirrored input and average its maps, mirrored back (``ssapose.tta``): 2x the
             network's cost.
-        scales: input heights relative to ``input_size`` whose heatmaps and PAFs are resampled onto the 1x grid
-            and averaged (the paper's multi-scale testing; 1x must be among them, and its offsets are used);
-            network cost: the sum of the squared scales. Only :meth:`infer` / calling the estimator uses them.
+        scales: input heights relative to ``input_size`` whose heatmaps and PAFs are resampled onto the grid of
+            the largest and averaged (the paper's multi-scale testing; 1x must be among them; the largest view's
+            offsets are used); network cost: the sum of the squared scales. Only :meth:`infer` / calling the estimator uses them.
     """
 
     def __init__(self, backend: Backend, input_size: int = DEFAULT_INPUT_HEIGHT,
@@ -85,38 +85,50 @@ class PoseEstimator:
         return average(fields, unflip(self.backend.infer(mirror_input(x))))
 
     def infer(self, frame: np.ndarray, t: Timings) -> tuple[dict[str, np.ndarray], Letterbox]:
-        """:meth:`prepare` then :meth:`network` on one frame (at every scale of ``scales``, averaged on the 1x
-        grid)."""
+        """:meth:`prepare` then :meth:`network` on one frame (at every scale of ``scales``, averaged on the grid of
+        the largest); returns the fields and the letterbox of the view whose grid they are on."""
         x, box = self.prepare(frame, t)
-        return self._with_scales(frame, self.network(x, t), box, self.scales, self.flip, t), box
+        return self._with_scales(frame, self.network(x, t), box, self.scales, self.flip, t)
 
     def _with_scales(self, frame: np.ndarray, fields: dict[str, np.ndarray], box: Letterbox,
-                     scales: tuple[float, ...], flip: bool, t: Timings) -> dict[str, np.ndarray]:
-        """``fields`` (the 1x maps) averaged with the maps of every other scale of ``scales``, resampled onto the
-        1x grid; ``t.inference`` then counts every scale's network time."""
+                     scales: tuple[float, ...], flip: bool,
+                     t: Timings) -> tuple[dict[str, np.ndarray], Letterbox]:
+        """``fields`` (the 1x maps, on ``box``'s grid) averaged with the maps of every other scale of ``scales``.
+
+        Every view's heatmaps and PAFs are resampled onto the grid of the largest view, the finest one (the
+        paper, after OpenPose, resizes every view's maps to one resolution): on the 1x grid, the larger views'
+        detail, which separates and places small people, would be averaged away (BENCHMARKS.md, "Test-time
+        augmentation"). The offsets are the largest view's own. Returns ``(fields, letterbox of that view)``;
+        ``t.inference`` then counts every scale's network time.
+        """
         if scales == (1.0,):
-            return fields
-        base = {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
-        shape = base["heatmaps"].shape[1:]
-        acc = {k: base[k].copy() for k in ("heatmaps", "pafs")}
+            return fields, box
+        views = [(box, {k: v[0] if v.ndim == 4 else v for k, v in fields.items()})]
         pre, infer_ms = self.backend.info.config.preprocess, t.inference
         for s in scales:
             if s == 1.0:
                 continue
             size = max(pre.pad_to, int(round(self.input_size * s)))
             xs, bs = self._input(frame, size)
-            other = resample(self.network(xs, t, flip), bs.scale, box.scale, self.backend.info.stride, shape)
+            views.append((bs, {k: v[0] if v.ndim == 4 else v for k, v in self.network(xs, t, flip).items()}))
             infer_ms += t.inference                              # every scale's network time counts
-            for k in acc:
-                acc[k] += other[k]
         t.inference = infer_ms
-        base.update({k: v / len(scales) for k, v in acc.items()})
-        return base
+        finest = max(range(len(views)), key=lambda i: views[i][0].scale)
+        grid, base = views[finest]
+        shape = base["heatmaps"].shape[1:]
+        acc = {k: base[k].copy() for k in ("heatmaps", "pafs")}
+        for i, (bs, other) in enumerate(views):
+            if i != finest:
+                other = resample(other, bs.scale, grid.scale, self.backend.info.stride, shape)
+                for k in acc:
+                    acc[k] += other[k]
+        return {**base, **{k: v / len(views) for k, v in acc.items()}}, grid
 
     def second_pass(self, frame: np.ndarray, fields: dict[str, np.ndarray], box: Letterbox,
-                    t: Timings) -> dict[str, np.ndarray]:
+                    t: Timings) -> tuple[dict[str, np.ndarray], Letterbox]:
         """``--input-size auto``'s second pass: the first pass's 1x maps (reused) with the views of ``auto``
-        added (its mirror image, its other scales); ``t.inference`` adds their network time."""
+        added (its mirror image, its other scales); returns the fields and the letterbox of their grid, as
+        :meth:`infer` does; ``t.inference`` adds their network time."""
         a, first_ms = self.auto, t.inference
         if a.flip and not self.flip:
             x, _ = self._input(frame, self.input_size)
@@ -150,5 +162,5 @@ class PoseEstimator:
         fields, box = self.infer(frame, t)
         poses = self.decode(fields, box, t, self.averages)
         if self.auto is not None and self.auto.fires(poses, box.scale):
-            poses = self.decode(self.second_pass(frame, fields, box, t), box, t, averaged=True)
+            poses = self.decode(*self.second_pass(frame, fields, box, t), t, averaged=True)
         return poses

@@ -239,3 +239,75 @@ def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold(monk
     list(Pipeline(frames(3 * every), FieldsBackend(n_people=1), PipelineConfig(auto=AutoHeight(small_px=1e9))
                   ).results())
     assert seen == [d.peak_threshold] * (2 * every) + [d.averaged_peak_threshold] * every
+
+
+# -- scales: averaged on the finest view's grid -------------------------------------------------------------------
+def _scaled_fields_backend(n_people=2):
+    """A FieldsBackend whose fields follow the input size, as a network's do: each input (told apart by its
+    padded width) encodes the people at its own letterbox scale, for the heights of every scale used here."""
+    from ssapose.preprocess import letterbox
+    from ssapose.skeleton import coco_to_parts
+    from ssapose.targets import TargetConfig, encode_targets
+
+    from test_pipeline import FieldsBackend, frames
+
+    class ScaledFields(FieldsBackend):
+        def infer(self, batch):
+            i = int(round((batch[0, 0, 0, 0] + 0.5) * 255))       # the frame index, as FieldsBackend reads it
+            h, w = batch.shape[2:]
+            s = self.scale_of_width[w]
+            t = encode_targets(coco_to_parts(self.truth(i) * [s, s, 1]), w, h, TargetConfig(stride=8))
+            return {"heatmaps": t.heatmaps[None], "pafs": t.pafs[None], "offsets": t.offsets[None]}
+
+    be = ScaledFields(n_people=n_people)
+    frame, pre = next(frames(1)), be.info.config.preprocess
+    boxes = [letterbox(frame, round(DEFAULT_INPUT_HEIGHT * k), pre)[1] for k in (0.5, 1.0, 1.5, 2.0)]
+    be.scale_of_width = {b.width: b.scale for b in boxes}
+    assert len(be.scale_of_width) == 4
+    return be
+
+
+def _max_error(poses, truth):
+    """Per true person, the largest keypoint error (frame px) of the pose nearest to it."""
+    import numpy as np
+
+    return [min(np.abs(kp[:, :2] - person[:, :2]).max() for kp in poses.keypoints) for person in truth]
+
+
+def test_scales_average_on_the_largest_views_grid_and_place_the_people():
+    """With scales 0.5-2 the fields come back on the 2x view's grid, with that view's letterbox, and decode to the
+    people's frame positions."""
+    from engines.runner import PoseEstimator, Timings
+
+    from test_pipeline import frames
+
+    be, frame = _scaled_fields_backend(), next(frames(1))
+    est = PoseEstimator(be, DEFAULT_INPUT_HEIGHT, scales=(0.5, 1.0, 1.5, 2.0))
+    fields, box = est.infer(frame, Timings())
+    assert box.scale == pytest.approx(2 * DEFAULT_INPUT_HEIGHT / 480)
+    assert fields["heatmaps"].shape[1:] == (box.height // 8, box.width // 8) == (62, 92)
+    assert fields["offsets"].shape[1:] == (62, 92)
+    poses = est(frame)
+    assert len(poses) == 2
+    # One view decodes exactly; averaging views whose gaussians differ in width biases the log-parabola fit by a
+    # small fraction of a cell (at most 0.5 frame px here; a cell of the 2x grid is 5.2).
+    assert max(_max_error(poses, be.truth(0))) < 1.0
+
+
+def test_the_second_pass_decodes_on_its_grid_and_the_rule_still_judges_at_the_default_height():
+    """In the video pipeline the automatic height's second pass comes back on the 1.5x grid: its poses are placed
+    with that view's letterbox, while the rule keeps judging the people's size at the default height. People 120
+    input px tall there (180 on the 1.5x grid) under a 150 px rule: the second pass, once on, stays on (block 4
+    is the first decided from a block that had it)."""
+    from app.pipeline import Pipeline, PipelineConfig
+    from engines.modes import AutoHeight, ScheduleConfig
+
+    from test_pipeline import frames
+
+    every = ScheduleConfig().every
+    be = _CountingBackend(_scaled_fields_backend(n_people=1))
+    n = 5 * every
+    out = list(Pipeline(frames(n), be, PipelineConfig(auto=AutoHeight(small_px=150.0))).results())
+    assert len(be.heights) == n + (n - 2 * every)
+    for r in out[2 * every:]:
+        assert len(r.poses) == 1 and max(_max_error(r.poses, be.inner.truth(r.index))) < 1.0
