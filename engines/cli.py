@@ -75,15 +75,15 @@ def add_tta_args(p) -> None:
                              f"are decoded with a peak threshold of {d.averaged_peak_threshold:g}, one view's with "
                              f"{d.peak_threshold:g}")
     g.add_argument("--mode", choices=tuple(MODES), default="default",
-                   help="fast: height 256 (unless --input-size is given); default: one pass; accurate: flipping "
-                        "and scales 1 and 1.5, 6.5x the network's cost (AP and cost of each: BENCHMARKS.md) "
-                        "(default: %(default)s)")
+                   help="fast: height 256 (unless --input-size is given); default: one pass; accurate: "
+                        f"{MODES['accurate'].describe()} (AP and cost of each: BENCHMARKS.md) (default: %(default)s)")
     g.add_argument("--flip", action="store_true",
                    help="test-time flipping: also run the mirrored frame and average its maps, mirrored back "
                         "(left/right swapped); 2x the network's cost")
     g.add_argument("--scales", type=scale_list, default=None, metavar="S,S,...",
-                   help="input heights relative to --input-size whose heatmaps and PAFs are averaged on its grid, "
-                        "e.g. 0.5,1,1.5,2 (the paper's testing; must include 1); cost: the sum of the squares")
+                   help="input heights relative to --input-size whose heatmaps and PAFs are averaged on the grid of "
+                        "the largest, e.g. 0.5,1,1.5,2 (the paper's testing; must include 1); cost: the sum of the "
+                        "squares")
 
 
 def scale_list(text: str) -> tuple[float, ...]:

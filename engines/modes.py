@@ -117,7 +117,9 @@ class Mode:
         return f"{', '.join(what) or 'one pass at the input height'} ({cost})"
 
 
-MODES = {"fast": Mode(height=256), "default": Mode(), "accurate": Mode(flip=True, scales=(1.0, 1.5))}
+#: ``accurate``: the cheapest candidate of ``benchmarks/tta_table.py --choose`` within 0.002 AP of the best on
+#: coco_mini train2017: flipping and the paper's four scales.
+MODES = {"fast": Mode(height=256), "default": Mode(), "accurate": Mode(flip=True, scales=(0.5, 1.0, 1.5, 2.0))}
 
 
 #: The presets the desktop app offers: the ``--mode`` ones and ``--input-size auto``.

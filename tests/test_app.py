@@ -237,7 +237,7 @@ def test_the_mode_box_reaches_the_pipeline_and_the_evaluation(window, qtbot):
 
     live = window.live
     live.size.setValue(256)
-    for name, check in (("accurate", lambda p: p.estimator.flip and p.estimator.scales == (1.0, 1.5)),
+    for name, check in (("accurate", lambda p: p.estimator.flip and p.estimator.scales == (0.5, 1.0, 1.5, 2.0)),
                         ("auto height", lambda p: p.schedule is not None and p.estimator.auto is not None),
                         ("default", lambda p: not p.estimator.flip and p.schedule is None)):
         live.mode.setCurrentText(name)

@@ -26,7 +26,7 @@ def test_modes_and_their_overrides():
     assert tta_choice(_args(mode="fast")).height == 256
     assert tta_choice(_args(mode="fast", input_size=320)).height == 320           # an explicit height wins
     acc = tta_choice(_args(mode="accurate"))
-    assert acc.flip and acc.scales == (1.0, 1.5) and acc.cost == pytest.approx(6.5)
+    assert acc.flip and acc.scales == (0.5, 1.0, 1.5, 2.0) and acc.cost == pytest.approx(15.0)
     assert tta_choice(_args(mode="accurate", scales=(1.0, 2.0))).scales == (1.0, 2.0)
     assert tta_choice(_args(flip=True)).flip and MODES["default"].cost == 1.0
 
@@ -40,7 +40,7 @@ def test_eval_video_and_the_api_run_the_modes(tmp_path, capsys):
     if not paths.DEFAULT_MODEL.exists():
         pytest.skip("the default model is built by make")
     assert main(["eval", "--ann", str(TINY_ANN), "--mode", "accurate"]) == 0
-    assert "flipped, scales (1.0, 1.5)" in capsys.readouterr().out
+    assert "flipped, scales (0.5, 1.0, 1.5, 2.0)" in capsys.readouterr().out
     out = tmp_path / "p.jsonl"
     assert main(["video", str(DEMO), "--scales", "1,1.5", "--max-frames", "2", "--json", str(out)]) == 0
     assert out.read_text().count("\n") == 3
@@ -48,7 +48,7 @@ def test_eval_video_and_the_api_run_the_modes(tmp_path, capsys):
     import engines
 
     with engines.load(mode="accurate") as est:
-        assert est._run.flip and est._run.scales == (1.0, 1.5)
+        assert est._run.flip and est._run.scales == (0.5, 1.0, 1.5, 2.0)
 
 
 # -- --input-size auto -----------------------------------------------------------------------------------------
@@ -192,7 +192,7 @@ def test_each_app_mode_describes_what_runs_and_its_cost():
     """The app's mode tooltip is made from the modes themselves, so it cannot drift from them."""
     from engines.modes import APP_MODES
 
-    assert APP_MODES["accurate"].describe() == "flipped, scales 1, 1.5 (6.5x the network)"
+    assert APP_MODES["accurate"].describe() == "flipped, scales 0.5, 1, 1.5, 2 (15x the network)"
     assert APP_MODES["fast"].describe().startswith("height 256 (")
     assert "under 32 px" in APP_MODES["auto height"].describe()
     assert "+2.25x where it fires" in APP_MODES["auto height"].describe()
