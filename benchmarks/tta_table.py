@@ -1,6 +1,7 @@
 """Test-time augmentation: AP with 95 % intervals per mode, network cost, and sequential FPS on the demo clip.
 
     python benchmarks/tta_table.py --choose-threshold   # the peak threshold of averaged maps, on train2017 only
+    python benchmarks/tta_table.py --choose-min-score   # their lowest person score, on train2017 only
     python benchmarks/tta_table.py --choose        # candidates on coco_mini train2017 only (choosing 'accurate')
     python benchmarks/tta_table.py                 # the modes on val2017, coco_tiny and both pooled
 
@@ -20,10 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engines import create_backend  # noqa: E402
 from engines.evaluate import evaluate_model  # noqa: E402
 from engines.modes import AUTO, MODES, Mode  # noqa: E402
-from engines.runner import PoseEstimator  # noqa: E402
+from engines.runner import PoseEstimator, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
-from ssapose.coco import load_coco  # noqa: E402
+from ssapose.coco import find_image_dir, load_coco  # noqa: E402
 from ssapose.decode import DecoderConfig  # noqa: E402
+from ssapose.evaluation import coco_results, predict_images  # noqa: E402
+from ssapose.inference import decode_fields  # noqa: E402
 from ssapose.intervals import paired_difference  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
@@ -39,10 +42,13 @@ REPORT = {"fast": MODES["fast"], "default": MODES["default"], "flip": Mode(flip=
           "scales 1,1.5": Mode(scales=(1.0, 1.5)), "accurate": MODES["accurate"], "auto height": Mode(auto=AUTO)}
 
 
-#: The views averaged when choosing ``DecoderConfig.averaged_peak_threshold``, and the thresholds tried.
+#: The views averaged when choosing ``DecoderConfig.averaged_peak_threshold`` and ``averaged_min_score``, and
+#: the values tried (the first: one view's).
 AVERAGING = {"flip": Mode(flip=True), "scales 1,1.5": Mode(scales=(1.0, 1.5)),
-             "flip + scales 1,1.5": Mode(flip=True, scales=(1.0, 1.5)), "auto height": Mode(auto=AUTO)}
+             "flip + scales 1,1.5": Mode(flip=True, scales=(1.0, 1.5)), "accurate": MODES["accurate"],
+             "auto height": Mode(auto=AUTO)}
 THRESHOLDS = (0.1, 0.07, 0.05, 0.03)
+MIN_SCORES = (0.2, 0.15, 0.1, 0.05, 0.0)
 
 
 def run(model: str, mode: Mode, ann: str, decoder: DecoderConfig | None = None) -> list[dict]:
@@ -54,21 +60,39 @@ def run(model: str, mode: Mode, ann: str, decoder: DecoderConfig | None = None) 
     return results
 
 
-def choose_threshold(model: str) -> None:
-    """Each averaging mode on train2017 at each averaged-map peak threshold: AP, against the default, and against
-    the same mode at the first threshold (one view's)."""
+def mode_fields(model: str, mode: Mode, ann: str) -> tuple[dict, int]:
+    """``mode``'s fields on every image of ``ann``, each kept as ``(fields, letterbox, averaged)`` to be decoded
+    with any decoder (the network runs once), and the model's stride."""
+    coco = load_coco(ann)
+    with create_backend(model, streams=1) as be:
+        est = PoseEstimator(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales,
+                            auto=mode.auto)
+        kept = predict_images(coco, find_image_dir(ann, coco), lambda f: est.fields_for(f, Timings())[:3])
+        return kept, be.info.stride
+
+
+def decoded(kept: dict, stride: int, decoder: DecoderConfig) -> list[dict]:
+    """COCO results of :func:`mode_fields` decoded with ``decoder`` (its averaged-map settings where they apply)."""
+    return coco_results({iid: decode_fields(f, stride, box, decoder.for_fields(averaged))
+                         for iid, (f, box, averaged) in kept.items()})
+
+
+def choose_averaged(model: str, field: str, values: tuple[float, ...]) -> None:
+    """Each averaging mode on train2017 with each value of the decoder's ``field`` for averaged maps: AP, against
+    the default, and against the same mode at the first value (one view's)."""
     ann = str(paths.coco_set("train").ann)
     coco = load_coco(ann)
     base = run(model, Mode(), ann)
-    print("| averaged views (train2017) | " + " | ".join(f"threshold {t:g}: AP, vs default, vs {THRESHOLDS[0]:g}"
-                                                          for t in THRESHOLDS) + " |")
-    print("|---" * (1 + len(THRESHOLDS)) + "|")
+    print("| averaged views (train2017) | " + " | ".join(f"{field} {v:g}: AP, vs default, vs {values[0]:g}"
+                                                          for v in values) + " |")
+    print("|---" * (1 + len(values)) + "|")
     with create_backend(model, streams=1) as be:
         card = PoseEstimator(be).decoder
     for name, mode in AVERAGING.items():
+        kept, stride = mode_fields(model, mode, ann)
         cells, first = [], None
-        for t in THRESHOLDS:
-            res = run(model, mode, ann, replace(card, averaged_peak_threshold=t))
+        for v in values:
+            res = decoded(kept, stride, replace(card, **{field: v}))
             first = first or res
             _, b, d = paired_difference(coco, base, res)
             e = paired_difference(coco, first, res)[2]
@@ -120,12 +144,17 @@ def main() -> int:
     ap.add_argument("--choose", action="store_true", help="the candidates on coco_mini train2017")
     ap.add_argument("--choose-threshold", action="store_true",
                     help="the peak threshold of averaged maps, each averaging mode on coco_mini train2017")
+    ap.add_argument("--choose-min-score", action="store_true",
+                    help="the lowest person score on averaged maps, each averaging mode on coco_mini train2017")
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
     ap.add_argument("--frames", type=int, default=60, help="demo clip frames timed per mode")
     ap.add_argument("--fps-only", action="store_true", help="only the sequential FPS of each mode, 3 rounds")
     args = ap.parse_args()
     if args.choose_threshold:
-        choose_threshold(args.model)
+        choose_averaged(args.model, "averaged_peak_threshold", THRESHOLDS)
+        return 0
+    if args.choose_min_score:
+        choose_averaged(args.model, "averaged_min_score", MIN_SCORES)
         return 0
     if args.fps_only:
         frames = list(read_frames(str(paths.demo_video()), args.frames))

@@ -72,8 +72,9 @@ def add_tta_args(p) -> None:
     d = DecoderConfig()
     g = p.add_argument_group("speed or accuracy (test-time augmentation)",
                              f"maps averaged over several views (flipping, scales, --input-size auto's second pass) "
-                             f"are decoded with a peak threshold of {d.averaged_peak_threshold:g}, one view's with "
-                             f"{d.peak_threshold:g}")
+                             f"are decoded with a peak threshold of {d.averaged_peak_threshold:g} and a lowest person "
+                             f"score of {d.averaged_min_score:g}, one view's with {d.peak_threshold:g} and "
+                             f"{d.min_score:g} (a part or person seen by one view is diluted by the others)")
     g.add_argument("--mode", choices=tuple(MODES), default="default",
                    help="fast: height 256 (unless --input-size is given); default: one pass; accurate: "
                         f"{MODES['accurate'].describe()} (AP and cost of each: BENCHMARKS.md) (default: %(default)s)")

@@ -146,7 +146,7 @@ class PoseEstimator:
     def decoder_for(self, averaged: bool) -> DecoderConfig:
         """The decoder settings for fields that average several views (the decoder's ``for_averaged_maps``) or
         not."""
-        return self.decoder.for_averaged_maps() if averaged else self.decoder
+        return self.decoder.for_fields(averaged)
 
     def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings, averaged: bool = False) -> Poses:
         """Decode one frame's fields into poses in frame pixels; fills ``t.decode``. ``averaged``: the fields
@@ -156,11 +156,20 @@ class PoseEstimator:
         t.decode = (time.perf_counter() - t0) * 1e3
         return poses
 
+    def fields_for(self, frame: np.ndarray, t: Timings) -> tuple[dict[str, np.ndarray], Letterbox, bool, Poses | None]:
+        """What a frame's poses are decoded from: ``(fields, letterbox of their grid, averaged, poses)``. With
+        ``auto`` the first pass is decoded to judge the people's size; ``poses`` are those when no second pass
+        follows, else None (the caller decodes the fields)."""
+        fields, box = self.infer(frame, t)
+        if self.auto is None:
+            return fields, box, self.averages, None
+        poses = self.decode(fields, box, t, self.averages)
+        if not self.auto.fires(poses, box.scale):
+            return fields, box, self.averages, poses
+        return (*self.second_pass(frame, fields, box, t), True, None)
+
     def __call__(self, frame: np.ndarray, timings: Timings | None = None) -> Poses:
         """The poses of one frame; with ``auto``, a second pass where the first finds only small people."""
         t = timings if timings is not None else Timings()
-        fields, box = self.infer(frame, t)
-        poses = self.decode(fields, box, t, self.averages)
-        if self.auto is not None and self.auto.fires(poses, box.scale):
-            poses = self.decode(*self.second_pass(frame, fields, box, t), t, averaged=True)
-        return poses
+        fields, box, averaged, poses = self.fields_for(frame, t)
+        return poses if poses is not None else self.decode(fields, box, t, averaged)

@@ -198,10 +198,10 @@ def test_each_app_mode_describes_what_runs_and_its_cost():
     assert "+2.25x where it fires" in APP_MODES["auto height"].describe()
 
 
-def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold(monkeypatch):
+def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold_and_min_score(monkeypatch):
     """Flipping, scales and the automatic height's second pass average views, and a part that one view sees
-    strongly is diluted: those maps are decoded at ``averaged_peak_threshold``; a single view at
-    ``peak_threshold``. The same in the estimator and the video pipeline."""
+    strongly is diluted: those maps are decoded at ``averaged_peak_threshold`` and ``averaged_min_score``; a
+    single view at ``peak_threshold`` and ``min_score``. The same in the estimator and the video pipeline."""
     import engines.runner as runner
     from app.pipeline import Pipeline, PipelineConfig
     from engines.modes import AutoHeight, ScheduleConfig
@@ -210,27 +210,28 @@ def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold(monk
     from test_pipeline import FieldsBackend, frames
 
     d = DecoderConfig()
-    assert d.averaged_peak_threshold < d.peak_threshold
-    assert d.for_averaged_maps().peak_threshold == d.averaged_peak_threshold
+    assert d.averaged_peak_threshold < d.peak_threshold and d.averaged_min_score < d.min_score
+    one, avg = (d.peak_threshold, d.min_score), (d.averaged_peak_threshold, d.averaged_min_score)
+    assert (d.for_averaged_maps().peak_threshold, d.for_averaged_maps().min_score) == avg
     seen = []
     real = runner.decode_fields
 
     def spy(fields, stride, box, decoder):
-        seen.append(decoder.peak_threshold)
+        seen.append((decoder.peak_threshold, decoder.min_score))
         return real(fields, stride, box, decoder)
 
     monkeypatch.setattr(runner, "decode_fields", spy)
     frame = next(frames(1))
-    for kwargs, want in (({}, [d.peak_threshold]), (dict(flip=True), [d.averaged_peak_threshold]),
-                         (dict(scales=(1.0, 1.5)), [d.averaged_peak_threshold])):
+    for kwargs, want in (({}, [one]), (dict(flip=True), [avg]),
+                         (dict(scales=(1.0, 1.5)), [avg])):
         seen.clear()
         runner.PoseEstimator(FieldsBackend(n_people=1), **kwargs)(frame)
         assert seen == want, kwargs
     seen.clear()
     runner.PoseEstimator(FieldsBackend(n_people=1), auto=AutoHeight(small_px=1e9))(frame)
-    assert seen == [d.peak_threshold, d.averaged_peak_threshold]           # first pass, then the averaged one
-    for config, want in ((PipelineConfig(flip=True), {d.averaged_peak_threshold}),
-                         (PipelineConfig(), {d.peak_threshold})):
+    assert seen == [one, avg]           # first pass, then the averaged one
+    for config, want in ((PipelineConfig(flip=True), {avg}),
+                         (PipelineConfig(), {one})):
         seen.clear()
         list(Pipeline(frames(6), FieldsBackend(n_people=1), config).results())
         assert set(seen) == want
@@ -238,7 +239,7 @@ def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold(monk
     seen.clear()
     list(Pipeline(frames(3 * every), FieldsBackend(n_people=1), PipelineConfig(auto=AutoHeight(small_px=1e9))
                   ).results())
-    assert seen == [d.peak_threshold] * (2 * every) + [d.averaged_peak_threshold] * every
+    assert seen == [one] * (2 * every) + [avg] * every
 
 
 # -- scales: averaged on the finest view's grid -------------------------------------------------------------------

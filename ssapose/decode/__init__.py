@@ -33,6 +33,8 @@ class DecoderConfig:
         ``--input-size auto``'s second pass), where a part seen strongly in one view only is diluted by the
         others. Chosen on coco_mini train2017 for every averaging mode (BENCHMARKS.md, "Test-time
         augmentation"); :meth:`for_averaged_maps` applies it.
+    averaged_min_score: ``min_score`` for averaged maps, for the same reason: a small person whose parts only
+        the larger views see well has a diluted mean score there (chosen on coco_mini train2017 the same way).
     refine: how a low-resolution peak becomes a sub-cell position: ``"offsets"``
         (the network's block-inside offsets, Eq. 8), ``"fit"`` (a parabola through
         the log heatmap at the peak and its 4 neighbours, no network output
@@ -59,6 +61,7 @@ class DecoderConfig:
 
     peak_threshold: float = 0.1
     averaged_peak_threshold: float = 0.05
+    averaged_min_score: float = 0.05
     refine: str = "fit"
     paf_method: str = "mean"
     n_samples: int = 10
@@ -72,8 +75,13 @@ class DecoderConfig:
     merge_reach: float = 1.0
 
     def for_averaged_maps(self) -> "DecoderConfig":
-        """These settings for fields that average several views: ``averaged_peak_threshold`` as the threshold."""
-        return replace(self, peak_threshold=self.averaged_peak_threshold)
+        """These settings for fields that average several views: ``averaged_peak_threshold`` and
+        ``averaged_min_score`` in place of ``peak_threshold`` and ``min_score``."""
+        return replace(self, peak_threshold=self.averaged_peak_threshold, min_score=self.averaged_min_score)
+
+    def for_fields(self, averaged: bool) -> "DecoderConfig":
+        """The settings for fields that average several views (:meth:`for_averaged_maps`) or come from one."""
+        return self.for_averaged_maps() if averaged else self
 
 
 @dataclass(frozen=True)
