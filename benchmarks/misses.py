@@ -37,6 +37,7 @@ from engines.runner import PoseEstimator, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import evaluate, find_image_dir, image_people, load_coco, oks_matrix  # noqa: E402
 from ssapose.decode import find_peaks  # noqa: E402
+from ssapose.inference import unbatched  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
 from ssapose.oracle import keypoint_peak_distances, own_oks_results, take_peaks  # noqa: E402
 from ssapose.poses import Poses  # noqa: E402
@@ -83,13 +84,13 @@ def analyse(model: str, ann: str, flip: bool = False, scales: tuple[float, ...] 
     out = []
     with create_backend(model, streams=1) as be:
         est = PoseEstimator(be, DEFAULT_INPUT_HEIGHT, flip=flip, scales=scales)
-        decoder = est.decoder_for(est.averages)
+        decoder = est.decoder.for_fields(est.averages)
         thresholds = (decoder.peak_threshold,) + tuple(t for t in LOWER if t < decoder.peak_threshold)
         for iid in sorted(coco.getImgIds()):
             frame = cv2.imread(str(Path(image_dir) / coco.imgs[iid]["file_name"]), cv2.IMREAD_COLOR)
             t = Timings()
             fields, box = est.infer(frame, t)
-            f = {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
+            f = unbatched(fields)
             people = image_people(coco, iid, with_ignore=False)
             ideal = {}
             for thr in thresholds:

@@ -89,7 +89,8 @@ class ScheduleConfig:
 @dataclass(frozen=True)
 class Mode:
     """height: the network input height in px (None: ``--input-size``); flip: test-time flipping; scales: input
-    heights relative to it whose maps are averaged on the largest one's grid; auto: ``--input-size auto``'s rule (None: off)."""
+    heights relative to it whose maps are averaged on the largest one's grid; auto: ``--input-size auto``'s rule
+    (None: off)."""
 
     height: int | None = None
     flip: bool = False

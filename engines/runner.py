@@ -9,7 +9,7 @@ import numpy as np
 from engines.base import Backend
 from engines.modes import AutoHeight, check_scales
 from ssapose.decode import DecoderChoice, DecoderConfig
-from ssapose.inference import decode_fields
+from ssapose.inference import decode_fields, unbatched
 from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox, prepare
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
@@ -44,7 +44,8 @@ class PoseEstimator:
             network's cost.
         scales: input heights relative to ``input_size`` whose heatmaps and PAFs are resampled onto the grid of
             the largest and averaged (the paper's multi-scale testing; 1x must be among them; the largest view's
-            offsets are used); network cost: the sum of the squared scales. Only :meth:`infer` / calling the estimator uses them.
+            offsets are used); network cost: the sum of the squared scales. Only :meth:`infer` / calling the
+            estimator uses them.
     """
 
     def __init__(self, backend: Backend, input_size: int = DEFAULT_INPUT_HEIGHT,
@@ -103,14 +104,14 @@ class PoseEstimator:
         """
         if scales == (1.0,):
             return fields, box
-        views = [(box, {k: v[0] if v.ndim == 4 else v for k, v in fields.items()})]
+        views = [(box, unbatched(fields))]
         pre, infer_ms = self.backend.info.config.preprocess, t.inference
         for s in scales:
             if s == 1.0:
                 continue
             size = max(pre.pad_to, int(round(self.input_size * s)))
             xs, bs = self._input(frame, size)
-            views.append((bs, {k: v[0] if v.ndim == 4 else v for k, v in self.network(xs, t, flip).items()}))
+            views.append((bs, unbatched(self.network(xs, t, flip))))
             infer_ms += t.inference                              # every scale's network time counts
         t.inference = infer_ms
         finest = max(range(len(views)), key=lambda i: views[i][0].scale)
@@ -143,16 +144,11 @@ class PoseEstimator:
         """Whether :meth:`infer` averages several views (flipping, scales) into the fields it returns."""
         return self.flip or self.scales != (1.0,)
 
-    def decoder_for(self, averaged: bool) -> DecoderConfig:
-        """The decoder settings for fields that average several views (the decoder's ``for_averaged_maps``) or
-        not."""
-        return self.decoder.for_fields(averaged)
-
     def decode(self, fields: dict[str, np.ndarray], box: Letterbox, t: Timings, averaged: bool = False) -> Poses:
         """Decode one frame's fields into poses in frame pixels; fills ``t.decode``. ``averaged``: the fields
-        average several views (:attr:`averages`, or a :meth:`second_pass`): see :meth:`decoder_for`."""
+        average several views (:attr:`averages`, or a :meth:`second_pass`): see ``DecoderConfig.for_fields``."""
         t0 = time.perf_counter()
-        poses = decode_fields(fields, self.backend.info.stride, box, self.decoder_for(averaged))
+        poses = decode_fields(fields, self.backend.info.stride, box, self.decoder.for_fields(averaged))
         t.decode = (time.perf_counter() - t0) * 1e3
         return poses
 

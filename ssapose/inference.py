@@ -10,6 +10,10 @@ from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox, prepare
 
 
+def unbatched(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One image's fields: ``(C, h, w)`` arrays as they are, ``(1, C, h, w)`` ones without their batch axis."""
+    return {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
+
 def decode_fields(fields: dict[str, np.ndarray], stride: int, box: Letterbox,
                   decoder: DecoderConfig = DecoderConfig()) -> Poses:
     """Decode one image's fields and map the poses back to frame pixels.
@@ -19,7 +23,7 @@ def decode_fields(fields: dict[str, np.ndarray], stride: int, box: Letterbox,
             or the same with a leading batch axis of 1.
         stride: the model's output stride; box: how the frame was placed in the input.
     """
-    f = {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
+    f = unbatched(fields)
     poses = decode(f["heatmaps"], f["pafs"], stride, f.get("offsets"), decoder, image_height=box.height)
     return poses.scaled(1 / box.scale, 1 / box.scale)
 

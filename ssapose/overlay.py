@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from ssapose.grid import cells_to_pixels, read_offsets
+from ssapose.inference import unbatched
 from ssapose.poses import Poses
 from ssapose.skeleton import COCO_KEYPOINT_NAMES, COCO_LIMBS
 
@@ -94,7 +95,7 @@ def draw_fields(frame: np.ndarray, fields: dict, scale: float, stride: int, alph
             (or with a leading batch axis), at the network's output resolution.
         scale: frame pixels to input pixels (``Letterbox.scale``); stride: input pixels per cell.
     """
-    f = {k: v[0] if v.ndim == 4 else v for k, v in fields.items()}
+    f = unbatched(fields)
     H, W = frame.shape[:2]
     cells_w, cells_h = int(np.ceil(W * scale / stride)), int(np.ceil(H * scale / stride))
 

@@ -247,18 +247,12 @@ def _scaled_fields_backend(n_people=2):
     """A FieldsBackend whose fields follow the input size, as a network's do: each input (told apart by its
     padded width) encodes the people at its own letterbox scale, for the heights of every scale used here."""
     from ssapose.preprocess import letterbox
-    from ssapose.skeleton import coco_to_parts
-    from ssapose.targets import TargetConfig, encode_targets
 
     from test_pipeline import FieldsBackend, frames
 
     class ScaledFields(FieldsBackend):
-        def infer(self, batch):
-            i = int(round((batch[0, 0, 0, 0] + 0.5) * 255))       # the frame index, as FieldsBackend reads it
-            h, w = batch.shape[2:]
-            s = self.scale_of_width[w]
-            t = encode_targets(coco_to_parts(self.truth(i) * [s, s, 1]), w, h, TargetConfig(stride=8))
-            return {"heatmaps": t.heatmaps[None], "pafs": t.pafs[None], "offsets": t.offsets[None]}
+        def input_scale(self, width):
+            return self.scale_of_width[width]
 
     be = ScaledFields(n_people=n_people)
     frame, pre = next(frames(1)), be.info.config.preprocess

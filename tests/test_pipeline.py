@@ -32,13 +32,18 @@ class FieldsBackend(Backend):
     def truth(self, i):
         return np.stack([synthetic_person(60 + self.spacing * k + self.speed * i, 150, 0.8) for k in range(self.n)])
 
+    def input_scale(self, width):
+        """Input px per frame px of an input ``width`` px wide (frames() are 480 wide, seen at height 368)."""
+        return 368 / 480
+
     def infer(self, batch):
         i = int(round((batch[0, 0, 0, 0] + 0.5) * 255))       # pixel value written by frames()
         if i == self.fail_at:
             raise RuntimeError(f"backend exploded at frame {i}")
         time.sleep(self.delay)
         h, w = batch.shape[2:]
-        t = encode_targets(coco_to_parts(self.truth(i) * [368 / 480, 368 / 480, 1]), w, h, TargetConfig(stride=8))
+        s = self.input_scale(w)
+        t = encode_targets(coco_to_parts(self.truth(i) * [s, s, 1]), w, h, TargetConfig(stride=8))
         return {"heatmaps": t.heatmaps[None], "pafs": t.pafs[None], "offsets": t.offsets[None]}
 
 
