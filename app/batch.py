@@ -242,6 +242,6 @@ def add_command(sub) -> None:
     p.add_argument("--video", action="store_true", help="also write the annotated NAME.mp4")
     p.add_argument("--track", action="store_true", help="keep person ids across frames (as ssapose video --track)")
     add_model_args(p)
-    add_decoder_args(p)
+    add_decoder_args(p, shown=True)
     add_tta_args(p)
     p.set_defaults(func=run_batch)

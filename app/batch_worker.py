@@ -78,7 +78,8 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
     tmp = {k: partial(v) for k, v in job.outputs.items()}
     writers = []
     try:
-        poses = JsonLinesWriter(str(tmp["json"]), job.video, opts.run.model, src.fps) if "json" in tmp else None
+        poses = JsonLinesWriter(str(tmp["json"]), job.video, opts.run.model, src.fps,
+                                pipe.shown_score) if "json" in tmp else None
         table = TableWriter(str(tmp["csv"]), {"source": job.video, "model": opts.run.model, "fps": src.fps}) \
             if "csv" in tmp else None
         video = VideoOut(str(tmp["mp4"]), src.fps) if draw else None

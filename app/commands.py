@@ -33,7 +33,7 @@ def add_commands(sub) -> None:
     p.add_argument("--json", help="write per-frame poses here as JSON Lines: a header line, then one line per "
                                   "frame, flushed as it comes (see README)")
     add_model_args(p)
-    add_decoder_args(p)
+    add_decoder_args(p, shown=True)
     add_tta_args(p)
     p.add_argument("--track", action="store_true",
                    help="keep person ids across frames (OKS) and smooth keypoints (One-Euro); prints ID switches, "
@@ -59,7 +59,7 @@ def add_commands(sub) -> None:
                        description="Open the SSA-Pose window on a source (default: the bundled demo video).")
     p.add_argument("input", nargs="?", default=DEMO_VIDEO, help="source to open at start")
     add_model_args(p)
-    add_decoder_args(p)
+    add_decoder_args(p, shown=True)
     p.set_defaults(func=run_app)
 
 

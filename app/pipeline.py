@@ -137,6 +137,7 @@ class Pipeline:
         self.schedule = HeightSchedule(config.auto, config.live) if config.auto is not None else None
         self.style = config.style
         self.show_fields = config.show_fields
+        self.shown_score = self.estimator.decoder.shown_score    # the app's slider changes it while running
         self.stats = Stats()
         self._stop = threading.Event()
         self._error: BaseException | None = None
@@ -303,6 +304,9 @@ class Pipeline:
                 poses, ids = self.tracker(poses, clock)
             if self.schedule is not None:
                 self.schedule.observe(i, poses, item.scale)
+            keep = poses.shown(self.shown_score)                  # the tracker and the schedule saw every pose
+            poses, raw = poses.take(keep), None if raw is None else raw.take(keep)
+            ids = None if ids is None else ids[keep]
             self._tick()
             image = None
             if self.config.draw:

@@ -84,7 +84,7 @@ def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", vie
                                                                       file=sys.stderr))
     src, pipe = run.source, run.pipeline
     video = VideoOut(outs.out, src.fps) if outs.out else None
-    poses = JsonLinesWriter(outs.json, source, args.model, src.fps) if outs.json else None
+    poses = JsonLinesWriter(outs.json, source, args.model, src.fps, pipe.shown_score) if outs.json else None
     table = TableWriter(outs.csv, {"source": source, "model": args.model, "fps": src.fps,
                                    "tracker": tracker.describe()}) if outs.csv else None
     total = min(src.count, args.max_frames) if args.max_frames and src.count else src.count

@@ -50,7 +50,8 @@ class Estimator:
         return self._run.decoder
 
     def __call__(self, image: np.ndarray | str | Path) -> Poses:
-        """People in one image: a BGR ``(H, W, 3) uint8`` array or the path of an image file."""
+        """People in one image: a BGR ``(H, W, 3) uint8`` array or the path of an image file; those scoring at
+        least the decoder's ``shown_score`` (``DecoderChoice(shown_score=0)`` at :func:`load`: every pose)."""
         if isinstance(image, (str, Path)):
             import cv2
 
@@ -61,13 +62,15 @@ class Estimator:
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8 or image.size == 0:
             raise ValueError(f"expected a BGR (H, W, 3) uint8 image, got {image.dtype} {image.shape}")
-        return self._run(image)
+        poses = self._run(image)
+        return poses.take(poses.shown(self.decoder.shown_score))
 
     def stream(self, source: str | int, track: bool | TrackerConfig = False, max_frames: int = 0
                ) -> Iterator[tuple[int, Poses]]:
         """``(frame number, Poses)`` for every frame of a video file, GIF, image folder, camera index or stream
         URL, in order (damaged frames are skipped and leave gaps in the numbering). ``track``: keep person ids
-        across frames (``poses.ids``) and smooth keypoints, with a :class:`TrackerConfig` or the defaults."""
+        across frames (``poses.ids``) and smooth keypoints, with a :class:`TrackerConfig` or the defaults. The
+        poses shown: as :meth:`__call__`'s, and a confirmed track's however weak (``Poses.shown``)."""
         import time
 
         from ssapose.sources import FrameSource
@@ -82,8 +85,8 @@ class Estimator:
                 if tracker is not None:
                     file_clock = src.fps > 0 and not src.live        # a file's own time, else the wall clock
                     clock = src.position / src.fps if file_clock else time.perf_counter() - t0
-                    poses, _ = tracker(poses, clock)
-                yield src.position, poses
+                    poses, _ = tracker(poses, clock)        # it sees every pose, weak ones too
+                yield src.position, poses.take(poses.shown(self.decoder.shown_score))
 
     def close(self) -> None:
         self.backend.close()

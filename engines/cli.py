@@ -9,7 +9,8 @@ from pathlib import Path
 
 from engines import BACKEND_HELP, BACKENDS, require_torch
 from engines.modes import AUTO, MODES, Mode, ScheduleConfig
-from engines.cli_args import AUTO_SIZE, bounded, input_size, input_size_or_auto, prepare_output, streams, threads
+from engines.cli_args import (AUTO_SIZE, bounded, fraction, input_size, input_size_or_auto, prepare_output, streams,
+                              threads)
 from ssapose import paths
 from ssapose.coco import format_stats
 from ssapose.intervals import DRAWS
@@ -51,9 +52,10 @@ def add_model_args(p, threads_default: int | None = None) -> None:
                         "the lowest latency; the other backends run one at a time)")
 
 
-def add_decoder_args(p) -> None:
+def add_decoder_args(p, shown: bool = False) -> None:
     """--refine, --paf-method, --matching: the same for every command that decodes. Unset, each follows the
-    model's card (a network trained by train.py decodes with its offsets), then ``DecoderConfig``'s default."""
+    model's card (a network trained by train.py decodes with its offsets), then ``DecoderConfig``'s default.
+    ``shown``: also --shown-score, for the commands whose poses a user sees (not ``eval``: AP counts them all)."""
     d = DecoderConfig()
     g = p.add_argument_group("decoder")
     g.add_argument("--refine", choices=REFINEMENTS, default=None,
@@ -65,6 +67,11 @@ def add_decoder_args(p) -> None:
                         f"(default: {d.paf_method})")
     g.add_argument("--matching", choices=("greedy", "hungarian"), default=None,
                    help=f"per-limb matching of candidates (default: {d.matching})")
+    if shown:
+        g.add_argument("--shown-score", type=fraction, default=None, metavar="S",
+                       help="lowest person score of a pose drawn and written (a person the tracker follows is "
+                            "kept through weak frames); 0 shows every pose the decoder keeps, fragments of 3-4 "
+                            f"keypoints too (default: {d.shown_score:g}, chosen by F1 on coco_mini train2017)")
 
 
 def add_tta_args(p) -> None:
@@ -114,7 +121,8 @@ def tta_choice(args) -> Mode:
 
 def decoder_choice(args) -> DecoderChoice:
     """The decoder flags of :func:`add_decoder_args` (None where not given)."""
-    return DecoderChoice(refine=args.refine, paf_method=args.paf_method, matching=args.matching)
+    return DecoderChoice(refine=args.refine, paf_method=args.paf_method, matching=args.matching,
+                         shown_score=getattr(args, "shown_score", None))
 
 
 def add_commands(sub) -> None:

@@ -44,6 +44,16 @@ class Poses:
         bottom = np.where(present, y, -np.inf).max(axis=1, initial=-np.inf)
         return np.where(present.sum(axis=1) >= 2, bottom - top, 0.0).astype(np.float32)
 
+    def take(self, keep: np.ndarray) -> "Poses":
+        """The poses where ``keep`` (``(N,)`` bool or indices) says, in their order, ids kept."""
+        return Poses(self.keypoints[keep], self.scores[keep], None if self.ids is None else self.ids[keep])
+
+    def shown(self, min_score: float) -> np.ndarray:
+        """``(N,) bool``: the poses a user is shown: score at least ``min_score`` (``DecoderConfig.shown_score``)
+        or a confirmed track's (``ids >= 0``: the tracker keeps a person it follows through a weak frame)."""
+        keep = self.scores >= min_score
+        return keep | (self.ids >= 0) if self.ids is not None else keep
+
     def scaled(self, sx: float, sy: float, dx: float = 0.0, dy: float = 0.0) -> "Poses":
         """Map keypoints by ``x' = x * sx + dx``, ``y' = y * sy + dy`` (missing ones stay 0)."""
         kp = self.keypoints.copy()

@@ -65,8 +65,26 @@ def test_hud_shows_the_true_people_count(real_window, qtbot, real_model):
     live = real_window.live
     run_once(live, qtbot)
     img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
-    n = len(PoseEstimator(create_backend(real_model), live.size.value())(img))
+    every = PoseEstimator(create_backend(real_model), live.size.value())(img)
+    n = int(every.shown(live.shown_slider.value() / 100).sum())             # the poses shown
     assert n >= 2 and f"people {n} " in live.hud.text()
+
+
+def test_the_person_score_slider_chooses_the_poses_shown(real_window, qtbot, real_model):
+    import cv2
+    from engines import create_backend
+    from engines.runner import PoseEstimator
+
+    live = real_window.live
+    img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
+    every = PoseEstimator(create_backend(real_model), live.size.value())(img)
+    live.shown_slider.setValue(0)
+    run_once(live, qtbot)
+    assert len(every) >= 2 and f"people {len(every)} " in live.hud.text()
+    live.shown_slider.setValue(100)                # no person scores 1: nothing is drawn
+    run_once(live, qtbot)
+    assert "people 0 " in live.hud.text()
+    assert live.settings.value("shown_score") in (1.0, "1.0")        # remembered
 
 
 def test_thresholds_change_the_overlay(real_window, qtbot):

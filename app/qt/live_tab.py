@@ -15,7 +15,7 @@ from ssapose.tracking import Tracker, TrackerConfig
 from ssapose.redact import has_secret, without_password
 from ssapose.sources import STREAM_SCHEMES
 from engines import BACKENDS
-from ssapose.decode import REFINEMENTS, DecoderChoice
+from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
 from ssapose.overlay import DrawStyle
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 from engines.modes import APP_MODES
@@ -111,6 +111,9 @@ class LiveTab(QWidget):
         self.beta_slider = self._slider("smooth_beta", scale=100, top=100, default=TrackerConfig().beta,
                                         apply=self._smoothing)
         self.kp_slider, self.limb_slider = self._slider("kp_threshold"), self._slider("limb_threshold")
+        self.shown_slider = self._slider("shown_score", default=DecoderConfig().shown_score, apply=self._shown_changed)
+        self.shown_slider.setToolTip("lowest person score of a pose drawn and recorded (a tracked person is kept "
+                                     "through weak frames); 0 shows every fragment the decoder keeps")
         self.view = FrameView("Choose a source and press Start")
         self.hud = QLabel("idle")
         self.hud.setStyleSheet("font-family: monospace;")
@@ -130,6 +133,7 @@ class LiveTab(QWidget):
         form.addRow("Model", model_row)
         form.addRow("Keypoint threshold", self.kp_slider)
         form.addRow("Limb threshold", self.limb_slider)
+        form.addRow("Person score shown", self.shown_slider)
         form.addRow("Smoothing min cutoff (Hz / 10)", self.cutoff_slider)
         form.addRow("Smoothing beta (/ 100)", self.beta_slider)
         form.addRow("Tracking", self.track_row)
@@ -151,6 +155,10 @@ class LiveTab(QWidget):
         s.setValue(int(round(float(self.settings.value(key, default)) * scale)))
         s.valueChanged.connect(apply or self._style_changed)
         return s
+
+    def _shown_changed(self) -> None:
+        if self.worker is not None and self.worker.pipeline is not None:
+            self.worker.pipeline.shown_score = self.shown_slider.value() / 100
 
     def _fields_changed(self, on: bool) -> None:
         if self.worker is not None and self.worker.pipeline is not None:
@@ -203,10 +211,13 @@ class LiveTab(QWidget):
             self.refine.setCurrentText(choice.refine)
         if choice.paf_method:
             self.paf.setCurrentText(choice.paf_method)
+        if choice.shown_score is not None:
+            self.shown_slider.setValue(int(round(choice.shown_score * 100)))
 
     def decoder_choice(self) -> DecoderChoice:
         refine = self.refine.currentText()
-        return DecoderChoice(refine=None if refine == MODEL_DEFAULT else refine, paf_method=self.paf.currentText())
+        return DecoderChoice(refine=None if refine == MODEL_DEFAULT else refine, paf_method=self.paf.currentText(),
+                             shown_score=self.shown_slider.value() / 100)
 
     def style(self) -> DrawStyle:
         return DrawStyle(keypoint_threshold=self.kp_slider.value() / 100, limb_threshold=self.limb_slider.value() / 100)
@@ -259,7 +270,8 @@ class LiveTab(QWidget):
         for key, val in (("source", without_password(source)), ("model", self.model.text()),
                          ("input_size", self.size.value()), ("mode", self.mode.currentText()),
                          ("kp_threshold", self.kp_slider.value() / 100),
-                         ("limb_threshold", self.limb_slider.value() / 100)):
+                         ("limb_threshold", self.limb_slider.value() / 100),
+                         ("shown_score", self.shown_slider.value() / 100)):
             self.settings.setValue(key, val)
 
     def pause(self, on: bool) -> None:

@@ -87,7 +87,7 @@ class PipelineWorker(QThread):
                     if video is None:
                         video = VideoOut(self.record, src.fps)
                         poses = JsonLinesWriter(str(Path(self.record).with_suffix(".jsonl")), self.source,
-                                                self.model, src.fps)
+                                                self.model, src.fps, self.pipeline.shown_score)
                     video.write(r.image)
                     poses.write(r, src.fps)
                 t = r.timings

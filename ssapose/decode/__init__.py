@@ -57,6 +57,10 @@ class DecoderConfig:
     merge_reach: slack on the skeleton-path bound that vetoes impossible merges.
     min_parts: fewest parts a person may have after merging (OpenPose: 3 of 18, neck included).
     min_score: lowest mean part-and-limb score a person may have.
+    shown_score: lowest ranked person score (the one poses carry) of a pose shown to a user: drawn, written to
+        JSON Lines / CSV, returned by the Python API. :func:`decode` itself keeps every pose (AP counts the weak
+        ones too, ``ssapose eval`` scores them all); ``Poses.shown`` applies it. One value for every mode:
+        chosen on coco_mini train2017 by F1 at OKS 0.5 (``python benchmarks/shown_score.py --choose``).
     """
 
     peak_threshold: float = 0.1
@@ -73,6 +77,7 @@ class DecoderConfig:
     merge_radius: float = 4.0
     merge_min_size: float = 128.0
     merge_reach: float = 1.0
+    shown_score: float = 0.1
 
     def for_averaged_maps(self) -> "DecoderConfig":
         """These settings for fields that average several views: ``averaged_peak_threshold`` and
@@ -86,18 +91,20 @@ class DecoderConfig:
 
 @dataclass(frozen=True)
 class DecoderChoice:
-    """What a user asked of the decoder (``--refine``, ``--paf-method``, ``--matching``); None keeps the
-    model's own default (its card's ``refine``), then :class:`DecoderConfig`'s."""
+    """What a user asked of the decoder (``--refine``, ``--paf-method``, ``--matching``, ``--shown-score``); None
+    keeps the model's own default (its card's ``refine``), then :class:`DecoderConfig`'s."""
 
     refine: str | None = None
     paf_method: str | None = None
     matching: str | None = None
+    shown_score: float | None = None
 
     def resolve(self, model_refine: str = "") -> DecoderConfig:
         """The decoder for a model whose card says ``model_refine`` (empty: no preference)."""
         d = DecoderConfig()
         return DecoderConfig(refine=self.refine or model_refine or d.refine, paf_method=self.paf_method or d.paf_method,
-                             matching=self.matching or d.matching)
+                             matching=self.matching or d.matching,
+                             shown_score=d.shown_score if self.shown_score is None else self.shown_score)
 
 
 def find_peaks(heatmaps: np.ndarray, offsets: np.ndarray | None, stride: int, config: DecoderConfig) -> Peaks:
