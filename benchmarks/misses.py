@@ -27,18 +27,16 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines import create_backend  # noqa: E402
-from engines.runner import PoseEstimator, Timings  # noqa: E402
+from engines.evaluate import fields_of_images  # noqa: E402
+from engines.modes import Mode  # noqa: E402
 from ssapose import paths  # noqa: E402
-from ssapose.coco import evaluate, find_image_dir, image_people, load_coco, oks_matrix  # noqa: E402
+from ssapose.coco import evaluate, image_people, load_coco, oks_matrix  # noqa: E402
 from ssapose.decode import find_peaks  # noqa: E402
-from ssapose.inference import unbatched  # noqa: E402
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
+from ssapose.inference import decode_fields, unbatched  # noqa: E402
 from ssapose.oracle import keypoint_peak_distances, own_oks_results, take_peaks  # noqa: E402
 from ssapose.poses import Poses  # noqa: E402
 from ssapose.skeleton import COCO_SIGMAS, PART_TO_COCO, parts_to_coco  # noqa: E402
@@ -80,28 +78,22 @@ def analyse(model: str, ann: str, flip: bool = False, scales: tuple[float, ...] 
     """Run the default estimator (or with test-time ``flip`` / ``scales``) on every image of ``ann``; its poses,
     the ideal groupings of its maps' peaks, and the decoder's peak threshold for these maps."""
     coco = load_coco(ann)
-    image_dir = find_image_dir(ann, coco)
-    out = []
-    with create_backend(model, streams=1) as be:
-        est = PoseEstimator(be, DEFAULT_INPUT_HEIGHT, flip=flip, scales=scales)
-        decoder = est.decoder.for_fields(est.averages)
+    kept, stride, card = fields_of_images(model, Mode(flip=flip, scales=scales), ann)
+    out, thresholds = [], ()
+    for iid, (fields, box, averaged) in sorted(kept.items()):
+        decoder = card.for_fields(averaged)
         thresholds = (decoder.peak_threshold,) + tuple(t for t in LOWER if t < decoder.peak_threshold)
-        for iid in sorted(coco.getImgIds()):
-            frame = cv2.imread(str(Path(image_dir) / coco.imgs[iid]["file_name"]), cv2.IMREAD_COLOR)
-            t = Timings()
-            fields, box = est.infer(frame, t)
-            f = unbatched(fields)
-            people = image_people(coco, iid, with_ignore=False)
-            ideal = {}
-            for thr in thresholds:
-                peaks = find_peaks(f["heatmaps"], f.get("offsets"), be.info.stride,
-                                   replace(decoder, peak_threshold=thr))
-                peaks.xy = peaks.xy / box.scale
-                d = keypoint_peak_distances(people.parts, peaks)
-                ideal[thr] = take_peaks(d, (people.parts[..., 2] > 0).sum(axis=1), peaks,
-                                        oks_radius(people.areas), shared=False)
-            poses = est.decode(fields, box, t, est.averages)
-            out.append(Image(iid, people.parts, people.areas, people.ann_ids, poses, ideal))
+        f = unbatched(fields)
+        people = image_people(coco, iid, with_ignore=False)
+        ideal = {}
+        for thr in thresholds:
+            peaks = find_peaks(f["heatmaps"], f.get("offsets"), stride, replace(decoder, peak_threshold=thr))
+            peaks.xy = peaks.xy / box.scale
+            d = keypoint_peak_distances(people.parts, peaks)
+            ideal[thr] = take_peaks(d, (people.parts[..., 2] > 0).sum(axis=1), peaks, oks_radius(people.areas),
+                                    shared=False)
+        poses = decode_fields(fields, stride, box, decoder)
+        out.append(Image(iid, people.parts, people.areas, people.ann_ids, poses, ideal))
     return coco, out, thresholds[0]
 
 

@@ -21,7 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tta_table import REPORT, decoded, mode_fields  # noqa: E402
+from tta_table import REPORT, decoded  # noqa: E402
+from engines.evaluate import fields_of_images  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import load_coco  # noqa: E402
 from ssapose.decode import DecoderConfig  # noqa: E402
@@ -64,8 +65,8 @@ def sweep(model: str, ann: str) -> dict[str, tuple[np.ndarray, np.ndarray, int]]
     coco = load_coco(ann)
     out = {}
     for name, mode in REPORT.items():
-        kept, stride = mode_fields(model, mode, ann)
-        out[name] = matches(coco, decoded(kept, stride, DecoderConfig()))
+        kept, stride, decoder = fields_of_images(model, mode, ann)
+        out[name] = matches(coco, decoded(kept, stride, decoder))
     return out
 
 

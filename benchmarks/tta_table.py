@@ -19,14 +19,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engines import create_backend  # noqa: E402
-from engines.evaluate import evaluate_model  # noqa: E402
+from engines.evaluate import decode_images, evaluate_model, fields_of_images  # noqa: E402
 from engines.modes import AUTO, MODES, Mode  # noqa: E402
-from engines.runner import PoseEstimator, Timings  # noqa: E402
+from engines.runner import PoseEstimator  # noqa: E402
 from ssapose import paths  # noqa: E402
-from ssapose.coco import find_image_dir, load_coco  # noqa: E402
+from ssapose.coco import load_coco  # noqa: E402
 from ssapose.decode import DecoderConfig  # noqa: E402
-from ssapose.evaluation import coco_results, predict_images  # noqa: E402
-from ssapose.inference import decode_fields  # noqa: E402
+from ssapose.evaluation import coco_results  # noqa: E402
 from ssapose.intervals import paired_difference  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
@@ -60,21 +59,9 @@ def run(model: str, mode: Mode, ann: str, decoder: DecoderConfig | None = None) 
     return results
 
 
-def mode_fields(model: str, mode: Mode, ann: str) -> tuple[dict, int]:
-    """``mode``'s fields on every image of ``ann``, each kept as ``(fields, letterbox, averaged)`` to be decoded
-    with any decoder (the network runs once), and the model's stride."""
-    coco = load_coco(ann)
-    with create_backend(model, streams=1) as be:
-        est = PoseEstimator(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales,
-                            auto=mode.auto)
-        kept = predict_images(coco, find_image_dir(ann, coco), lambda f: est.fields_for(f, Timings())[:3])
-        return kept, be.info.stride
-
-
 def decoded(kept: dict, stride: int, decoder: DecoderConfig) -> list[dict]:
-    """COCO results of :func:`mode_fields` decoded with ``decoder`` (its averaged-map settings where they apply)."""
-    return coco_results({iid: decode_fields(f, stride, box, decoder.for_fields(averaged))
-                         for iid, (f, box, averaged) in kept.items()})
+    """COCO results of ``fields_of_images`` decoded with ``decoder``."""
+    return coco_results(decode_images(kept, stride, decoder))
 
 
 def choose_averaged(model: str, field: str, values: tuple[float, ...]) -> None:
@@ -86,10 +73,8 @@ def choose_averaged(model: str, field: str, values: tuple[float, ...]) -> None:
     print("| averaged views (train2017) | " + " | ".join(f"{field} {v:g}: AP, vs default, vs {values[0]:g}"
                                                           for v in values) + " |")
     print("|---" * (1 + len(values)) + "|")
-    with create_backend(model, streams=1) as be:
-        card = PoseEstimator(be).decoder
     for name, mode in AVERAGING.items():
-        kept, stride = mode_fields(model, mode, ann)
+        kept, stride, card = fields_of_images(model, mode, ann)
         cells, first = [], None
         for v in values:
             res = decoded(kept, stride, replace(card, **{field: v}))

@@ -4,12 +4,14 @@ from __future__ import annotations
 from typing import Callable
 
 from engines import Backend, create_backend
-from engines.modes import AutoHeight
-from engines.runner import PoseEstimator
+from engines.modes import AutoHeight, Mode
+from engines.runner import PoseEstimator, Timings
 from ssapose.coco import evaluate, find_image_dir, load_coco
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.evaluation import coco_results, predict_images
+from ssapose.inference import decode_fields
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.poses import Poses
 
 
 def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size: int = DEFAULT_INPUT_HEIGHT,
@@ -37,3 +39,21 @@ def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size:
             be.close()
     results = coco_results(poses)
     return evaluate(coco, results, list(poses)), results
+
+
+def fields_of_images(model: str, mode: Mode, ann_file: str) -> tuple[dict, int, DecoderConfig]:
+    """What ``mode``'s estimator decodes on every image of ``ann_file``, kept to be decoded with any decoder (the
+    network runs once): ``({image_id: (fields, letterbox of their grid, averaged)}, the model's stride, the
+    decoder its card asks for)``. With ``mode.auto``, ``averaged`` says whether the second pass ran."""
+    coco = load_coco(ann_file)
+    with create_backend(model, streams=1) as be:
+        est = PoseEstimator(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales,
+                            auto=mode.auto)
+        kept = predict_images(coco, find_image_dir(ann_file, coco), lambda f: est.fields_for(f, Timings())[:3])
+        return kept, be.info.stride, est.decoder
+
+
+def decode_images(kept: dict, stride: int, decoder: DecoderConfig) -> dict[int, Poses]:
+    """The poses of :func:`fields_of_images`' images, decoded with ``decoder`` (its averaged-map settings where
+    the fields average several views)."""
+    return {iid: decode_fields(f, stride, box, decoder.for_fields(averaged)) for iid, (f, box, averaged) in kept.items()}

@@ -76,3 +76,20 @@ def test_eval_tab_shows_the_same_figure_and_lists_worst_first(stub, qtbot, tmp_p
     assert ev.table.item(0, 0).text() == f"{expected['AP']:.3f}"
     oks = [float(ev.list.item(i).text().split()[1]) for i in range(ev.list.count())]
     assert len(oks) == 4 and oks == sorted(oks)
+
+
+def test_fields_kept_once_decode_as_the_evaluation_does(real_model):
+    """``fields_of_images`` (the sweeps' network run once per mode) decoded with the card's decoder gives the
+    results ``evaluate_model`` gives, flipped maps decoded with the averaged-map settings."""
+    from engines.evaluate import decode_images, fields_of_images
+    from engines.modes import Mode
+    from ssapose.evaluation import coco_results
+
+    kept, stride, decoder = fields_of_images(real_model, Mode(flip=True), str(TINY_ANN))
+    assert stride == 8 and len(kept) == 4 and all(averaged for _, _, averaged in kept.values())
+    _, results = evaluate_model(real_model, str(TINY_ANN), None, SIZE, flip=True)
+    again = coco_results(decode_images(kept, stride, decoder))
+    assert [r["image_id"] for r in again] == [r["image_id"] for r in results] and len(results) >= 12
+    for a, b in zip(again, results):                 # torch's float sums vary a little from run to run
+        assert a["score"] == pytest.approx(b["score"], abs=1e-3)
+        np.testing.assert_allclose(a["keypoints"], b["keypoints"], atol=0.05)
