@@ -4,6 +4,7 @@
     python benchmarks/tta_table.py --choose-min-score   # their lowest person score, on train2017 only
     python benchmarks/tta_table.py --choose        # candidates on coco_mini train2017 only (choosing 'accurate')
     python benchmarks/tta_table.py                 # the modes on val2017, coco_tiny and both pooled
+    python benchmarks/tta_table.py --influence     # which pooled images carry accurate's difference
 
 The default INT8 IR; every candidate is decoded with the default decoder. Intervals: paired bootstrap over images
 (1000 draws) of each mode against the default on the same images.
@@ -26,7 +27,7 @@ from ssapose import paths  # noqa: E402
 from ssapose.coco import load_coco  # noqa: E402
 from ssapose.decode import DecoderConfig  # noqa: E402
 from ssapose.evaluation import coco_results  # noqa: E402
-from ssapose.intervals import paired_difference  # noqa: E402
+from ssapose.intervals import influence, paired_difference  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
 
@@ -131,6 +132,8 @@ def main() -> int:
                     help="the peak threshold of averaged maps, each averaging mode on coco_mini train2017")
     ap.add_argument("--choose-min-score", action="store_true",
                     help="the lowest person score on averaged maps, each averaging mode on coco_mini train2017")
+    ap.add_argument("--influence", action="store_true",
+                    help="accurate against the default pooled: the images that carry most of the difference")
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
     ap.add_argument("--frames", type=int, default=60, help="demo clip frames timed per mode")
     ap.add_argument("--fps-only", action="store_true", help="only the sequential FPS of each mode, 3 rounds")
@@ -150,6 +153,21 @@ def main() -> int:
         for name, v in rounds.items():
             print(f"| {name} | {REPORT[name].cost:.2f}x | {', '.join(f'{x:.1f}' for x in v)} | "
                   f"{sorted(v)[1] / sorted(rounds['default'])[1]:.2f} of default |")
+        return 0
+    if args.influence:
+        sets = [str(paths.coco_set("val").ann), str(paths.coco_set("tiny").ann)]
+        a = [run(args.model, MODES["default"], ann) for ann in sets]
+        b = [run(args.model, MODES["accurate"], ann) for ann in sets]
+        coco, base = pooled(list(zip(sets, a)), a)
+        _, other = pooled(list(zip(sets, b)), b)
+        print(paired_difference(coco, base, other)[2].describe("difference, accurate - default, pooled:"))
+        rows = influence(coco, base, other)
+        print("| pooled image | file | people | carries of the difference |\n|---|---|---|---|")
+        for iid, v in rows[:5] + rows[-5:]:
+            people = len([g for g in coco.loadAnns(coco.getAnnIds(imgIds=iid, iscrowd=False)) if g["num_keypoints"]])
+            print(f"| {iid} | {coco.imgs[iid]['file_name']} | {people} | {v:+.4f} |")
+        print(f"images carrying more than +0.001: {sum(v > 0.001 for _, v in rows)}, less than -0.001: "
+              f"{sum(v < -0.001 for _, v in rows)} of {len(rows)}")
         return 0
     if args.choose:
         ann = str(paths.coco_set("train").ann)

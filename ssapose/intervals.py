@@ -105,3 +105,18 @@ def paired_difference(coco_gt, results_a: list[dict], results_b: list[dict], ima
         sb.append(_ap(eb, p))
     diff = [b - a for a, b in zip(sa, sb)]
     return _interval(va, sa, len(ids)), _interval(vb, sb, len(ids)), _interval(vb - va, diff, len(ids))
+
+
+def influence(coco_gt, results_a: list[dict], results_b: list[dict], image_ids: list[int] | None = None
+              ) -> list[tuple[int, float]]:
+    """How much each image carries of ``AP(b) - AP(a)``: ``(image_id, difference on all images - difference
+    without that image)``, largest first. A difference that one image carries has a wide bootstrap interval."""
+    ids = sorted(image_ids if image_ids is not None else coco_gt.getImgIds())
+    ea, eb = _evaluated(coco_gt, results_a, ids), _evaluated(coco_gt, results_b, ids)
+    everything = np.arange(len(ids))
+    full = _ap(eb, everything) - _ap(ea, everything)
+    out = []
+    for k, image_id in enumerate(ids):
+        rest = np.delete(everything, k)
+        out.append((image_id, full - (_ap(eb, rest) - _ap(ea, rest))))
+    return sorted(out, key=lambda t: -t[1])

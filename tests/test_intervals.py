@@ -5,7 +5,7 @@ import pytest
 from engines.cli import compare_spec
 from ssapose.coco import evaluate, load_coco
 from ssapose.decode import DecoderChoice
-from ssapose.intervals import ap_interval, paired_difference
+from ssapose.intervals import ap_interval, influence, paired_difference
 
 from conftest import MINI_ANNS
 
@@ -95,3 +95,17 @@ def test_eval_prints_the_interval_and_the_paired_difference(capsys):
     assert main(["eval", "--ann", str(TINY_ANN), "--compare", "@refine=fit", "--refine", "fit", "--draws", "100"]) == 0
     out = capsys.readouterr().out
     assert "difference B - A +0.000 [+0.000, +0.000]: not resolved" in out
+
+
+def test_influence_finds_the_one_image_that_carries_a_difference(coco):
+    """B loses every person of one image: that image carries the whole difference (without it, none is left)."""
+    ids = sorted(coco.getImgIds())
+    crowded = max(ids, key=lambda i: len(coco.getAnnIds(imgIds=i, iscrowd=False)))
+    a = _truth_as_results(coco)
+    b = _truth_as_results(coco, keep=lambda i: i != crowded)
+    full = evaluate(coco, b)["AP"] - evaluate(coco, a)["AP"]
+    rows = influence(coco, a, b)
+    assert len(rows) == len(ids) and rows[-1][0] == crowded
+    assert rows[-1][1] == pytest.approx(full, abs=1e-9) and full < -0.01
+    assert all(abs(v) < abs(full) / 2 for _, v in rows[:-1])
+    assert all(v == 0.0 for _, v in influence(coco, a, list(a)))
