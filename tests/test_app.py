@@ -85,6 +85,8 @@ def test_the_person_score_slider_chooses_the_poses_shown(real_window, qtbot, rea
     run_once(live, qtbot)
     assert "people 0 " in live.hud.text()
     assert live.settings.value("shown_score") in (1.0, "1.0")        # remembered
+    live.shown_slider.setValue(30)                 # applies to the running pipeline at once
+    assert live.worker.pipeline.shown_score == pytest.approx(0.3)
 
 
 def test_thresholds_change_the_overlay(real_window, qtbot):
