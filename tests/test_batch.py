@@ -12,6 +12,7 @@ import pytest
 
 from app.cli import main
 from ssapose import paths
+from ssapose.decode import DecoderConfig
 
 from conftest import DEMO, ROOT
 
@@ -64,6 +65,10 @@ def test_batch_writes_the_poses_that_video_writes(clips, tmp_path):
     assert main(["batch", str(clips / "c1.mp4"), "--out-dir", str(out)]) == 0
     assert main(["video", str(clips / "c1.mp4"), "--json", str(tmp_path / "single.jsonl")]) == 0
     assert _lines(out / "c1.jsonl")[1:] == _lines(tmp_path / "single.jsonl")[1:]
+    heads = [json.loads(_lines(f)[0]) for f in (out / "c1.jsonl", tmp_path / "single.jsonl")]
+    assert heads[0]["shown_score"] == heads[1]["shown_score"] == DecoderConfig().shown_score
+    assert main(["batch", str(clips / "c1.mp4"), "--out-dir", str(tmp_path / "every"), "--shown-score", "0"]) == 0
+    assert json.loads(_lines(tmp_path / "every" / "c1.jsonl")[0])["shown_score"] == 0
 
 
 def run_and_kill(args: list[str], pattern: str, busy) -> tuple[int, str, str, list[int]]:
