@@ -80,7 +80,8 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
     try:
         poses = JsonLinesWriter(str(tmp["json"]), job.video, opts.run.model, src.fps,
                                 pipe.shown_score) if "json" in tmp else None
-        table = TableWriter(str(tmp["csv"]), {"source": job.video, "model": opts.run.model, "fps": src.fps}) \
+        table = TableWriter(str(tmp["csv"]), {"source": job.video, "model": opts.run.model, "fps": src.fps,
+                                               "shown_score": pipe.shown_score}) \
             if "csv" in tmp else None
         video = VideoOut(str(tmp["mp4"]), src.fps) if draw else None
         writers = [w for w in (poses, table, video) if w is not None]

@@ -86,7 +86,7 @@ def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", vie
     video = VideoOut(outs.out, src.fps) if outs.out else None
     poses = JsonLinesWriter(outs.json, source, args.model, src.fps, pipe.shown_score) if outs.json else None
     table = TableWriter(outs.csv, {"source": source, "model": args.model, "fps": src.fps,
-                                   "tracker": tracker.describe()}) if outs.csv else None
+                                   "tracker": tracker.describe(), "shown_score": pipe.shown_score}) if outs.csv else None
     total = min(src.count, args.max_frames) if args.max_frames and src.count else src.count
     bar = tqdm(total=total or None, unit="frame", desc=Path(src.name).name,
                disable=not sys.stderr.isatty() or bool(label))

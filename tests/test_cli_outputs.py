@@ -46,6 +46,7 @@ def test_video_csv_has_a_row_per_person_and_frame(tmp_path, small_model):
     assert main(["video", str(DATA / "coco_tiny"), "--model", small_model, "--csv", str(out)]) == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("# source:") and any(line.startswith("# tracker: two-stage OKS") for line in lines)
+    assert "# shown_score: 0.1" in lines                    # the lowest person score of the rows (tracked kept)
     assert lines[-1].startswith("# tracking: ") and "confirmed tracks" in lines[-1]     # the summary, at the end
     rows = list(csvmod.DictReader(line for line in lines if not line.startswith("#")))
     header = next(line for line in lines if not line.startswith("#")).split(",")
