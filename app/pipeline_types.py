@@ -1,0 +1,83 @@
+"""What flows through the pipeline (``app.pipeline``): its settings, a frame on its way through the stages, and a
+processed frame."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engines.modes import AutoHeight
+from engines.runner import Timings
+from ssapose.decode import DecoderChoice, DecoderConfig
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.overlay import DrawStyle
+from ssapose.poses import Poses
+from ssapose.preprocess import Letterbox
+
+
+@dataclass
+class FrameResult:
+    """One processed frame. ``timestamp``: seconds since the pipeline started when the
+    frame was captured; ``timings``: per-stage ms; ``image``: the frame with the overlay
+    drawn (None when drawing is off); ``track_ids``: ``(N,)`` int or None."""
+
+    index: int
+    timestamp: float
+    poses: Poses
+    timings: Timings
+    image: np.ndarray | None = None
+    track_ids: np.ndarray | None = None
+    latency_ms: float = 0.0
+    raw_poses: Poses | None = None            # before smoothing, when a tracker runs
+    sequence: int = -1                        # place in the stream (0, 1, 2...; ``index`` may have gaps)
+
+
+@dataclass
+class InFlight:
+    """One frame on its way through the stages; each stage fills its own field.
+
+    ``sequence``: place in the stream (0, 1, 2...); ``timestamp``: s since the start at capture;
+    ``frame``: the BGR image; ``x``/``box``: the network input and how the frame sits in it (preprocess; after
+    inference, the letterbox of the view whose grid ``fields`` are on: with scales, the largest);
+    ``scale``: input px per frame px at the default height (what the automatic height judges people by);
+    ``fields``: the network's maps (inference), ``averaged`` when they average several views (test-time
+    flipping or scales, or the automatic height's second pass); ``poses``: in frame pixels (decode)."""
+
+    sequence: int
+    timestamp: float
+    frame: np.ndarray
+    timings: Timings = field(default_factory=Timings)
+    x: np.ndarray | None = None
+    box: Letterbox | None = None
+    scale: float = 0.0
+    fields: dict | None = None
+    averaged: bool = False
+    poses: Poses | None = None
+
+
+@dataclass
+class PipelineConfig:
+    """live: drop stale frames (webcam); queue_size: bound of each inter-stage queue;
+    draw: draw the overlay; hud: draw FPS/latency text; input_size: network input;
+    switch_interval: Python's GIL switch interval (s) while the pipeline runs;
+    pace_fps: deliver frames no faster than this (a file played at its own frame rate;
+    0: as fast as possible); clock_fps: the tracker's clock is ``index / clock_fps`` (a file's
+    own time) instead of the wall clock (0); show_fields: draw the network's fields under the
+    skeletons (``Pipeline.show_fields`` switches it while running); max_frames: stop after this many
+    frames (0: all)."""
+
+    input_size: int = DEFAULT_INPUT_HEIGHT
+    live: bool = False
+    queue_size: int = 4
+    draw: bool = True
+    hud: bool = True
+    style: DrawStyle = field(default_factory=DrawStyle)
+    decoder: DecoderConfig | DecoderChoice | None = None       # None: as the model's card says
+    switch_interval: float = 0.001
+    pace_fps: float = 0.0
+    clock_fps: float = 0.0
+    show_fields: bool = False
+    max_frames: int = 0
+    flip: bool = False                                          # test-time flipping (2x the network's cost)
+    scales: tuple[float, ...] = (1.0,)                          # test-time scales (the inference stage resizes)
+    auto: AutoHeight | None = None                              # --input-size auto (app.height_schedule)
