@@ -30,7 +30,7 @@ from ssapose.evaluation import coco_results  # noqa: E402
 from ssapose.inference import decode_fields, unbatched  # noqa: E402
 from ssapose.intervals import paired_difference  # noqa: E402
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.tta import resample  # noqa: E402
+from ssapose.tta import on_largest_grid  # noqa: E402
 
 ACCURATE = MODES["accurate"].scales
 CANDIDATES = ((0.5, 1.0, 1.5, 2.0), (0.5, 1.0, 1.5, 2.0, 2.5), (0.75, 1.0, 1.5, 2.0, 2.5), (1.0, 1.5, 2.0, 2.5),
@@ -38,16 +38,15 @@ CANDIDATES = ((0.5, 1.0, 1.5, 2.0), (0.5, 1.0, 1.5, 2.0, 2.5), (0.75, 1.0, 1.5, 
 HEIGHT_BINS = (0, 32, 64, 128, 256, 10_000)
 
 
-def combined(views: list[tuple], how: str) -> tuple[dict, object]:
-    """``views``: ``(fields, letterbox)`` of one image; their maps on the grid of the largest, combined by
-    ``how`` ("mean": heatmaps and PAFs averaged; "max": heatmaps' per-pixel maximum, PAFs averaged)."""
-    finest = max(range(len(views)), key=lambda i: views[i][1].scale)
-    base, grid = unbatched(views[finest][0]), views[finest][1]
-    shape, stack = base["heatmaps"].shape[1:], []
-    for i, (f, box) in enumerate(views):
-        stack.append(base if i == finest else resample(unbatched(f), box.scale, grid.scale, 8, shape))
-    heat = np.stack([v["heatmaps"] for v in stack])
-    pafs = np.mean([v["pafs"] for v in stack], axis=0)
+def combined(views: list[tuple], stride: int, how: str) -> tuple[dict, object]:
+    """``views``: ``(fields, letterbox)`` of one image; their maps on the grid of the largest
+    (``ssapose.tta.on_largest_grid``, as ``PoseEstimator`` puts them), combined by ``how`` ("mean": heatmaps and
+    PAFs averaged, as shipped; "max": heatmaps' per-pixel maximum, PAFs averaged)."""
+    pairs = [(box, unbatched(f)) for f, box in views]
+    finest, on_grid = on_largest_grid(pairs, stride)
+    heat = np.stack([v["heatmaps"] for v in on_grid])
+    pafs = np.mean([v["pafs"] for v in on_grid], axis=0)
+    grid, base = pairs[finest]
     return {**base, "heatmaps": heat.max(0) if how == "max" else heat.mean(0), "pafs": pafs}, grid
 
 
@@ -57,7 +56,7 @@ def candidate(per_view: dict, stride: int, decoder, scales, how: str = "mean", k
     poses = {}
     for iid in per_view[scales[0]]:
         used = [s for s in scales if keep is None or keep(iid, s)]
-        f, grid = combined([per_view[s][iid][:2] for s in used], how)
+        f, grid = combined([per_view[s][iid][:2] for s in used], stride, how)
         poses[iid] = decode_fields(f, stride, grid, decoder.for_fields(True))
     return coco_results(poses)
 

@@ -13,7 +13,7 @@ from ssapose.inference import decode_fields, unbatched
 from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox, prepare
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
-from ssapose.tta import average, mirror_input, resample, unflip
+from ssapose.tta import average, mirror_input, on_largest_grid, unflip
 
 
 @dataclass
@@ -114,13 +114,11 @@ class PoseEstimator:
             views.append((bs, unbatched(self.network(xs, t, flip))))
             infer_ms += t.inference                              # every scale's network time counts
         t.inference = infer_ms
-        finest = max(range(len(views)), key=lambda i: views[i][0].scale)
+        finest, on_grid = on_largest_grid(views, self.backend.info.stride)
         grid, base = views[finest]
-        shape = base["heatmaps"].shape[1:]
-        acc = {k: base[k].copy() for k in ("heatmaps", "pafs")}
-        for i, (bs, other) in enumerate(views):
+        acc = {k: on_grid[finest][k].copy() for k in ("heatmaps", "pafs")}     # the largest first: the same sums
+        for i, other in enumerate(on_grid):
             if i != finest:
-                other = resample(other, bs.scale, grid.scale, self.backend.info.stride, shape)
                 for k in acc:
                     acc[k] += other[k]
         return {**base, **{k: v / len(views) for k, v in acc.items()}}, grid

@@ -87,3 +87,15 @@ def resample(fields: dict[str, np.ndarray], scale: float, base_scale: float, str
             f = a + (b - a) * wt
         out[name] = f
     return out
+
+
+def on_largest_grid(views: list[tuple], stride: int) -> tuple[int, list[dict[str, np.ndarray]]]:
+    """Every view of one image on the grid of the largest (the finest). ``views``: ``(letterbox, fields)`` pairs,
+    each view's fields ``(C, h, w)`` on its own stride-``stride`` grid. Returns ``(i, maps)``: ``i`` the largest
+    view's index, ``maps`` every view's heatmaps and PAFs on its grid, in order (the largest's as they are, the
+    others by :func:`resample`). Combining them (the mean, as ``PoseEstimator`` does) is the caller's."""
+    finest = max(range(len(views)), key=lambda i: views[i][0].scale)
+    grid, base = views[finest]
+    shape = base["heatmaps"].shape[1:]
+    return finest, [{k: f[k] for k in ("heatmaps", "pafs")} if i == finest else
+                    resample(f, box.scale, grid.scale, stride, shape) for i, (box, f) in enumerate(views)]
