@@ -79,10 +79,10 @@ def analyse(model: str, ann: str, flip: bool = False, scales: tuple[float, ...] 
     the ideal groupings of its maps' peaks, and the decoder's peak threshold for these maps."""
     coco = load_coco(ann)
     kept, stride, card = fields_of_images(model, Mode(flip=flip, scales=scales), ann)
-    out, thresholds = [], ()
-    for iid, (fields, box, averaged) in sorted(kept.items()):
-        decoder = card.for_fields(averaged)
-        thresholds = (decoder.peak_threshold,) + tuple(t for t in LOWER if t < decoder.peak_threshold)
+    decoder = card.for_fields(flip or scales != (1.0,))             # no automatic height: one kind of maps
+    thresholds = (decoder.peak_threshold,) + tuple(t for t in LOWER if t < decoder.peak_threshold)
+    out = []
+    for iid, (fields, box, _) in sorted(kept.items()):
         f = unbatched(fields)
         people = image_people(coco, iid, with_ignore=False)
         ideal = {}
