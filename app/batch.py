@@ -20,6 +20,7 @@ from pathlib import Path
 
 from app.batch_manifest import RETRIES, Manifest, stamp
 from app.batch_worker import Job, WorkerOptions
+from app.pipeline import PipelineConfig
 from app.session import RunSpec
 from ssapose.redact import redact
 
@@ -197,8 +198,9 @@ def run_batch(args) -> int:
     manifest = Manifest(out_dir)
     jobs, skipped = plan_jobs(videos, out_dir, kinds, manifest)
     tta = tta_choice(args)
-    run = RunSpec("", args.model, args.backend, args.device, args.threads, args.streams, tta.height,
-                  decoder_choice(args), draw=False, flip=tta.flip, scales=tta.scales, auto=tta.auto)
+    run = RunSpec("", args.model, args.backend, args.device, args.threads, args.streams,
+                  pipeline=PipelineConfig(input_size=tta.height, decoder=decoder_choice(args), draw=False,
+                                          flip=tta.flip, scales=tta.scales, auto=tta.auto))
     opts = WorkerOptions(run, args.track)
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), unit="video", desc="batch", disable=not sys.stderr.isatty())

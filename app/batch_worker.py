@@ -44,7 +44,7 @@ class WorkerOptions:
 
     def spec(self, video: str = "", draw: bool = False) -> RunSpec:
         """The run of one video under these options."""
-        return replace(self.run, source=video, draw=draw)
+        return replace(self.run, source=video, pipeline=replace(self.run.pipeline, draw=draw))
 
     def open_model(self):
         """The model opened once for every video of a worker (``app.session.open_backend``)."""
@@ -79,9 +79,9 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
     writers = []
     try:
         poses = JsonLinesWriter(str(tmp["json"]), job.video, opts.run.model, src.fps,
-                                pipe.shown_score) if "json" in tmp else None
+                                pipe.settings()) if "json" in tmp else None
         table = TableWriter(str(tmp["csv"]), {"source": job.video, "model": opts.run.model, "fps": src.fps,
-                                               "shown_score": pipe.shown_score}) \
+                                               **pipe.settings()}) \
             if "csv" in tmp else None
         video = VideoOut(str(tmp["mp4"]), src.fps) if draw else None
         writers = [w for w in (poses, table, video) if w is not None]

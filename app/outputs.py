@@ -2,8 +2,10 @@
 and tables (CSV, Parquet); the annotated video is ``app.video_out``.
 
 JSON Lines (``poses.jsonl`` or any name): the first line is a header
-``{"ssapose": 1, "source", "model", "fps", "keypoints": [17 COCO names], "shown_score"}`` (the lowest person
-score written, ``DecoderConfig.shown_score``; a person the tracker follows is kept below it), then one
+``{"ssapose": 1, "source", "model", "fps", "keypoints": [17 COCO names], ...}`` with how the poses were made
+(``app.pipeline.Pipeline.settings``: ``input_size``, ``flip``, ``scales``, ``auto``, the decoder's ``refine``,
+``paf_method``, ``matching``, and ``shown_score``, the lowest person score written, ``DecoderConfig.shown_score``;
+a person the tracker follows is kept below it), then one
 line per frame ``{"frame", "time", "people": [{"keypoints": 17 x [x, y, score], "score",
 "track_id"}]}`` in pixels of the input frame. Each line is flushed as its frame comes
 out, so an interrupted run keeps every frame written so far.
@@ -29,13 +31,11 @@ def frame_record(r, fps: float) -> dict:
 class JsonLinesWriter:
     """Writes the header at once and one flushed line per frame (see the module docstring)."""
 
-    def __init__(self, path: str, source: str, model: str, fps: float, shown_score: float | None = None):
+    def __init__(self, path: str, source: str, model: str, fps: float, settings: dict | None = None):
         self.path = path
         self.file = open(path, "w", encoding="utf-8")
         head = {"ssapose": 1, "source": redact(source), "model": model, "fps": fps,
-                "keypoints": list(COCO_KEYPOINT_NAMES)}
-        if shown_score is not None:                 # the lowest person score written (a tracked one may be lower)
-            head["shown_score"] = shown_score
+                "keypoints": list(COCO_KEYPOINT_NAMES), **(settings or {})}
         self._line(head)
 
     def _line(self, obj: dict) -> None:

@@ -93,6 +93,11 @@ class Pipeline:
         self._timings: deque = deque(maxlen=STAGE_WINDOW)
         self._t_end = 0.0
 
+    def settings(self) -> dict:
+        """How this pipeline makes its poses (``PoseEstimator.settings``, with the shown score as it is now), for an
+        output's header."""
+        return dict(self.estimator.settings(), shown_score=self.shown_score)
+
     # -- plumbing -------------------------------------------------------------------------------
     def _put(self, q: queue.Queue, item) -> bool:
         while not self._stop.is_set():

@@ -2,7 +2,7 @@
 processed frame."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -81,3 +81,18 @@ class PipelineConfig:
     flip: bool = False                                          # test-time flipping (2x the network's cost)
     scales: tuple[float, ...] = (1.0,)                          # test-time scales (the inference stage resizes)
     auto: AutoHeight | None = None                              # --input-size auto (app.height_schedule)
+
+    def to_dict(self) -> dict:
+        """The settings as plain JSON-ready values (for a worker process; :meth:`from_dict` reads them back)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PipelineConfig":
+        """The settings :meth:`to_dict` gave, after a JSON trip: the nested settings and tuples as they were."""
+        d = dict(d, scales=tuple(d["scales"]), style=DrawStyle(**d["style"]))
+        if d["decoder"] is not None:
+            choice = {f.name for f in fields(DecoderChoice)}
+            d["decoder"] = (DecoderChoice if set(d["decoder"]) == choice else DecoderConfig)(**d["decoder"])
+        if d["auto"] is not None:
+            d["auto"] = AutoHeight(**dict(d["auto"], scales=tuple(d["auto"]["scales"])))
+        return cls(**d)

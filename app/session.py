@@ -9,10 +9,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 from engines.base import Backend
-from engines.modes import AutoHeight
-from ssapose.decode import DecoderChoice
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT
-from ssapose.overlay import DrawStyle
 from ssapose.sources import FrameSource, looping
 
 from app.pipeline import Pipeline, PipelineConfig
@@ -32,11 +28,11 @@ class RunSpec:
     """What to run and how.
 
     source: file, folder, image, camera index or stream URL; model: a model file; backend, device, threads,
-    streams: as ``engines.create_backend`` takes them (None: auto); input_size: network input height (px);
-    decoder: None decodes as the model's card says; live: drop stale frames (None: as the source says);
-    realtime: play a file at its own frame rate (the app) instead of as fast as possible; loop: start a file
-    again at its end; max_frames: stop after so many (0: all); draw/hud/style/show_fields: the overlay;
-    flip, scales: test-time flipping and scales; auto: ``--input-size auto``'s rule (``engines.modes``)."""
+    streams: as ``engines.create_backend`` takes them (None: auto); live: drop stale frames (None: as the source
+    says); realtime: play a file at its own frame rate (the app) instead of as fast as possible; loop: start a file
+    again at its end; pipeline: everything else (input height, decoder, test-time views, overlay, frame limit), as
+    :class:`app.pipeline.PipelineConfig` defines it; its ``live``, ``pace_fps`` and ``clock_fps`` are set by
+    :func:`open_run` from the source and the three fields above."""
 
     source: str
     model: str
@@ -44,35 +40,19 @@ class RunSpec:
     device: str = "cpu"
     threads: int | None = None
     streams: int | None = None
-    input_size: int = DEFAULT_INPUT_HEIGHT
-    decoder: DecoderChoice | None = None
     live: bool | None = None
     realtime: bool = False
     loop: bool = False
-    max_frames: int = 0
-    draw: bool = True
-    hud: bool = True
-    style: DrawStyle = field(default_factory=DrawStyle)
-    show_fields: bool = False
-    flip: bool = False
-    scales: tuple[float, ...] = (1.0,)
-    auto: AutoHeight | None = None
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
 
     def to_dict(self) -> dict:
         """The spec as plain JSON-ready values (for a worker process; :meth:`from_dict` reads it back)."""
-        return asdict(self)
+        return asdict(self)               # the pipeline's settings too, as PipelineConfig.to_dict gives them
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
-        """The spec :meth:`to_dict` gave, after a JSON trip: its nested settings and tuples as they were."""
-        d = dict(d)
-        d["scales"] = tuple(d["scales"])
-        d["style"] = DrawStyle(**d["style"])
-        if d["decoder"] is not None:
-            d["decoder"] = DecoderChoice(**d["decoder"])
-        if d["auto"] is not None:
-            d["auto"] = AutoHeight(**dict(d["auto"], scales=tuple(d["auto"]["scales"])))
-        return cls(**d)
+        """The spec :meth:`to_dict` gave, after a JSON trip."""
+        return cls(**dict(d, pipeline=PipelineConfig.from_dict(d["pipeline"])))
 
 
 @dataclass
@@ -127,10 +107,8 @@ def open_run(spec: RunSpec, tracker: Callable | None = None, on_skip: Callable[[
             src.close()
             raise
     fps = 0.0 if live else src.fps
-    cfg = PipelineConfig(input_size=spec.input_size, live=live, draw=spec.draw, hud=spec.hud, style=spec.style,
-                         decoder=spec.decoder, show_fields=spec.show_fields, max_frames=spec.max_frames,
-                         flip=spec.flip, scales=spec.scales, auto=spec.auto,
-                         clock_fps=fps,                              # the tracker runs on the file's own clock
-                         pace_fps=fps if spec.realtime else 0.0)
+    cfg = replace(spec.pipeline, live=live,
+                  clock_fps=fps,                              # the tracker runs on the file's own clock
+                  pace_fps=fps if spec.realtime else 0.0)
     frames = looping(spec.source, halted or (lambda: False)) if spec.loop and not live else src
     return Run(src, backend, Pipeline(frames, backend, cfg, tracker), live, owns)

@@ -59,7 +59,7 @@ def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", vie
     from tqdm import tqdm
 
     from app.outputs import JsonLinesWriter, TableWriter
-    from app.pipeline import SourceFailed
+    from app.pipeline import PipelineConfig, SourceFailed
     from app.session import RunSpec, open_run
     from app.track_stats import TrackStats
     from ssapose.tracking import Tracker
@@ -74,9 +74,10 @@ def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", vie
     bar = None
     style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
     tta = tta_choice(args)
-    spec = RunSpec(source, args.model, args.backend, args.device, args.threads, args.streams, tta.height,
-                   decoder_choice(args), live=args.live, max_frames=args.max_frames, draw=bool(outs.out or args.show),
-                   style=style, flip=tta.flip, scales=tta.scales, auto=tta.auto)
+    spec = RunSpec(source, args.model, args.backend, args.device, args.threads, args.streams, live=args.live,
+                   pipeline=PipelineConfig(input_size=tta.height, decoder=decoder_choice(args),
+                                           max_frames=args.max_frames, draw=bool(outs.out or args.show), style=style,
+                                           flip=tta.flip, scales=tta.scales, auto=tta.auto))
     tracker = Tracker(tracker_config(args)) if track else None
     stats = TrackStats() if tracker else None
     run = open_run(spec, tracker, backend=backend,
@@ -84,9 +85,9 @@ def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", vie
                                                                       file=sys.stderr))
     src, pipe = run.source, run.pipeline
     video = VideoOut(outs.out, src.fps) if outs.out else None
-    poses = JsonLinesWriter(outs.json, source, args.model, src.fps, pipe.shown_score) if outs.json else None
+    poses = JsonLinesWriter(outs.json, source, args.model, src.fps, pipe.settings()) if outs.json else None
     table = TableWriter(outs.csv, {"source": source, "model": args.model, "fps": src.fps,
-                                   "tracker": tracker.describe(), "shown_score": pipe.shown_score}) if outs.csv else None
+                                   "tracker": tracker.describe(), **pipe.settings()}) if outs.csv else None
     total = min(src.count, args.max_frames) if args.max_frames and src.count else src.count
     bar = tqdm(total=total or None, unit="frame", desc=Path(src.name).name,
                disable=not sys.stderr.isatty() or bool(label))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -57,6 +57,15 @@ class PoseEstimator:
         self.scales, self.auto = check_scales(scales), auto
         if auto is not None and self.scales != (1.0,):
             raise ValueError("an automatic input height chooses its own scales: give either scales or auto")
+
+    def settings(self) -> dict:
+        """How frames become poses, as JSON-ready values (a pose file's header records them): ``input_size`` (px),
+        ``flip``, ``scales``, ``auto`` (the automatic height's rule, or None), the decoder's ``refine``,
+        ``paf_method``, ``matching`` and ``shown_score``."""
+        d = self.decoder
+        return {"input_size": self.input_size, "flip": self.flip, "scales": list(self.scales),
+                "auto": None if self.auto is None else asdict(self.auto), "refine": d.refine,
+                "paf_method": d.paf_method, "matching": d.matching, "shown_score": d.shown_score}
 
     def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:
         """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a

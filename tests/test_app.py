@@ -169,7 +169,7 @@ def test_pause_and_recording(window, qtbot, tmp_path, monkeypatch):
     assert len(videos) == 1 and videos[0].stat().st_size > 0
     from app.outputs import read_json_lines
     header, frames = read_json_lines(str(videos[0].with_suffix(".jsonl")))
-    assert header["source"] == str(DEMO)
+    assert header["source"] == str(DEMO) and header["input_size"] == 256 and header["flip"] is False
     assert len(frames) >= 3 and {"frame", "time", "people"} <= set(frames[0])
 
 

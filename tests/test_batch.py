@@ -67,8 +67,11 @@ def test_batch_writes_the_poses_that_video_writes(clips, tmp_path):
     assert _lines(out / "c1.jsonl")[1:] == _lines(tmp_path / "single.jsonl")[1:]
     heads = [json.loads(_lines(f)[0]) for f in (out / "c1.jsonl", tmp_path / "single.jsonl")]
     assert heads[0]["shown_score"] == heads[1]["shown_score"] == DecoderConfig().shown_score
-    assert main(["batch", str(clips / "c1.mp4"), "--out-dir", str(tmp_path / "every"), "--shown-score", "0"]) == 0
-    assert json.loads(_lines(tmp_path / "every" / "c1.jsonl")[0])["shown_score"] == 0
+    assert heads[0] == dict(heads[1], source=heads[0]["source"])            # made the same way, and it says so
+    assert main(["batch", str(clips / "c1.mp4"), "--out-dir", str(tmp_path / "every"), "--shown-score", "0",
+                 "--flip"]) == 0
+    head = json.loads(_lines(tmp_path / "every" / "c1.jsonl")[0])
+    assert (head["shown_score"], head["flip"], head["scales"]) == (0, True, [1.0])
 
 
 def run_and_kill(args: list[str], pattern: str, busy) -> tuple[int, str, str, list[int]]:
@@ -125,17 +128,23 @@ def test_ray_needs_ray_or_says_how_to_get_it(clips, tmp_path, capsys):
 def test_worker_options_survive_the_trip_to_the_worker_process():
     """The options go to each worker as JSON: tuples, the decoder, the overlay style and the auto height's rule
     must come back as they were."""
+    from dataclasses import replace
+
     from app.batch_worker import WorkerOptions
+    from app.pipeline import PipelineConfig
     from app.session import RunSpec
     from engines.modes import AUTO
-    from ssapose.decode import DecoderChoice
+    from ssapose.decode import DecoderChoice, DecoderConfig
     from ssapose.overlay import DrawStyle
 
-    run = RunSpec("", "m.xml", threads=2, decoder=DecoderChoice(refine="offsets"), style=DrawStyle(line_width=3),
-                  flip=True, scales=(1.0, 1.5), auto=AUTO, draw=False)
+    pipe = PipelineConfig(decoder=DecoderChoice(refine="offsets"), style=DrawStyle(line_width=3), flip=True,
+                          scales=(1.0, 1.5), auto=AUTO, draw=False)
+    run = RunSpec("", "m.xml", threads=2, pipeline=pipe)
     opts = WorkerOptions(run, track=True)
     assert WorkerOptions.from_json(opts.to_json()) == opts
     plain = WorkerOptions(RunSpec("", "m.xml"))
     assert WorkerOptions.from_json(plain.to_json()) == plain
-    assert opts.spec("clip.mp4", draw=True) == RunSpec("clip.mp4", "m.xml", threads=2, decoder=run.decoder,
-                                                       style=run.style, flip=True, scales=(1.0, 1.5), auto=AUTO)
+    full = WorkerOptions(RunSpec("", "m.xml", pipeline=PipelineConfig(decoder=DecoderConfig(peak_threshold=0.05))))
+    assert WorkerOptions.from_json(full.to_json()) == full          # a whole decoder config comes back as one
+    assert opts.spec("clip.mp4", draw=True) == RunSpec("clip.mp4", "m.xml", threads=2,
+                                                       pipeline=replace(pipe, draw=True))

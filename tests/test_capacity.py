@@ -35,3 +35,22 @@ def test_a_live_source_gets_one_request_and_a_file_all_it_can_use():
             assert run.backend.streams == want and run.pipeline.streams == want, live
     with open_run(RunSpec(str(paths.demo_video()), str(paths.DEFAULT_MODEL), live=True, streams=2)) as run:
         assert run.backend.streams == 2                      # a pinned --streams wins
+
+
+def test_a_run_takes_its_pipeline_settings_and_sets_the_clocks_from_the_source():
+    """``RunSpec.pipeline`` reaches the pipeline as given; live mode, pacing and the tracker's clock come from the
+    source (a file: its frame rate) and the spec's ``live``/``realtime``."""
+    from app.pipeline import PipelineConfig
+    from app.session import RunSpec, open_run
+    from ssapose.decode import DecoderChoice
+
+    pipe = PipelineConfig(input_size=256, decoder=DecoderChoice(refine="offsets"), flip=True, max_frames=3)
+    clip = str(paths.demo_video())
+    with open_run(RunSpec(clip, str(paths.DEFAULT_MODEL), pipeline=pipe)) as run:
+        cfg, fps = run.pipeline.config, run.source.fps
+        assert fps > 0 and (cfg.input_size, cfg.decoder, cfg.flip, cfg.max_frames) == (256, pipe.decoder, True, 3)
+        assert (cfg.live, cfg.clock_fps, cfg.pace_fps) == (False, fps, 0.0)          # as fast as it can, file time
+    with open_run(RunSpec(clip, str(paths.DEFAULT_MODEL), realtime=True, pipeline=pipe)) as run:
+        assert (run.pipeline.config.live, run.pipeline.config.pace_fps) == (False, fps)
+    with open_run(RunSpec(clip, str(paths.DEFAULT_MODEL), live=True, pipeline=pipe)) as run:
+        assert (run.pipeline.config.live, run.pipeline.config.clock_fps) == (True, 0.0)   # wall clock

@@ -51,6 +51,32 @@ def test_eval_video_and_the_api_run_the_modes(tmp_path, capsys):
         assert est._run.flip and est._run.scales == (0.5, 1.0, 1.5, 2.0)
 
 
+def test_the_pose_files_say_how_the_poses_were_made(tmp_path):
+    """The JSON Lines header and the CSV's comment lines record the input height, the test-time views, the
+    automatic height's rule and the decoder, as the run used them."""
+    from app.cli import main
+    from app.outputs import read_json_lines
+    from engines.modes import AUTO
+    from ssapose import paths
+
+    from conftest import DEMO
+
+    if not paths.DEFAULT_MODEL.exists():
+        pytest.skip("the default model is built by make")
+    j, c = tmp_path / "p.jsonl", tmp_path / "t.csv"
+    assert main(["video", str(DEMO), "--flip", "--scales", "1,1.5", "--input-size", "256", "--refine", "offsets",
+                 "--max-frames", "1", "--json", str(j), "--csv", str(c)]) == 0
+    head = read_json_lines(str(j))[0]
+    assert (head["input_size"], head["flip"], head["scales"], head["auto"], head["refine"]) == \
+        (256, True, [1.0, 1.5], None, "offsets")
+    lines = c.read_text().splitlines()
+    assert {"# input_size: 256", "# flip: True", "# scales: [1.0, 1.5]", "# refine: offsets"} <= set(lines)
+    assert main(["video", str(DEMO), "--input-size", "auto", "--max-frames", "1", "--json", str(j)]) == 0
+    head = read_json_lines(str(j))[0]
+    assert (head["input_size"], head["flip"], head["refine"]) == (368, False, "fit")
+    assert head["auto"] == dict(vars(AUTO), scales=list(AUTO.scales))
+
+
 # -- --input-size auto -----------------------------------------------------------------------------------------
 class _CountingBackend:
     """Wraps a backend: records the input height of every network call."""

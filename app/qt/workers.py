@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import QThread, pyqtSignal
 
-from app.pipeline import Pipeline
+from app.pipeline import Pipeline, PipelineConfig
 from engines.modes import Mode
 from ssapose.overlay import DrawStyle
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
@@ -68,10 +68,11 @@ class PipelineWorker(QThread):
             if any(same_file(p, self.source) for p in outputs):
                 raise ValueError(f"the recording {self.record} would overwrite the source; record elsewhere")
             m = self.mode
-            spec = RunSpec(self.source, self.model, self.backend_kind, self.device,
-                           input_size=m.height or self.input_size, decoder=self.decoder, realtime=self.realtime,
-                           loop=self.loop, style=self.style, flip=m.flip, scales=m.scales, auto=m.auto,
-                           hud=False, show_fields=self.show_fields)     # the window has its own HUD under the view
+            pipe = PipelineConfig(input_size=m.height or self.input_size, decoder=self.decoder, style=self.style,
+                                  flip=m.flip, scales=m.scales, auto=m.auto, show_fields=self.show_fields,
+                                  hud=False)                # the window has its own HUD under the view
+            spec = RunSpec(self.source, self.model, self.backend_kind, self.device, realtime=self.realtime,
+                           loop=self.loop, pipeline=pipe)
             try:
                 run = open_run(spec, self.tracker, halted=self._halt.is_set)       # threads auto: all cores
             except ModelOpenError as e:     # shown in a dialog, and the model is not remembered
@@ -87,7 +88,7 @@ class PipelineWorker(QThread):
                     if video is None:
                         video = VideoOut(self.record, src.fps)
                         poses = JsonLinesWriter(str(Path(self.record).with_suffix(".jsonl")), self.source,
-                                                self.model, src.fps, self.pipeline.shown_score)
+                                                self.model, src.fps, self.pipeline.settings())
                     video.write(r.image)
                     poses.write(r, src.fps)
                 t = r.timings
