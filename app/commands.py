@@ -10,6 +10,7 @@ from app.video_run import add_tracker_args
 from engines.cli import DEFAULT_MODEL, add_decoder_args, add_model_args, add_tta_args
 from engines.cli_args import bounded, fraction, non_negative_int
 from ssapose import paths
+from ssapose.overlay import DrawStyle
 
 DEMO_VIDEO = str(paths.demo_video(must_exist=False))
 
@@ -41,10 +42,13 @@ def add_commands(sub) -> None:
     p.add_argument("--csv", help="write a table, one row per person per frame with raw and smoothed keypoints "
                                  "(.csv, or .parquet with pandas + pyarrow); implies --track")
     add_tracker_args(p)
-    p.add_argument("--kp-threshold", type=fraction, default=0.1, help="minimum keypoint score drawn (default: 0.1)")
-    p.add_argument("--limb-threshold", type=fraction, default=0.1,
+    style = DrawStyle()                                  # the overlay's defaults are defined there
+    p.add_argument("--kp-threshold", type=fraction, default=style.keypoint_threshold,
+                   help="minimum keypoint score drawn (default: %(default)s)")
+    p.add_argument("--limb-threshold", type=fraction, default=style.limb_threshold,
                    help="minimum score of both ends of a drawn limb (default: %(default)s)")
-    p.add_argument("--line-width", type=bounded(1, 64, unit="pixels"), default=2, help="skeleton line width in pixels (default: 2)")
+    p.add_argument("--line-width", type=bounded(1, 64, unit="pixels"), default=style.line_width,
+                   help="skeleton line width in pixels (default: %(default)s)")
     p.add_argument("--no-ids", action="store_true", help="do not draw track ids")
     p.add_argument("--no-fps", action="store_true", help="do not draw the FPS/latency text")
     p.add_argument("--live", action=argparse.BooleanOptionalAction, default=None,

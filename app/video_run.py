@@ -52,6 +52,14 @@ class Outputs:
         self.out, self.json, self.csv = out, json, csv
 
 
+def draw_style(args) -> "DrawStyle":
+    """The overlay the command line asks for (``--kp-threshold``, ``--limb-threshold``, ``--line-width``,
+    ``--no-ids``, ``--no-fps``)."""
+    from ssapose.overlay import DrawStyle
+
+    return DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
+
+
 def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", viewer=None) -> int:
     """One source through the pipeline with its outputs (``backend``: an opened one to share; ``label``: a
     prefix for its summary lines when several run at once; ``viewer``: a window whose ``show(image)`` returns
@@ -64,7 +72,6 @@ def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", vie
     from app.track_stats import TrackStats
     from ssapose.tracking import Tracker
     from app.video_out import VideoOut
-    from ssapose.overlay import DrawStyle
 
     for path, suffixes, what in ((outs.out, (".mp4",), "video"), (outs.json, (".jsonl", ".json"), "poses file"),
                                  (outs.csv, (".csv", ".parquet"), "table")):
@@ -72,7 +79,7 @@ def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", vie
             prepare_output(path, suffixes, what, source=source)
     track = args.track or bool(outs.csv)
     bar = None
-    style = DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
+    style = draw_style(args)
     tta = tta_choice(args)
     spec = RunSpec(source, args.model, args.backend, args.device, args.threads, args.streams, live=args.live,
                    pipeline=PipelineConfig(input_size=tta.height, decoder=decoder_choice(args),

@@ -145,3 +145,17 @@ def test_parquet_without_pandas_says_what_to_install(tmp_path, small_model, monk
                         else real(name, *a))
     assert main(["video", str(DATA / "coco_tiny"), "--model", small_model, "--csv", str(tmp_path / "t.parquet")]) == 1
     assert "pip install pandas pyarrow" in capsys.readouterr().err
+
+
+def test_the_overlay_flags_default_to_the_overlays_own_defaults():
+    """--kp-threshold, --limb-threshold, --line-width, --no-ids and --no-fps: left out, the overlay is
+    ``DrawStyle()``; given, it is what they say."""
+    from app.cli import build_parser
+    from app.video_run import draw_style
+    from ssapose.overlay import DrawStyle
+
+    parser = build_parser()
+    assert draw_style(parser.parse_args(["video", "clip.mp4"])) == DrawStyle()
+    args = parser.parse_args(["video", "clip.mp4", "--kp-threshold", "0.3", "--limb-threshold", "0.4",
+                              "--line-width", "5", "--no-ids", "--no-fps"])
+    assert draw_style(args) == DrawStyle(0.3, 0.4, 5, show_ids=False, show_fps=False)
