@@ -17,6 +17,8 @@ from pathlib import Path
 CPU_FEATURES = (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_vnni", "AVX-512 VNNI (int8)"),
                 ("avx_vnni", "AVX-VNNI (int8)"), ("avx512_bf16", "AVX-512 BF16"), ("amx_tile", "AMX"),
                 ("amx_int8", "AMX-INT8"), ("amx_bf16", "AMX-BF16"))
+#: Flags of the 8-bit dot-product instructions OpenVINO's INT8 kernels use when the CPU has them.
+INT8_DOT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
 def cpu_line(cpuinfo: str | None = None) -> str:
@@ -34,8 +36,11 @@ def cpu_line(cpuinfo: str | None = None) -> str:
         if key.strip() == "model name" and not model:
             model = value.strip()
     have = [name for flag, name in CPU_FEATURES if flag in flags]
-    import os
-    return f"CPU: {model or platform.machine()}, {os.cpu_count()} cores; " + (", ".join(have) or "no AVX2")
+    line = f"CPU: {model or platform.machine()}, {os.cpu_count()} cores; " + (", ".join(have) or "no AVX2")
+    if not flags & INT8_DOT_FLAGS:
+        line += ("; no VNNI or AMX-INT8: INT8 runs on AVX2's saturating 8-bit multiply-adds here, slower and a little less exact "
+                 "(the default model lost 0.010 val2017 AP to INT8 on such a CPU: BENCHMARKS.md, INT8)")
+    return line
 
 
 def nvidia_gpu_present() -> bool:

@@ -12,6 +12,12 @@ def test_cpu_features_are_named():
     line = cpu_line(CPUINFO)
     assert "Example CPU" in line and "AVX2" in line and "AVX-512 VNNI" in line and "AMX-INT8" in line
     assert "BF16" not in line
+    assert "no VNNI" not in line
+
+
+def test_a_cpu_without_int8_dot_products_is_told_what_int8_costs_there():
+    line = cpu_line(CPUINFO.replace(" avx512_vnni", "").replace(" amx_int8", ""))
+    assert "no VNNI or AMX-INT8" in line and "BENCHMARKS.md" in line
 
 
 def test_doctor_exit_codes(small_model, tmp_path, capsys):
