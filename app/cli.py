@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:        # the reader went away (``ssapose doctor | head -1``): stop quietly
+        return 1
 
 
 def _subparser(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser | None:

@@ -34,3 +34,20 @@ def test_doctor_exit_codes(small_model, tmp_path, capsys):
     cuda = torch.cuda.is_available()
     assert main(["doctor", "--model", small_model, "--device", "cuda"]) == (0 if cuda else 1)
     assert cuda or "CPU-only build" in capsys.readouterr().out
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """``ssapose doctor | head -1``: when the reader has gone, no traceback, only a failing exit status."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)                                         # the reader is gone before anything is written
+    try:
+        done = subprocess.run([sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main(['doctor']))"],
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr
