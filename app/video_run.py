@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engines.cli import decoder_choice, tta_choice
 from engines.cli_args import bounded, fraction, prepare_output
+from ssapose.overlay import DrawStyle
 
 
 def add_tracker_args(p) -> None:
@@ -52,11 +53,9 @@ class Outputs:
         self.out, self.json, self.csv = out, json, csv
 
 
-def draw_style(args) -> "DrawStyle":
+def draw_style(args) -> DrawStyle:
     """The overlay the command line asks for (``--kp-threshold``, ``--limb-threshold``, ``--line-width``,
     ``--no-ids``, ``--no-fps``)."""
-    from ssapose.overlay import DrawStyle
-
     return DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
 
 

@@ -45,8 +45,9 @@ def test_a_closed_pipe_ends_the_command_quietly():
     read, write = os.pipe()
     os.close(read)                                         # the reader is gone before anything is written
     try:
-        done = subprocess.run([sys.executable, "-c", "import sys; from app.cli import main; sys.exit(main(['doctor']))"],
-                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+        script = "import sys; from app.cli import main; sys.exit(main(['doctor']))"
+        done = subprocess.run([sys.executable, "-c", script], stdout=write, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
     finally:
         os.close(write)
     assert done.returncode == 1
