@@ -38,7 +38,8 @@ def calibration_frames(images: list[str], video: str | None = None, video_frames
 
 
 def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], size: int = DEFAULT_INPUT_HEIGHT,
-                      keep_float: tuple[str, ...] = KEEP_FLOAT, fast_bias_correction: bool = True) -> Path:
+                      keep_float: tuple[str, ...] = KEEP_FLOAT, fast_bias_correction: bool = True,
+                      nncf_options: dict | None = None) -> Path:
     """Quantize ``onnx_path`` to INT8 with NNCF (mixed preset: symmetric weights, asymmetric
     activations), calibrated on ``frames`` preprocessed at input height ``size``; write ``out_xml``.
 
@@ -46,6 +47,8 @@ def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], si
         keep_float: layers (state-dict keys of the network, e.g. ``Mconv7_stage2_L2``) left in
             floating point; every other convolution, the offset heads included, runs in INT8.
         fast_bias_correction: NNCF's fast bias correction (else the slower full one).
+        nncf_options: more keyword arguments of ``nncf.quantize`` (``preset``, ``target_device``,
+            ``advanced_parameters``), replacing these defaults (benchmarks/int8_variants.py compares them).
     """
     ov = import_openvino()
     try:
@@ -61,9 +64,9 @@ def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], si
     inputs = [prepare(f, size, info.config.preprocess)[0] for f in frames]
     model = ov.convert_model(onnx_path)
     ignored = nncf.IgnoredScope(patterns=[f".*/{k}/.*" for k in keep_float], validate=False)
-    quantized = nncf.quantize(model, nncf.Dataset(inputs), preset=nncf.QuantizationPreset.MIXED,
-                              subset_size=len(inputs), fast_bias_correction=fast_bias_correction,
-                              ignored_scope=ignored)
+    options = dict(preset=nncf.QuantizationPreset.MIXED, subset_size=len(inputs),
+                   fast_bias_correction=fast_bias_correction, ignored_scope=ignored) | (nncf_options or {})
+    quantized = nncf.quantize(model, nncf.Dataset(inputs), **options)
     quantized.set_rt_info(info.to_json(), ["ssapose"])
     out = Path(out_xml)
     out.parent.mkdir(parents=True, exist_ok=True)
