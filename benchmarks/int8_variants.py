@@ -13,7 +13,7 @@ otherwise, then measured on this machine:
   train2017 images: each fp32 pose (keypoints above 0.3) matched greedily to an INT8 pose by OKS; the mean OKS,
   an unmatched pose on either side counting 0.
 
-About 4 min per variant on a 2-core machine; the whole table about 40 min. BENCHMARKS.md, INT8, shows it.
+About 4 min per variant on a 2-core machine; the whole table about an hour. BENCHMARKS.md, INT8, shows it.
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from engines import create_backend  # noqa: E402
 from engines.evaluate import evaluate_model  # noqa: E402
-from engines.openvino_export import KEEP_FLOAT, calibration_frames, quantize_openvino  # noqa: E402
+from engines.openvino_export import (KEEP_FLOAT, advanced_parameters, calibration_frames,  # noqa: E402
+                                     quantize_openvino)
 from engines.runner import PoseEstimator, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import oks_matrix  # noqa: E402
@@ -42,21 +43,29 @@ SIZE = 368
 def variants() -> dict[str, dict]:
     """Name -> ``quantize_openvino`` keyword arguments (and ``video_frames`` for the calibration)."""
     import nncf
-    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters as Advanced
-    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet as Ranges
 
     return {
         "shipped": {},
+        "mean ranges (NNCF's default; shipped until 2026-12-03)": {"nncf_options": {
+            "advanced_parameters": advanced_parameters(activations_range_estimator_params=Ranges.MEAN_MINMAX)}},
+        "histogram ranges": {"nncf_options": {
+            "advanced_parameters": advanced_parameters(activations_range_estimator_params=Ranges.HISTOGRAM)}},
+        "mean-quantile ranges": {"nncf_options": {
+            "advanced_parameters": advanced_parameters(activations_range_estimator_params=Ranges.MEAN_QUANTILE)}},
         "full bias correction": {"fast_bias_correction": False},
         "performance preset": {"nncf_options": {"preset": nncf.QuantizationPreset.PERFORMANCE}},
-        "mean-quantile ranges": {"nncf_options": {"advanced_parameters": Advanced(
-            activations_range_estimator_params=RangeEstimatorParametersSet.MEAN_QUANTILE)}},
         "300 calibration frames": {"video_frames": 220},
         "PAF output in float": {"keep_float": KEEP_FLOAT + ("Mconv7_stage2_L1",)},
         "CPM and stage 1 in float": {"keep_float": KEEP_FLOAT + ("conv[45]_[0-9]_CPM[^/]*",)},
         "refinement stage in float": {"keep_float": KEEP_FLOAT + ("Mconv[^/]*",)},
         "target_device=CPU": {"nncf_options": {"target_device": nncf.TargetDevice.CPU}},
-        "channel alignment": {"nncf_options": {"advanced_parameters": Advanced(disable_channel_alignment=False)}},
+        "channel alignment": {"nncf_options": {"advanced_parameters": advanced_parameters(
+            disable_channel_alignment=False)}},
+        "overflow fix on every layer": {"nncf_options": {"advanced_parameters": advanced_parameters(
+            overflow_fix=nncf.OverflowFix.ENABLE)}},
+        "overflow fix off": {"nncf_options": {"advanced_parameters": advanced_parameters(
+            overflow_fix=nncf.OverflowFix.DISABLE)}},
     }
 
 

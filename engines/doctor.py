@@ -38,9 +38,8 @@ def cpu_line(cpuinfo: str | None = None) -> str:
     have = [name for flag, name in CPU_FEATURES if flag in flags]
     line = f"CPU: {model or platform.machine()}, {os.cpu_count()} cores; " + (", ".join(have) or "no AVX2")
     if not flags & INT8_DOT_FLAGS:
-        line += ("; no VNNI or AMX-INT8: INT8 runs on AVX2's saturating 8-bit multiply-adds here, slower and a "
-                 "little less exact (the default model lost 0.010 val2017 AP to INT8 on such a CPU: BENCHMARKS.md, "
-                 "INT8)")
+        line += ("; no VNNI or AMX-INT8: INT8 runs on AVX2's saturating 8-bit multiply-adds here, slower than on "
+                 "those CPUs, and its AP differs a little from theirs (BENCHMARKS.md, INT8)")
     return line
 
 

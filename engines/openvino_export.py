@@ -21,6 +21,20 @@ from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 KEEP_FLOAT: tuple[str, ...] = ("Mconv7_stage2_L2", "Mconv7_stage2_L2_offsets", "conv2_1_dw")
 
 
+def advanced_parameters(**changes):
+    """NNCF's ``AdvancedQuantizationParameters`` of our INT8 build, with ``changes`` (its fields) applied.
+
+    Activation ranges are the minimum and maximum over all calibration frames, not NNCF's default mean of
+    per-frame extremes: that mean clipped the CPM and refinement-stage activations of most images (72 of the 80
+    train2017 images, up to 2.8x the range), which lowered people's scores (BENCHMARKS.md, INT8).
+    """
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+    return AdvancedQuantizationParameters(**{"activations_range_estimator_params": RangeEstimatorParametersSet.MINMAX,
+                                             **changes})
+
+
 def calibration_frames(images: list[str], video: str | None = None, video_frames: int = 20) -> list[np.ndarray]:
     """BGR frames for calibration: every image in ``images`` and ``video_frames`` frames spread over ``video``."""
     from ssapose.sources import read_frames
@@ -41,14 +55,16 @@ def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], si
                       keep_float: tuple[str, ...] = KEEP_FLOAT, fast_bias_correction: bool = True,
                       nncf_options: dict | None = None) -> Path:
     """Quantize ``onnx_path`` to INT8 with NNCF (mixed preset: symmetric weights, asymmetric
-    activations), calibrated on ``frames`` preprocessed at input height ``size``; write ``out_xml``.
+    activations over their full calibration range, see ``advanced_parameters``), calibrated on ``frames``
+    preprocessed at input height ``size``; write ``out_xml``.
 
     Args:
         keep_float: layers (state-dict keys of the network, e.g. ``Mconv7_stage2_L2``) left in
             floating point; every other convolution, the offset heads included, runs in INT8.
         fast_bias_correction: NNCF's fast bias correction (else the slower full one).
         nncf_options: more keyword arguments of ``nncf.quantize`` (``preset``, ``target_device``,
-            ``advanced_parameters``), replacing these defaults (benchmarks/int8_variants.py compares them).
+            ``advanced_parameters``: build it with ``advanced_parameters(...)`` to keep our ranges), replacing
+            these defaults (benchmarks/int8_variants.py compares them).
     """
     ov = import_openvino()
     try:
@@ -65,7 +81,8 @@ def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], si
     model = ov.convert_model(onnx_path)
     ignored = nncf.IgnoredScope(patterns=[f".*/{k}/.*" for k in keep_float], validate=False)
     options = dict(preset=nncf.QuantizationPreset.MIXED, subset_size=len(inputs),
-                   fast_bias_correction=fast_bias_correction, ignored_scope=ignored) | (nncf_options or {})
+                   fast_bias_correction=fast_bias_correction, ignored_scope=ignored,
+                   advanced_parameters=advanced_parameters()) | (nncf_options or {})
     quantized = nncf.quantize(model, nncf.Dataset(inputs), **options)
     quantized.set_rt_info(info.to_json(), ["ssapose"])
     out = Path(out_xml)

@@ -134,3 +134,37 @@ def test_int8_ap_within_001_of_fp32_on_val(default_models):
     int8, _ = evaluate_model(str(default_models[1]), str(val.ann), str(val.images), 368)
     assert fp32["AP"] >= 0.46                              # the issue's floor for the default decoding
     assert int8["AP"] >= fp32["AP"] - 0.01
+
+
+def per_tensor_input_highs(xml) -> dict[str, float]:
+    """Upper bound of each convolution's per-tensor input FakeQuantize in an IR, by its network layer name."""
+    import openvino as ov
+
+    highs = {}
+    for op in ov.Core().read_model(str(xml)).get_ordered_ops():
+        src = op.input_value(0).get_node() if op.get_type_name() == "Convolution" else None
+        if src is not None and src.get_type_name() == "FakeQuantize":
+            high = src.input_value(2).get_node().get_vector()
+            if high.size == 1:                              # depthwise inputs are per channel (min-max already)
+                highs[op.get_friendly_name().split("/")[2]] = float(high[0])
+    return highs
+
+
+def test_int8_activation_ranges_hold_every_calibration_image(default_models):
+    """Ranges are the extremes over all calibration frames: NNCF's default (the mean of per-frame maxima)
+    clipped the CPM and stage activations of most images, which lowered people's scores."""
+    torch = pytest.importorskip("torch")
+    from ssapose.models import load_checkpoint
+
+    highs = per_tensor_input_highs(default_models[1])
+    model, config, _ = load_checkpoint(str(paths.CHECKPOINT))
+    seen = {}
+    for key in highs:
+        model.convs[key].register_forward_pre_hook(
+            lambda mod, inp, key=key: seen.__setitem__(key, max(seen.get(key, -np.inf), float(inp[0].max()))))
+    with torch.no_grad():
+        for p in IMAGES:                                    # calibration images, preprocessed as calibration does
+            model.eval()(torch.from_numpy(prepare(cv2.imread(str(p)), 368, config.preprocess)[0]))
+    assert len(highs) >= 40, sorted(highs)
+    clipped = {k: round(seen[k] / highs[k], 3) for k in highs if seen[k] > highs[k] * 1.001 + 1e-6}
+    assert not clipped, f"calibration activations above the IR's range (max / high): {clipped}"
