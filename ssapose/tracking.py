@@ -7,6 +7,9 @@ Per frame, as ByteTrack does with boxes (here with poses and OKS):
    included, by OKS against each track's pose *predicted* to this frame (constant velocity);
 2. weak detections (``low_score`` <= score < ``high_score``) are matched to the confirmed tracks
    still unmatched and not lost, so a person whose skeleton weakens for a frame keeps the track;
+   those left then to the lost ones: a weak detection may start a track (4.), so where a lost
+   track is predicted it is that person coming back (ByteTrack starts tracks from confident
+   detections only, and so never meets this);
 3. the confident detections left are matched to the tentative tracks;
 4. the detections still left that score at least ``start_score`` start tentative tracks.
 
@@ -157,7 +160,9 @@ class Tracker:
         left = self._associate(confirmed, high, kp, t, owner)                    # 1. confident, all confirmed
         taken = set(owner.tolist())
         active = [i for i in confirmed if i not in taken and not self.tracks[i].lost]
-        self._associate(active, low, kp, t, owner)                               # 2. weak, the active ones
+        weak = self._associate(active, low, kp, t, owner)                        # 2. weak, the active ones
+        lost = [i for i in confirmed if i not in taken and self.tracks[i].lost]
+        self._associate(lost, weak, kp, t, owner)                                # 2b. weak, the lost ones
         left = self._associate(tentative, left, kp, t, owner)                    # 3. confident, tentative
         taken = set(owner.tolist())                                              # tracks matched so far
         weak_left = self._associate([i for i in tentative if i not in taken], low[owner[low] < 0],

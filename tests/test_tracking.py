@@ -131,3 +131,13 @@ def test_demo_clip_six_people_six_ids(demo_tracked):
     outside = {int(i) for idx, ids in frames for i in ids if i > 0
                and not any(a <= idx <= b + 10 for a, b in GT["segments"])}
     assert not outside and tracker.created == 6 and stats.id_switches() == 0
+
+
+def test_a_weak_detection_where_a_lost_track_is_keeps_its_id():
+    """A person lost for a frame who comes back weakly (leaving the view, half outside) keeps their id
+    instead of starting a second one from the same weak detections (the demo clip's first person did)."""
+    tracker = Tracker()
+    ids = _run([[(300, 300, 0.8)]] * 4 + [[]] + [[(300, 300, 0.3)]] * 4, tracker)
+    assert [list(i) for i in ids[:4]] == [[-1], [-1], [1], [1]]
+    assert all(list(i) == [1] for i in ids[5:]), [list(i) for i in ids]
+    assert tracker.created == 1
