@@ -35,6 +35,7 @@ from engines.openvino_export import (KEEP_FLOAT, advanced_parameters, calibratio
 from engines.runner import PoseEstimator, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import oks_matrix  # noqa: E402
+from ssapose.decode.limbs import match_pairs  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
 
 SIZE = 368
@@ -104,14 +105,8 @@ def agreement(reference: list, model: str, frames: list[np.ndarray]) -> float:
         a = a[a[..., 2].any(1)]
         b = est(frame).keypoints
         oks = oks_matrix(a, b)
-        matched = 0
-        for _ in range(min(len(a), len(b))):                   # greedy: the best remaining pair first
-            i, j = np.unravel_index(np.argmax(oks), oks.shape)
-            if oks[i, j] <= 0:
-                break
-            scores.append(oks[i, j])
-            oks[i, :], oks[:, j], matched = -1, -1, matched + 1
-        scores += [0.0] * (len(a) - matched + len(b) - matched)
+        pairs = match_pairs(oks, oks > 0, "greedy")               # the best remaining pair first
+        scores += oks[pairs[:, 0], pairs[:, 1]].tolist() + [0.0] * (len(a) + len(b) - 2 * len(pairs))
     est.backend.close()
     return float(np.mean(scores))
 
