@@ -75,7 +75,7 @@ def measure(config: str, height: int, frames: list, timed: int, device: str, thr
             ap: bool, decoder=None) -> Row:
     """One configuration: the network and decoder stage by stage, the pipeline end to end, and AP; ``decoder``:
     a ``DecoderChoice`` (None: the model's card)."""
-    from app.pipeline import Pipeline, PipelineConfig
+    from engines.run.pipeline import Pipeline, PipelineConfig
     from engines.benchmark import benchmark_backend
     from engines.evaluate import evaluate_model
 

@@ -55,19 +55,16 @@ def network_alone(model: str, frames: list[np.ndarray], streams: int, threads: i
 
 def pipeline_fps(model: str, frames: list[np.ndarray], fps: float, height: int = DEFAULT_INPUT_HEIGHT) -> float:
     """End-to-end FPS of the default pipeline on ``frames``, overlay drawn, mp4 and pose file written."""
-    from app.outputs import JsonLinesWriter
-    from app.pipeline import Pipeline, PipelineConfig
-    from app.video_out import VideoOut
+    from engines.run.pipeline import Pipeline, PipelineConfig
+    from engines.sinks import OutputSpec, Sinks, run_header
 
     with create_backend(model) as be, tempfile.TemporaryDirectory() as tmp:
-        video, poses = VideoOut(str(Path(tmp) / "o.mp4"), fps), JsonLinesWriter(str(Path(tmp) / "p.jsonl"),
-                                                                                 "benchmark", model, fps)
         pipe = Pipeline(iter(frames), be, PipelineConfig(input_size=height, draw=True, clock_fps=fps))
+        outs = OutputSpec(video=str(Path(tmp) / "o.mp4"), poses=str(Path(tmp) / "p.jsonl"))
+        sinks = Sinks(outs, run_header("benchmark", model, fps, pipe.settings()), fps)
         for r in pipe.results():
-            video.write(r.image)
-            poses.write(r, fps)
-        video.close()
-        poses.close()
+            sinks.write(r)
+        sinks.close()
         return pipe.summary().fps
 
 
@@ -84,7 +81,7 @@ def camera(frames: list[np.ndarray], fps: float, seconds: float):
 def live_latency(model: str, frames: list[np.ndarray], seconds: float = 10.0, fps: float = 30.0,
                  height: int = DEFAULT_INPUT_HEIGHT) -> tuple[float, float, int]:
     """``(median ms, p95 ms, frames dropped)`` from capture to result in live mode, frames at ``fps``."""
-    from app.pipeline import Pipeline, PipelineConfig
+    from engines.run.pipeline import Pipeline, PipelineConfig
 
     with create_backend(model, streams=1) as be:     # as ssapose video opens a live source: one request
         pipe = Pipeline(camera(frames, fps, seconds), be, PipelineConfig(input_size=height, live=True, draw=True))

@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "estimation (OpenPose-style PAFs with resolution-irrelevant encoding).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_engine_commands(sub)
-    from app.batch import add_command as add_batch
+    from app.batch.command import add_command as add_batch
     from app.bench import add_command as add_benchmark
     from app.commands import add_commands as add_app_commands
 

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from app.batch import output_names
+from app.batch.command import output_names
 
 
 def expand_sources(inputs: list[str]) -> list[str]:
@@ -43,27 +43,30 @@ def per_source(template: str | None, name: str, suffix: str, single: bool = Fals
 
 
 def outputs_for(args, sources: list[str]) -> dict:
-    """Each source's ``Outputs`` from --out, --json and --csv."""
-    from app.video_run import Outputs
+    """Each source's :class:`engines.sinks.OutputSpec` from --out, --json and --csv, checked before any work: no
+    output is an input or another output of the run (``engines.sinks.check_outputs``)."""
+    from engines.sinks import OutputSpec, check_outputs
 
     names = output_names(sources)
     one = len(sources) == 1
-    return {s: Outputs(per_source(args.out, names[s], ".mp4", one), per_source(args.json, names[s], ".jsonl", one),
-                       per_source(args.csv, names[s], ".csv", one)) for s in sources}
+    outs = {s: OutputSpec(per_source(args.out, names[s], ".mp4", one), per_source(args.json, names[s], ".jsonl", one),
+                          per_source(args.csv, names[s], ".csv", one)) for s in sources}
+    taken: list[str] = []
+    for s in sources:
+        check_outputs(outs[s], sources, taken)
+        taken += [p for _, p in outs[s].items()]
+    return outs
 
 
 def run_many(args, sources: list[str]) -> int:
     """Every source at once on one backend; exit 1 if any source processed nothing, else 0."""
-    from app.session import RunSpec, open_backend
+    from engines.run.session import RunSpec, open_backend
     from app.video_run import run_one
 
     if args.show:
         raise ValueError("--show takes one source; with several, write --out videos instead")
     names = output_names(sources)
     outputs = outputs_for(args, sources)
-    paths = [p for o in outputs.values() for p in (o.out, o.json, o.csv) if p]
-    if len(set(paths)) != len(paths):
-        raise ValueError("two sources would write the same file: use {name} in --out/--json/--csv")
     backend = open_backend(RunSpec(sources[0], args.model, args.backend, args.device, args.threads, args.streams))
     codes: dict[str, int] = {}
     errors: dict[str, BaseException] = {}

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from engines.cli import decoder_choice, tta_choice
-from engines.cli_args import bounded, fraction, prepare_output
+from engines.cli_args import bounded, fraction
+from engines.sinks import OutputSpec
 from ssapose.overlay import DrawStyle
 
 
@@ -46,112 +47,92 @@ def tracker_config(args):
                          max_lost_s=args.track_lost_s, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta)
 
 
-class Outputs:
-    """Where one source's annotated video, pose file and table go (None: not written)."""
-
-    def __init__(self, out: str | None, json: str | None, csv: str | None):
-        self.out, self.json, self.csv = out, json, csv
-
-
 def draw_style(args) -> DrawStyle:
     """The overlay the command line asks for (``--kp-threshold``, ``--limb-threshold``, ``--line-width``,
     ``--no-ids``, ``--no-fps``)."""
     return DrawStyle(args.kp_threshold, args.limb_threshold, args.line_width, not args.no_ids, not args.no_fps)
 
 
-def run_one(args, source: str, outs: Outputs, backend=None, label: str = "", viewer=None) -> int:
+def run_one(args, source: str, outs: OutputSpec, backend=None, label: str = "", viewer=None) -> int:
     """One source through the pipeline with its outputs (``backend``: an opened one to share; ``label``: a
     prefix for its summary lines when several run at once; ``viewer``: a window whose ``show(image)`` returns
-    False once closed). Exit status as ``app.commands.run_video``."""
+    False once closed). Exit status as ``app.commands.run_video``; a failure to write an output ends the run with
+    its summary and exit status 1."""
     from tqdm import tqdm
 
-    from app.outputs import JsonLinesWriter, TableWriter
-    from app.pipeline import PipelineConfig, SourceFailed
-    from app.session import RunSpec, open_run
-    from app.track_stats import TrackStats
+    from engines.run.session import open_run
+    from engines.sinks import SinkError
     from ssapose.tracking import Tracker
-    from app.video_out import VideoOut
 
-    for path, suffixes, what in ((outs.out, (".mp4",), "video"), (outs.json, (".jsonl", ".json"), "poses file"),
-                                 (outs.csv, (".csv", ".parquet"), "table")):
-        if path:
-            prepare_output(path, suffixes, what, source=source)
-    track = args.track or bool(outs.csv)
+    tracker = Tracker(tracker_config(args)) if args.track or outs.table else None
     bar = None
-    style = draw_style(args)
-    tta = tta_choice(args)
-    spec = RunSpec(source, args.model, args.backend, args.device, args.threads, args.streams, live=args.live,
-                   pipeline=PipelineConfig(input_size=tta.height, decoder=decoder_choice(args),
-                                           max_frames=args.max_frames, draw=bool(outs.out or args.show), style=style,
-                                           flip=tta.flip, scales=tta.scales, auto=tta.auto))
-    tracker = Tracker(tracker_config(args)) if track else None
-    stats = TrackStats() if tracker else None
-    run = open_run(spec, tracker, backend=backend,
+    spec = run_spec(args, source, draw=bool(args.show))
+    run = open_run(spec, tracker, outs, backend=backend, track_stats=True,
                    on_skip=lambda text: (bar.write if bar else print)(f"warning: {label}skipped {text}",
                                                                       file=sys.stderr))
-    src, pipe = run.source, run.pipeline
-    video = VideoOut(outs.out, src.fps) if outs.out else None
-    poses = JsonLinesWriter(outs.json, source, args.model, src.fps, pipe.settings()) if outs.json else None
-    table = TableWriter(outs.csv, {"source": source, "model": args.model, "fps": src.fps,
-                                   "tracker": tracker.describe(), **pipe.settings()}) if outs.csv else None
+    src = run.source
     total = min(src.count, args.max_frames) if args.max_frames and src.count else src.count
     bar = tqdm(total=total or None, unit="frame", desc=Path(src.name).name,
                disable=not sys.stderr.isatty() or bool(label))
-    stopped, failure = "", None
+    write_error = None
     try:
-        for r in pipe.results():
-            if video is not None and r.image is not None:
-                video.write(r.image)
-            for out in (poses, table):
-                if out is not None:
-                    out.write(r, src.fps)
-            if stats is not None:
-                stats.add(r.index, r.raw_poses, r.poses, r.track_ids)
+        for r in run.results():
             if viewer is not None and not viewer.show(r.image):
-                stopped = "window closed"
+                run.stopped = "window closed"
                 break
             bar.update(1)
-    except SourceFailed as e:
-        failure = e
+    except SinkError as e:
+        write_error = e
+        run.stopped = f"cannot write: {e}"
     except KeyboardInterrupt:
-        stopped = "interrupted (Ctrl-C)"
+        run.stopped = "interrupted (Ctrl-C)"
         raise
     finally:
         bar.close()
-        pipe.stop()
-        if table is not None and stats is not None:
-            table.footer({"tracking": stats.describe(tracker)})
-        for out in (video, poses, table):
-            if out is not None:
-                out.close()
-        run.close()
-        if pipe.reached_max:
-            stopped = f"--max-frames {args.max_frames} reached"
-        _print_summary(src, pipe, stopped or (f"the source failed: {failure.__cause__}" if failure else ""), args,
-                       outs, label)
-    if stats is not None:
-        print(label + stats.describe(tracker))
-    if pipe.stats.processed == 0 and (failure or src.report.early):
-        print(f"ssapose video: error: {label}nothing processed: {src.report.stopped or failure}", file=sys.stderr)
+        try:
+            run.close()
+        except SinkError as e:
+            write_error = write_error or e
+            run.stopped = run.stopped or f"cannot write: {e}"
+        _print_summary(run, args, outs, label)
+    if run.stats is not None:
+        print(label + run.stats.describe(tracker))
+    if write_error is not None:
+        print(f"ssapose video: error: {label}{write_error}", file=sys.stderr)
+        return 1
+    if run.processed == 0 and (run.failure or run.report.early):
+        print(f"ssapose video: error: {label}nothing processed: {run.report.stopped}", file=sys.stderr)
         return 1
     return 0
 
 
-def _print_summary(src, pipe, stopped: str, args, outs: Outputs, label: str = "") -> None:
+def run_spec(args, source: str, draw: bool = False):
+    """The :class:`engines.run.session.RunSpec` of one source from the flags of ``video`` (and ``batch``): the
+    model, how the network sees a frame (``tta_choice``), the decoder, the overlay and the frame limit."""
+    from engines.run.pipeline import PipelineConfig
+    from engines.run.session import RunSpec
+
+    view = tta_choice(args)
+    style = draw_style(args) if hasattr(args, "kp_threshold") else DrawStyle()
+    return RunSpec(source, args.model, args.backend, args.device, args.threads, args.streams,
+                   live=getattr(args, "live", None),
+                   pipeline=PipelineConfig(input_size=view.height, decoder=decoder_choice(args),
+                                           max_frames=getattr(args, "max_frames", 0), draw=draw, style=style,
+                                           flip=view.flip, scales=view.scales, auto=view.auto))
+
+
+def _print_summary(run, args, outs: OutputSpec, label: str = "") -> None:
     """One line for every run: frames read / expected, skipped and why it stopped; then the outputs and speed."""
-    report = src.report
-    if stopped:
-        report.stopped = stopped
+    report, pipe = run.report, run.pipeline
     n = pipe.stats.processed
     line = f"{label}{report.describe()}; {n} processed, {pipe.stats.dropped} dropped as stale"
     if pipe.schedule is not None:
         line += f"; input size auto: second pass on {pipe.stats.second_pass} frames"
     print(line, file=sys.stderr if report.early else sys.stdout)
-    written = [f"{what}: {p}" for what, p in (("video", outs.out), ("poses", outs.json), ("table", outs.csv)) if p]
+    written = [f"{what}: {p}" for what, p in (("video", outs.video), ("poses", outs.poses), ("table", outs.table))
+               if p]
     if written:
         print(label + "; ".join(written))
     if n:
         print(f"{label}inference: {pipe.backend.name}, {pipe.streams} request{'s' if pipe.streams > 1 else ''} in flight, "
               f"threads {args.threads or 'auto'}; " + pipe.summary().describe())
-
-

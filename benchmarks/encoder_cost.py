@@ -3,7 +3,7 @@
     python benchmarks/encoder_cost.py [--frames 300] [--rounds 2]
 
 Pipes the demo clip's first frames (decoded beforehand, raw BGR) into FFmpeg with ``ssapose video``'s own command
-(``app.video_out.ffmpeg_command``: one encoder thread, keyframe every 10 frames, fragmented MP4, yuv420p), only
+(``engines.sinks.video.ffmpeg_command``: one encoder thread, keyframe every 10 frames, fragmented MP4, yuv420p), only
 the encoder swapped, and prints the encoder process's CPU time per frame (user + system) and the file size per
 frame, per encoder setting and round. The first row is what ships.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.video_out import CODEC, ffmpeg_command, ffmpeg_exe  # noqa: E402
+from engines.sinks.video import CODEC, ffmpeg_command, ffmpeg_exe  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.sources import read_frames  # noqa: E402
 

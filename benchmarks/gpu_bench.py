@@ -22,7 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from engines.run.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from engines import create_backend  # noqa: E402
 from engines.evaluate import evaluate_model  # noqa: E402
 from engines.torch_backend import TorchBackend  # noqa: E402

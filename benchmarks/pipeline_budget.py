@@ -26,9 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from app.capacity import network_alone  # noqa: E402
-from app.outputs import JsonLinesWriter  # noqa: E402
-from app.pipeline import FrameResult  # noqa: E402
-from app.video_out import VideoOut  # noqa: E402
+from engines.sinks import OutputSpec, Sinks, run_header  # noqa: E402
+from engines.run.pipeline import FrameResult  # noqa: E402
 from engines import auto_streams, create_backend  # noqa: E402
 from engines.runner import PoseEstimator, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
@@ -73,16 +72,18 @@ def main() -> int:
     steps["draw the overlay"] = cpu_ms(lambda k: draw_poses(frames[k].copy(), poses[k], style), range(len(frames)))
     images = [draw_poses(frames[k].copy(), poses[k], style) for k in range(len(frames))]
     with tempfile.TemporaryDirectory() as tmp:
-        video = VideoOut(str(Path(tmp) / "o.mp4"), fps)
+        head = run_header("clip", args.model, fps, {})
+        video = Sinks(OutputSpec(video=str(Path(tmp) / "o.mp4")), head, fps)
         child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        steps["write the mp4"] = cpu_ms(video.write, images)
+        steps["write the mp4"] = cpu_ms(lambda k: video.write(FrameResult(k, 0.0, poses[k], Timings(), image=images[k])),
+                                        range(len(images)))
         video.close()                                  # an ffmpeg encoder is a child process: count its CPU too
         child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         encoder = (child1.ru_utime + child1.ru_stime - child0.ru_utime - child0.ru_stime) * 1e3 / len(images)
         steps["write the mp4"] += encoder
-        lines = JsonLinesWriter(str(Path(tmp) / "o.jsonl"), "clip", args.model, fps)
+        lines = Sinks(OutputSpec(poses=str(Path(tmp) / "o.jsonl")), head, fps)
         steps["write the pose line"] = cpu_ms(
-            lambda k: lines.write(FrameResult(k, 0.0, poses[k], Timings()), fps), range(len(frames)))
+            lambda k: lines.write(FrameResult(k, 0.0, poses[k], Timings())), range(len(frames)))
         lines.close()
     network = 1000.0 * cores / capacity
     rest = sum(steps.values())

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from ssapose import paths
-from app.pipeline import Pipeline, PipelineConfig
+from engines.run.pipeline import Pipeline, PipelineConfig
 from engines import create_backend
 from engines.runner import PoseEstimator, Timings
 from ssapose.overlay import draw_hud, draw_poses

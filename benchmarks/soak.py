@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from app.session import LIVE_STREAMS  # noqa: E402
+from engines.run.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from engines.run.session import LIVE_STREAMS  # noqa: E402
 from ssapose.tracking import Tracker  # noqa: E402
 from engines import create_backend  # noqa: E402
 from ssapose import paths  # noqa: E402

@@ -44,7 +44,7 @@ def one_run(model: str) -> tuple[float, float]:
 
 def torch_on_path(model: str) -> bool:
     code = ("import sys; from app.cli import build_parser; from engines import create_backend; "
-            "from app.pipeline import Pipeline; from app.commands import run_video; "
+            "from engines.run.pipeline import Pipeline; from app.commands import run_video; "
             f"create_backend({model!r}, 'auto'); print('torch' in sys.modules)")
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout.strip() == "True"
 

@@ -21,8 +21,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from app.track_stats import TrackStats  # noqa: E402
+from engines.run.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from engines.run.track_stats import TrackStats  # noqa: E402
 from ssapose.tracking import Tracker  # noqa: E402
 from engines import create_backend  # noqa: E402
 from ssapose import paths  # noqa: E402

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from engines import BACKEND_HELP, BACKENDS, require_torch
-from engines.modes import AUTO, MODES, Mode, ScheduleConfig
-from engines.cli_args import (AUTO_SIZE, bounded, fraction, input_size, input_size_or_auto, prepare_output, streams,
+from engines.modes import AUTO, MODES, Mode, ScheduleConfig, resolve_view
+from engines.cli_args import (bounded, fraction, input_size, input_size_or_auto, prepare_output, streams,
                               threads)
 from ssapose import paths
 from ssapose.coco import format_stats
@@ -35,14 +35,14 @@ def add_model_args(p, threads_default: int | None = None) -> None:
     p.add_argument("--backend", default="auto", choices=BACKENDS, help=BACKEND_HELP)
     p.add_argument("--device", default="cpu",
                    help="cpu, or cuda / cuda:N for a .pt model with a CUDA build of torch (default: %(default)s)")
-    p.add_argument("--input-size", type=input_size_or_auto, default=DEFAULT_INPUT_SIZE,
-                   help="network input height in pixels; the width follows the frame's aspect ratio, padded to the "
-                        "stride (OpenPose's -1xH). Lite models fit the longer side instead. auto: a first pass at "
+    p.add_argument("--input-size", type=input_size_or_auto, default=None,
+                   help="network input height in pixels (default: the --mode's, "
+                        f"{DEFAULT_INPUT_HEIGHT}, or {MODES['fast'].height} for fast; a value given wins over the "
+                        "mode's); the width follows the frame's aspect ratio, padded to the stride (OpenPose's -1xH). Lite models fit the longer side instead. auto: a first pass at "
                         f"{DEFAULT_INPUT_HEIGHT} and, where the smallest person found there is under "
                         f"{AUTO.small_px:g} px tall, a second pass with scales "
                         f"{','.join(f'{s:g}' for s in AUTO.scales)} averaged in (video: decided every "
-                        f"{ScheduleConfig().every} frames from the tracked people, with hysteresis) "
-                        "(default: %(default)s)")
+                        f"{ScheduleConfig().every} frames from the tracked people, with hysteresis)")
     p.add_argument("--threads", type=threads, default=threads_default,
                    help="CPU threads for inference in all: a number, or auto (or 0) for the backend's own choice, "
                         f"all cores (default: {threads_default or 'auto'})")
@@ -83,7 +83,7 @@ def add_tta_args(p) -> None:
                              f"score of {d.averaged_min_score:g}, one view's with {d.peak_threshold:g} and "
                              f"{d.min_score:g} (a part or person seen by one view is diluted by the others)")
     g.add_argument("--mode", choices=tuple(MODES), default="default",
-                   help="fast: height 256 (unless --input-size is given); default: one pass; accurate: "
+                   help=f"fast: height {MODES['fast'].height}; default: one pass; accurate: "
                         f"{MODES['accurate'].describe()} (AP and cost of each: BENCHMARKS.md) (default: %(default)s)")
     g.add_argument("--flip", action="store_true",
                    help="test-time flipping: also run the mirrored frame and average its maps, mirrored back "
@@ -106,17 +106,10 @@ def scale_list(text: str) -> tuple[float, ...]:
 
 
 def tta_choice(args) -> Mode:
-    """The mode of :func:`add_tta_args`, with --flip, --scales and an explicit --input-size (or auto) on top."""
-    m = MODES[getattr(args, "mode", "default")]
-    auto = args.input_size == AUTO_SIZE
-    size = DEFAULT_INPUT_HEIGHT if auto else args.input_size
-    height = size if m.height is None or size != DEFAULT_INPUT_HEIGHT else m.height
-    scales = getattr(args, "scales", None) or m.scales
-    if auto and scales != (1.0,):
-        raise ValueError("--input-size auto chooses its own scales: drop --scales (or --mode accurate), or give "
-                         "a fixed --input-size")
-    return Mode(height=DEFAULT_INPUT_HEIGHT if auto else height, flip=m.flip or getattr(args, "flip", False),
-                scales=scales, auto=AUTO if auto else None)
+    """How the network sees a frame, from --mode, --input-size, --flip and --scales: ``engines.modes.resolve_view``
+    (a flag given explicitly wins over the mode)."""
+    return resolve_view(getattr(args, "mode", "default"), args.input_size, True if getattr(args, "flip", False)
+                        else None, getattr(args, "scales", None))
 
 
 def decoder_choice(args) -> DecoderChoice:

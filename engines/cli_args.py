@@ -7,8 +7,9 @@ is checked when the arguments are parsed, before any work starts.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
+
+from engines.sinks import check_file, same_file
 
 
 def bounded(lo: float, hi: float | None = None, *, integer: bool = True, unit: str = ""):
@@ -74,34 +75,11 @@ streams = _count_or_auto(64, ("auto",), "auto")
 
 def prepare_output(path: str, suffixes: tuple[str, ...], what: str = "output", source: str | None = None) -> Path:
     """Check an output file before any work: its suffix, that it is not the ``source`` being read,
-    its folder (created if missing), writability.
+    its folder (created if missing), writability (``engines.sinks.check_file``).
 
     Raises:
         ValueError: with the reason, naming the file.
     """
-    p = Path(path)
-    if source is not None and same_file(p, source):
+    if source is not None and same_file(path, source):
         raise ValueError(f"{what} {path!r} is the input {source!r}: it would be overwritten; write somewhere else")
-    if suffixes and p.suffix.lower() not in suffixes:
-        raise ValueError(f"{what} {path!r} must end in {' or '.join(suffixes)}")
-    if p.is_dir():
-        raise ValueError(f"{what} {path!r} is a folder; give a file name")
-    folder = p.parent if str(p.parent) else Path(".")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ValueError(f"cannot create the folder of {what} {path!r}: {e.strerror}") from e
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f"cannot write {what} {path!r}: folder {folder} is not writable")
-    return p
-
-
-def same_file(a, b) -> bool:
-    """True if paths ``a`` and ``b`` name the same file (the same resolved path, or a link to it)."""
-    a, b = Path(a), Path(b)
-    try:
-        if a.exists() and b.exists():
-            return os.path.samefile(a, b)
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
+    return check_file(path, what, suffixes)

@@ -16,7 +16,10 @@ from ssapose.poses import Poses
 def check_scales(scales) -> tuple[float, ...]:
     """``scales`` as a tuple, checked: input heights relative to the default height's pass, positive, 1 among them
     (the default height's pass, which ``--input-size auto`` reuses as its first)."""
-    scales = tuple(scales)
+    try:
+        scales = tuple(float(s) for s in scales)
+    except (TypeError, ValueError):
+        raise ValueError(f"scales must be a list of numbers, got {scales!r}") from None
     if 1.0 not in scales or any(s <= 0 for s in scales):
         raise ValueError(f"scales {scales}: they must be positive and include 1 (the default height's pass)")
     return scales
@@ -74,7 +77,7 @@ AUTO = AutoHeight(small_px=32.0)
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    """``--input-size auto`` on video (``app.height_schedule``): every: frames per block; on / off: fraction
+    """``--input-size auto`` on video (``engines.run.height_schedule``): every: frames per block; on / off: fraction
     of a block's frames on which the rule fires that switches the second pass on / off."""
 
     every: int = 15
@@ -123,5 +126,57 @@ class Mode:
 MODES = {"fast": Mode(height=256), "default": Mode(), "accurate": Mode(flip=True, scales=(0.5, 1.0, 1.5, 2.0))}
 
 
+def resolve_view(mode: str = "default", input_size=None, flip: bool | None = None,
+                 scales=None) -> Mode:
+    """How the network sees a frame, by the one rule every entry point follows (CLI, app, batch, Python API):
+    start from ``mode`` (a name of :data:`MODES`) and let every value given explicitly win over the mode's.
+
+    input_size: the network input height in pixels (a whole number from 32 to 4096; numpy integers too), ``"auto"``
+        (a first pass at the default height, a second where people are small), or None (the mode's height, else the
+        default); flip: test-time flipping (None: the mode's); scales: input heights relative to the input size whose
+        maps are averaged (None: the mode's; 1 must be among them). Returns a :class:`Mode` whose ``height`` is set.
+
+    Raises:
+        ValueError: one line naming the value and the rule it breaks.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    m = MODES[mode]
+    auto = isinstance(input_size, str) and input_size.strip().lower() == "auto"
+    if auto:
+        height = DEFAULT_INPUT_HEIGHT
+    elif input_size is None:
+        height = m.height or DEFAULT_INPUT_HEIGHT
+    else:
+        height = check_height(input_size)
+    scales = m.scales if scales is None else check_scales(scales)
+    if auto and scales != (1.0,):
+        raise ValueError("input size 'auto' chooses its own scales: give no scales (nor the accurate mode), or a "
+                         "fixed input size")
+    return Mode(height=height, flip=m.flip if flip is None else bool(flip), scales=scales,
+                auto=AUTO if auto else None)
+
+
+#: The network input heights a user may ask for, in pixels.
+HEIGHT_RANGE = (32, 4096)
+
+
+def check_height(value) -> int:
+    """``value`` as an input height in pixels: a whole number (numpy integers too, not a bool) in
+    :data:`HEIGHT_RANGE`; raises ValueError in one line otherwise."""
+    lo, hi = HEIGHT_RANGE
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ValueError(f"input size must be a whole number of pixels from {lo} to {hi}, or 'auto'; got {value!r}")
+    return int(value)
+
+
 #: The presets the desktop app offers: the ``--mode`` ones and ``--input-size auto``.
 APP_MODES = {**MODES, "auto height": Mode(auto=AUTO)}
+
+
+def preset_view(name: str, input_size=None) -> Mode:
+    """The view of the app's preset ``name`` (:data:`APP_MODES`), an explicit ``input_size`` winning as in
+    :func:`resolve_view`."""
+    if name == "auto height":
+        return resolve_view("default", "auto")
+    return resolve_view(name, input_size)

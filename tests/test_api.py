@@ -66,11 +66,11 @@ def test_bad_images_are_refused(estimator, tmp_path):
 def test_stream_tracks_people_with_ids(estimator):
     """The demo clip's man walks in after the empty room: with tracking, his poses carry an id."""
     frames = list(estimator.stream(DEMO, track=True, max_frames=160))
-    numbers = [n for n, _ in frames]
+    numbers = [r.index for r in frames]
     assert numbers == sorted(numbers) and len(frames) == 160
-    ids = {int(i) for _, p in frames for i in p.ids if i > 0}
+    ids = {int(i) for r in frames for i in r.poses.ids if i > 0}
     assert len(ids) >= 1
-    untracked = next(p for _, p in estimator.stream(DEMO, max_frames=1))
+    untracked = next(r.poses for r in estimator.stream(DEMO, max_frames=1))
     assert untracked.ids is None
 
 

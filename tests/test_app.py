@@ -65,7 +65,7 @@ def test_hud_shows_the_true_people_count(real_window, qtbot, real_model):
     live = real_window.live
     run_once(live, qtbot)
     img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
-    every = PoseEstimator(create_backend(real_model), live.size.value())(img)
+    every = PoseEstimator(create_backend(real_model), live.network_view().height)(img)
     n = int(every.shown(live.shown_slider.value() / 100).sum())             # the poses shown
     assert n >= 2 and f"people {n} " in live.hud.text()
 
@@ -77,7 +77,7 @@ def test_the_person_score_slider_chooses_the_poses_shown(real_window, qtbot, rea
 
     live = real_window.live
     img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
-    every = PoseEstimator(create_backend(real_model), live.size.value())(img)
+    every = PoseEstimator(create_backend(real_model), live.network_view().height)(img)
     live.shown_slider.setValue(0)
     run_once(live, qtbot)
     assert len(every) >= 2 and f"people {len(every)} " in live.hud.text()
@@ -167,7 +167,7 @@ def test_pause_and_recording(window, qtbot, tmp_path, monkeypatch):
     live.stop()
     videos = list(tmp_path.glob("ssapose-*.mp4"))
     assert len(videos) == 1 and videos[0].stat().st_size > 0
-    from app.outputs import read_json_lines
+    from engines.sinks.files import read_json_lines
     header, frames = read_json_lines(str(videos[0].with_suffix(".jsonl")))
     assert header["source"] == str(DEMO) and header["input_size"] == 256 and header["flip"] is False
     assert len(frames) >= 3 and {"frame", "time", "people"} <= set(frames[0])
@@ -253,7 +253,7 @@ def test_draw_fields_colours_peaks_and_pafs():
 def test_the_mode_box_reaches_the_pipeline_and_the_evaluation(window, qtbot):
     """Live tab: the chosen preset runs (flip and scales, or the auto height's schedule) and is remembered;
     eval tab: its preset goes to the evaluation."""
-    from engines.modes import APP_MODES
+    from engines.modes import preset_view
 
     live = window.live
     live.size.setValue(256)
@@ -266,8 +266,13 @@ def test_the_mode_box_reaches_the_pipeline_and_the_evaluation(window, qtbot):
         assert check(live.worker.pipeline), name
         live.stop()
         assert window.settings.value("mode") == name
+    live.mode.setCurrentText("fast")                # the one rule: a height set in the box wins over the mode's
+    live.size.setValue(0)
+    assert live.network_view().height == 256
+    live.size.setValue(320)
+    assert live.network_view().height == 320
     ev = window.eval
     ev.mode.setCurrentText("auto height")
     ev.run()
-    assert ev.worker.mode == APP_MODES["auto height"]
+    assert ev.worker.mode == preset_view("auto height")
     qtbot.waitUntil(lambda: ev.worker.isFinished(), timeout=120000)

@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_video_is_retried_and_its_output_is_complete(tmp_pat
     video = tmp_path / "long.mp4"
     _clip(video, 300, 120)
     out = tmp_path / "out"
-    rc, stdout, stderr, killed = run_and_kill(["batch", str(video), "--out-dir", str(out)], "app.batch_worker",
+    rc, stdout, stderr, killed = run_and_kill(["batch", str(video), "--out-dir", str(out)], "app.batch.worker",
                                               lambda: mid_video(out))
     assert killed, "the worker was never seen mid-video"
     assert rc == 0, stderr[-2000:]
@@ -128,11 +128,9 @@ def test_ray_needs_ray_or_says_how_to_get_it(clips, tmp_path, capsys):
 def test_worker_options_survive_the_trip_to_the_worker_process():
     """The options go to each worker as JSON: tuples, the decoder, the overlay style and the auto height's rule
     must come back as they were."""
-    from dataclasses import replace
-
-    from app.batch_worker import WorkerOptions
-    from app.pipeline import PipelineConfig
-    from app.session import RunSpec
+    from app.batch.worker import WorkerOptions
+    from engines.run.pipeline import PipelineConfig
+    from engines.run.session import RunSpec
     from engines.modes import AUTO
     from ssapose.decode import DecoderChoice, DecoderConfig
     from ssapose.overlay import DrawStyle
@@ -146,5 +144,62 @@ def test_worker_options_survive_the_trip_to_the_worker_process():
     assert WorkerOptions.from_json(plain.to_json()) == plain
     full = WorkerOptions(RunSpec("", "m.xml", pipeline=PipelineConfig(decoder=DecoderConfig(peak_threshold=0.05))))
     assert WorkerOptions.from_json(full.to_json()) == full          # a whole decoder config comes back as one
-    assert opts.spec("clip.mp4", draw=True) == RunSpec("clip.mp4", "m.xml", threads=2,
-                                                       pipeline=replace(pipe, draw=True))
+    assert opts.spec("clip.mp4") == RunSpec("clip.mp4", "m.xml", threads=2, pipeline=pipe)
+
+
+def test_output_names_are_distinct_and_do_not_depend_on_the_order():
+    from itertools import permutations
+
+    from app.batch.command import output_names
+
+    videos = ["/d/a/clip.mp4", "/d/b/clip.mp4", "/d/b/clip.avi", "/d/c/other.mp4", "/e/a/clip.mp4"]
+    first = output_names(videos)
+    assert len(set(first.values())) == len(videos)
+    assert first["/d/c/other.mp4"] == "other"
+    for order in permutations(videos):
+        assert output_names(list(order)) == first
+    assert output_names(["/x/a/clip.mp4", "/x/b/clip.mp4"]) == {"/x/a/clip.mp4": "a-clip", "/x/b/clip.mp4": "b-clip"}
+
+
+def test_a_video_replaced_while_it_is_processed_is_not_recorded_as_done(tmp_path):
+    from app.batch.command import plan_jobs
+    from app.batch.manifest import Manifest
+
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"old content")
+    manifest = Manifest(tmp_path)
+    (job,), _ = plan_jobs([str(video)], tmp_path / "out", ("poses",), manifest)    # stamped before processing
+    os.utime(video, (1, 1))
+    video.write_bytes(b"new content, longer")                                    # replaced meanwhile
+    entry = manifest.settle(job, {"done": True, "frames": 3})
+    assert entry["status"] == "failed" and "changed while it was processed" in entry["reason"]
+    assert not manifest.done(str(video), job.outputs)
+    untouched = tmp_path / "u.mp4"
+    untouched.write_bytes(b"same")
+    (job,), _ = plan_jobs([str(untouched)], tmp_path / "out", ("poses",), manifest)
+    assert manifest.settle(job, {"done": True})["status"] == "done"
+
+
+def test_an_out_dir_that_is_a_file_is_one_line(clips, tmp_path, capsys):
+    f = tmp_path / "taken"
+    f.write_text("x")
+    assert main(["batch", str(clips / "c0.mp4"), "--out-dir", str(f)]) == 1
+    err = capsys.readouterr().err
+    assert "is a file" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_ctrl_c_stops_the_workers_quietly_and_leaves_no_partial_file(tmp_path):
+    video = tmp_path / "long.mp4"
+    _clip(video, 300, 120)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "batch", str(video), "--out-dir", str(out)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and not mid_video(out) and proc.poll() is None:
+        time.sleep(0.05)
+    assert mid_video(out), "the worker was never seen mid-video"
+    os.killpg(proc.pid, signal.SIGINT)                  # Ctrl-C: the terminal signals the foreground group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+    assert not list(out.glob(".*partial*")) and not (out / "long.jsonl").exists()
+    assert not subprocess.run(["pgrep", "-f", "app.batch.worker"], capture_output=True).stdout

@@ -27,7 +27,7 @@ def test_the_camera_paces_its_frames():
 
 
 def test_a_live_source_gets_one_request_and_a_file_all_it_can_use():
-    from app.session import RunSpec, open_run
+    from engines.run.session import RunSpec, open_run
     from engines import auto_streams
 
     for live, want in ((True, 1), (False, auto_streams())):
@@ -40,8 +40,8 @@ def test_a_live_source_gets_one_request_and_a_file_all_it_can_use():
 def test_a_run_takes_its_pipeline_settings_and_sets_the_clocks_from_the_source():
     """``RunSpec.pipeline`` reaches the pipeline as given; live mode, pacing and the tracker's clock come from the
     source (a file: its frame rate) and the spec's ``live``/``realtime``."""
-    from app.pipeline import PipelineConfig
-    from app.session import RunSpec, open_run
+    from engines.run.pipeline import PipelineConfig
+    from engines.run.session import RunSpec, open_run
     from ssapose.decode import DecoderChoice
 
     pipe = PipelineConfig(input_size=256, decoder=DecoderChoice(refine="offsets"), flip=True, max_frames=3)

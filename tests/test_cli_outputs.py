@@ -93,7 +93,7 @@ def test_ctrl_c_keeps_every_frame_written(tmp_path, small_model):
     import subprocess
     import sys
 
-    from app.outputs import read_json_lines
+    from engines.sinks.files import read_json_lines
     from conftest import ROOT
 
     out = tmp_path / "poses.jsonl"

@@ -7,7 +7,7 @@ import pytest
 
 from ssapose.coco import oks_matrix
 from ssapose.tracking import OneEuro, one_euro_step
-from app.video_out import _letterbox
+from engines.sinks.video import _letterbox
 from ssapose.redact import has_secret, redact, without_password
 from ssapose.skeleton import COCO_SIGMAS
 from ssapose.sources import END_OF_INPUT, ReadReport

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.outputs import read_json_lines
+from engines.sinks.files import read_json_lines
 from ssapose import sources
 from ssapose.sources import FrameSource
 
@@ -28,7 +28,7 @@ CLIP_FRAMES = 300
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     """The first 300 frames of the demo clip (stream copy, index at the front, as most cameras write it)."""
-    from app.video_out import ffmpeg_exe
+    from engines.sinks.video import ffmpeg_exe
 
     exe = ffmpeg_exe()
     if exe is None:

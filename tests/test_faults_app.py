@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from app.pipeline import Pipeline, PipelineConfig
+from engines.run.pipeline import Pipeline, PipelineConfig
 
 from conftest import DATA, ROOT
 from test_pipeline import FieldsBackend, frames

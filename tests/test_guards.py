@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from app.outputs import JsonLinesWriter
-from app.pipeline import FrameResult, Pipeline, PipelineConfig
+from engines.sinks import run_header
+from engines.sinks.files import JsonLinesWriter
+from engines.run.pipeline import FrameResult, Pipeline, PipelineConfig
 from engines.runner import Timings
 from ssapose.decode.limbs import pair_scores
 from ssapose.overlay import DrawStyle, draw_poses
@@ -23,12 +24,12 @@ from test_pipeline import FieldsBackend, frames
 # -- bug: the JSON Lines writer no longer flushes each frame --------------------------------------------------
 def test_a_reader_sees_each_frame_before_the_writer_closes(tmp_path):
     path = tmp_path / "p.jsonl"
-    w = JsonLinesWriter(str(path), "src.mp4", "m.xml", 10.0)
+    w = JsonLinesWriter(str(path), run_header("src.mp4", "m.xml", 10.0, {}))
     try:
         for i in range(3):
             kp = np.zeros((1, 17, 3), np.float32)
             r = FrameResult(i, i / 10, Poses(kp, np.ones(1, np.float32)), Timings())
-            w.write(r, 10.0)
+            w.write(r)
             with open(path, encoding="utf-8") as f:            # another reader, while the run goes on
                 lines = f.read().splitlines()
             assert len(lines) == i + 2 and json.loads(lines[-1])["frame"] == i

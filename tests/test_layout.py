@@ -24,7 +24,7 @@ def module_name(path: Path) -> str:
 
 
 def test_headless_app_modules_load_no_qt():
-    code = ("import sys, app.pipeline, ssapose.tracking, app.outputs, app.commands, app.bench, app.cli; "
+    code = ("import sys, engines.run.pipeline, ssapose.tracking, engines.sinks.files, app.commands, app.bench, app.cli; "
             "app.cli.build_parser(); print(sorted(m for m in sys.modules if m.startswith('PyQt5')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -2,7 +2,7 @@
 through every file format, and a flag still overrides it."""
 import pytest
 
-from app.pipeline import Pipeline, PipelineConfig
+from engines.run.pipeline import Pipeline, PipelineConfig
 from engines import create_backend
 from engines.runner import PoseEstimator
 from ssapose.decode import DecoderChoice, DecoderConfig

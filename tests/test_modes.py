@@ -1,6 +1,7 @@
 """--mode, --flip and --scales: parsing, precedence, and that every command and the API pass them on."""
 import argparse
 
+import numpy as np
 import pytest
 
 from engines.cli import scale_list, tta_choice
@@ -9,7 +10,7 @@ from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 
 def _args(**kw):
-    d = dict(mode="default", flip=False, scales=None, input_size=DEFAULT_INPUT_HEIGHT)
+    d = dict(mode="default", flip=False, scales=None, input_size=None)          # argparse's defaults
     d.update(kw)
     return argparse.Namespace(**d)
 
@@ -29,6 +30,29 @@ def test_modes_and_their_overrides():
     assert acc.flip and acc.scales == (0.5, 1.0, 1.5, 2.0) and acc.cost == pytest.approx(15.0)
     assert tta_choice(_args(mode="accurate", scales=(1.0, 2.0))).scales == (1.0, 2.0)
     assert tta_choice(_args(flip=True)).flip and MODES["default"].cost == 1.0
+    assert tta_choice(_args(mode="fast", input_size=DEFAULT_INPUT_HEIGHT)).height == DEFAULT_INPUT_HEIGHT
+
+
+def test_the_command_line_and_the_api_resolve_a_view_by_one_rule():
+    """``engines.load(mode="fast", input_size=456)`` and ``--mode fast --input-size 456`` run at 456: an explicit
+    value wins over the mode's, in both; and both refuse the same values with one line."""
+    from app.cli import build_parser
+    from engines.modes import resolve_view
+
+    args = build_parser().parse_args(["video", "--mode", "fast", "--input-size", "456"])
+    assert tta_choice(args) == resolve_view("fast", 456) == Mode(456, False, (1.0,))
+    assert tta_choice(build_parser().parse_args(["video", "--mode", "fast"])).height == 256
+    assert resolve_view("fast", np.int64(456)).height == 456                   # numpy integers are whole numbers
+    assert resolve_view("accurate", flip=False).flip is False                   # an explicit False wins too
+    assert resolve_view(input_size="auto").auto is not None
+    for bad, match in ((0, "from 32 to 4096"), (True, "from 32 to 4096"), (7, "from 32 to 4096"),
+                       (368.5, "whole number"), ("big", "whole number")):
+        with pytest.raises(ValueError, match=match):
+            resolve_view("default", bad)
+    with pytest.raises(ValueError, match="fast, default, accurate"):
+        resolve_view("bogus")
+    with pytest.raises(ValueError, match="own scales"):
+        resolve_view("accurate", "auto")
 
 
 def test_eval_video_and_the_api_run_the_modes(tmp_path, capsys):
@@ -45,17 +69,25 @@ def test_eval_video_and_the_api_run_the_modes(tmp_path, capsys):
     assert main(["video", str(DEMO), "--scales", "1,1.5", "--max-frames", "2", "--json", str(out)]) == 0
     assert out.read_text().count("\n") == 3
 
+    import json
+
     import engines
+    from engines.sinks import OutputSpec
 
     with engines.load(mode="accurate") as est:
         assert est._run.flip and est._run.scales == (0.5, 1.0, 1.5, 2.0)
+    with engines.load(mode="fast", input_size=456) as est:                     # as --mode fast --input-size 456
+        assert est.view.height == est._run.input_size == 456
+        stream = est.stream(str(DEMO), max_frames=1, outputs=OutputSpec(poses=str(tmp_path / "api.jsonl")))
+        assert len(list(stream)) == 1
+    assert json.loads((tmp_path / "api.jsonl").read_text().splitlines()[0])["input_size"] == 456
 
 
 def test_the_pose_files_say_how_the_poses_were_made(tmp_path):
     """The JSON Lines header and the CSV's comment lines record the input height, the test-time views, the
     automatic height's rule and the decoder, as the run used them."""
     from app.cli import main
-    from app.outputs import read_json_lines
+    from engines.sinks.files import read_json_lines
     from engines.modes import AUTO
     from ssapose import paths
 
@@ -156,7 +188,7 @@ def test_input_size_auto_on_the_command_line():
 
 def test_the_video_schedule_switches_by_blocks_with_hysteresis():
     """Block b follows block b - 2's share of small-people frames: on at 1/2, off below 1/4, held between."""
-    from app.height_schedule import HeightSchedule
+    from engines.run.height_schedule import HeightSchedule
     from engines.modes import AutoHeight, ScheduleConfig
 
     sched = HeightSchedule(AutoHeight(small_px=96), live=False, config=ScheduleConfig(every=4, on=0.5, off=0.25))
@@ -174,7 +206,7 @@ def test_the_video_schedule_switches_by_blocks_with_hysteresis():
 def test_the_file_schedule_waits_for_its_block_and_stop_releases_it():
     import threading
 
-    from app.height_schedule import HeightSchedule
+    from engines.run.height_schedule import HeightSchedule
     from engines.modes import AutoHeight, ScheduleConfig
 
     sched = HeightSchedule(AutoHeight(small_px=96), live=False, config=ScheduleConfig(every=4))
@@ -201,7 +233,7 @@ def test_the_file_schedule_waits_for_its_block_and_stop_releases_it():
 def test_a_video_with_auto_height_gets_the_second_pass_from_the_block_after_next():
     """Wired through the pipeline: frames of blocks 0 and 1 run once; from block 2 on, every frame also runs the
     1.5x pass when the people of block 0 were small; the same on every run (file mode waits for its block)."""
-    from app.pipeline import Pipeline, PipelineConfig
+    from engines.run.pipeline import Pipeline, PipelineConfig
     from engines.modes import AutoHeight, ScheduleConfig
 
     from test_pipeline import FieldsBackend, frames
@@ -229,7 +261,7 @@ def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold_and_
     strongly is diluted: those maps are decoded at ``averaged_peak_threshold`` and ``averaged_min_score``; a
     single view at ``peak_threshold`` and ``min_score``. The same in the estimator and the video pipeline."""
     import engines.runner as runner
-    from app.pipeline import Pipeline, PipelineConfig
+    from engines.run.pipeline import Pipeline, PipelineConfig
     from engines.modes import AutoHeight, ScheduleConfig
     from ssapose.decode import DecoderConfig
 
@@ -320,7 +352,7 @@ def test_the_second_pass_decodes_on_its_grid_and_the_rule_still_judges_at_the_de
     with that view's letterbox, while the rule keeps judging the people's size at the default height. People 120
     input px tall there (180 on the 1.5x grid) under a 150 px rule: the second pass, once on, stays on (block 4
     is the first decided from a block that had it)."""
-    from app.pipeline import Pipeline, PipelineConfig
+    from engines.run.pipeline import Pipeline, PipelineConfig
     from engines.modes import AutoHeight, ScheduleConfig
 
     from test_pipeline import frames

@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from app.pipeline import Pipeline, PipelineConfig
+from engines.run.pipeline import Pipeline, PipelineConfig
 from ssapose.coco import oks_matrix
 from ssapose.tracking import OneEuro, Tracker, TrackerConfig
 from engines.base import Backend, ModelInfo
@@ -204,22 +204,22 @@ def test_tracking_keeps_ids_on_a_moving_sequence():
     out = list(Pipeline(frames(30), be, PipelineConfig(draw=False), tracker=Tracker()).results())
     first = {}
     confirm = TrackerConfig().min_hits - 1                  # ids come once a track is confirmed
-    assert all((r.track_ids < 0).all() for r in out[:confirm])
+    assert all((r.poses.ids < 0).all() for r in out[:confirm])
     for r in out[confirm:]:
         for n, kp in enumerate(r.poses.keypoints):
             k = int(np.argmin([np.abs(kp[:, 0] - be.truth(r.index)[j, :, 0]).mean() for j in range(3)]))
-            first.setdefault(k, int(r.track_ids[n]))
-            assert first[k] == int(r.track_ids[n])          # the same person keeps its id
+            first.setdefault(k, int(r.poses.ids[n]))
+            assert first[k] == int(r.poses.ids[n])          # the same person keeps its id
     assert sorted(first.values()) == [1, 2, 3]
 
 
 def test_tracking_on_against_off():
     off = list(Pipeline(frames(8), FieldsBackend(), PipelineConfig(draw=False)).results())
     on = list(Pipeline(frames(8), FieldsBackend(), PipelineConfig(draw=False), Tracker()).results())
-    assert all(r.track_ids is None for r in off)
-    assert all(r.track_ids is not None and len(r.track_ids) == len(r.poses) == 2 for r in on)
+    assert all(r.poses.ids is None for r in off)
+    assert all(r.poses.ids is not None and len(r.poses.ids) == len(r.poses) == 2 for r in on)
     confirmed = on[TrackerConfig().min_hits - 1:]
-    assert {tuple(sorted(r.track_ids.tolist())) for r in confirmed} == {(1, 2)}   # the same two ids throughout
+    assert {tuple(sorted(r.poses.ids.tolist())) for r in confirmed} == {(1, 2)}   # the same two ids throughout
     for a, b in zip(off, on):      # the same people (they stand 115 px apart), smoothed
         assert len(a.poses) == len(b.poses)
         d = min(np.abs(a.poses.keypoints[0, :, :2] - k[:, :2]).max() for k in b.poses.keypoints)
@@ -274,7 +274,7 @@ def test_looping_source_starts_over():
 
 
 def test_track_stats_count_switches_and_jitter():
-    from app.track_stats import TrackStats, second_difference_rms
+    from engines.run.track_stats import TrackStats, second_difference_rms
     from ssapose.poses import Poses
 
     walk = np.stack([synthetic_person(100 + 5 * t, 150) for t in range(10)])            # steady motion

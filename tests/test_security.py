@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from app.outputs import JsonLinesWriter, TableWriter, read_json_lines
+from engines.sinks import OutputSpec, Sinks, run_header
+from engines.sinks.files import read_json_lines
 from ssapose.models import build_model, get_config, load_checkpoint, save_checkpoint
 from ssapose.models.files import UnsafeFileError, safe_load
 from ssapose.redact import redact, without_password
@@ -134,12 +135,10 @@ def test_redaction_rules():
 
 
 def test_output_headers_and_metadata_carry_no_password(tmp_path):
-    w = JsonLinesWriter(str(tmp_path / "p.jsonl"), URL, "m.xml", 25.0)
-    w.close()
+    outs = OutputSpec(poses=str(tmp_path / "p.jsonl"), table=str(tmp_path / "t.csv"))
+    Sinks(outs, run_header(URL, "m.xml", 25.0, {}), 25.0).close()
     header, _ = read_json_lines(str(tmp_path / "p.jsonl"))
     assert header["source"] == redact(URL)
-    t = TableWriter(str(tmp_path / "t.csv"), {"source": URL, "model": "m"})
-    t.close()
     assert SECRET not in (tmp_path / "t.csv").read_text() and "***" in (tmp_path / "t.csv").read_text()
     assert SECRET not in (tmp_path / "p.jsonl").read_text()
 

@@ -3,7 +3,7 @@ the poses scoring at least it (and a confirmed track's, however weak); evaluatio
 import numpy as np
 import pytest
 
-from app.pipeline import Pipeline, PipelineConfig
+from engines.run.pipeline import Pipeline, PipelineConfig
 from engines.runner import PoseEstimator
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.poses import Poses
@@ -62,7 +62,7 @@ def test_the_pipeline_keeps_a_followed_person_and_its_raw_pose(monkeypatch):
     out = run_pipeline(monkeypatch, DecoderChoice(shown_score=0.5), tracker)
     assert seen == [4, 4, 4]                            # the tracker saw every pose
     for r in out:
-        assert r.poses.scores.tolist() == pytest.approx([0.9, 0.09]) and r.track_ids.tolist() == [-1, 5]
+        assert r.poses.scores.tolist() == pytest.approx([0.9, 0.09]) and r.poses.ids.tolist() == [-1, 5]
         np.testing.assert_array_equal(r.raw_poses.keypoints + 1.0, r.poses.keypoints)
 
 
@@ -110,7 +110,7 @@ def test_the_pose_file_holds_the_poses_shown_and_says_from_which_score(tmp_path,
     """coco_tiny with test-time flipping (averaged maps keep weak fragments): the default file holds exactly the
     poses of ``--shown-score 0`` that score 0.1 or more, and its header says so."""
     from app.cli import main
-    from app.outputs import read_json_lines
+    from engines.sinks.files import read_json_lines
     from conftest import DATA
 
     every, shown = tmp_path / "every.jsonl", tmp_path / "shown.jsonl"

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.track_stats import TrackStats
+from engines.run.track_stats import TrackStats
 from ssapose.tracking import Tracker, TrackerConfig
 from ssapose.poses import Poses
 
@@ -90,7 +90,7 @@ GT = json.loads((Path(__file__).parent / "data" / "demo_people.json").read_text(
 @pytest.fixture(scope="module")
 def demo_tracked(real_model_ir):
     """The default model on the demo clip with tracking on: per frame ``(index, ids)``, and the stats."""
-    from app.pipeline import Pipeline, PipelineConfig
+    from engines.run.pipeline import Pipeline, PipelineConfig
     from engines import create_backend
     from ssapose.sources import FrameSource
 
@@ -100,8 +100,8 @@ def demo_tracked(real_model_ir):
                     tracker)
     out = []
     for r in pipe.results():
-        stats.add(r.index, r.raw_poses, r.poses, r.track_ids)
-        out.append((r.index, r.track_ids))
+        stats.add(r.index, r.raw_poses, r.poses, r.poses.ids)
+        out.append((r.index, r.poses.ids))
     return out, stats, tracker
 
 

@@ -11,7 +11,7 @@ from PyQt5.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, Q
 
 from app.qt.image import FrameView
 from app.qt.live_tab import mode_box
-from engines.modes import APP_MODES
+from engines.modes import preset_view
 from app.qt.workers import EvalWorker, per_image_oks
 from ssapose.coco import STAT_NAMES, load_coco
 from ssapose.overlay import DrawStyle, draw_fields, draw_poses
@@ -97,7 +97,7 @@ class EvalTab(QWidget):
         self.settings.setValue("eval_images", self.images.text())
         self.settings.setValue("mode", self.mode.currentText())
         self.worker = EvalWorker(self.model.text(), self.ann.text(), self.images.text(), device=self.device,
-                                 mode=APP_MODES[self.mode.currentText()])
+                                 mode=preset_view(self.mode.currentText()))
         self.worker.progress.connect(lambda d, t: (self.progress.setMaximum(t), self.progress.setValue(d)))
         self.worker.done.connect(self.on_done)
         self.worker.failed.connect(lambda m: QMessageBox.critical(self, "SSA-Pose", m))

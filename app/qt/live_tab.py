@@ -17,8 +17,7 @@ from ssapose.sources import STREAM_SCHEMES
 from engines import BACKENDS
 from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
 from ssapose.overlay import DrawStyle
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT
-from engines.modes import APP_MODES
+from engines.modes import APP_MODES, preset_view
 
 MODEL_DEFAULT = "model's"
 
@@ -77,9 +76,11 @@ class LiveTab(QWidget):
         self.paf.addItems(["mean", "count"])
         self.paf.setToolTip("limb score: OpenPose's mean projection or the paper's aligned-sample count")
         self.size = QSpinBox()
-        self.size.setRange(64, 1024)
+        self.size.setRange(0, 1024)                    # 0: the mode's height
+        self.size.setSpecialValueText("as the mode")
         self.size.setSingleStep(32)
-        self.size.setValue(int(settings.value("input_size", DEFAULT_INPUT_HEIGHT)))
+        self.size.setToolTip("network input height in pixels; 'as the mode': the mode's own")
+        self.size.setValue(int(settings.value("input_size", 0)))
         self.mode = mode_box(settings)
         pick_file = QPushButton("File...")
         pick_file.clicked.connect(self._pick_file)
@@ -241,17 +242,22 @@ class LiveTab(QWidget):
         if f:
             self.model.setText(f)
 
+    def network_view(self):
+        """How the network sees a frame: the mode chosen, an input height set in the box winning over the mode's
+        (``engines.modes.preset_view``)."""
+        return preset_view(self.mode.currentText(), self.size.value() or None)      # 0: "as the mode"
+
     def start(self) -> None:
         self.stop()
         rec = None
         if self.record.isChecked():
             rec = str(Path.cwd() / f"ssapose-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
         self.worker = PipelineWorker(self.source.text().strip(), self.model.text().strip(), self.backend.currentText(),
-                                     self.size.value(), self.style(), rec, self.device,
+                                     self.style(), rec, self.device,
                                      realtime=not self.fast.isChecked(), loop=self.loop.isChecked(),
                                      tracker=Tracker(self.tracker_config())
                                      if self.track.isChecked() else None, decoder=self.decoder_choice(),
-                                     mode=APP_MODES[self.mode.currentText()])
+                                     mode=self.network_view())
         self.settings.setValue("track", "true" if self.track.isChecked() else "false")
         self.worker.show_fields = self.fields.isChecked()
         self.settings.setValue("fast", "true" if self.fast.isChecked() else "false")

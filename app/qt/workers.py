@@ -7,10 +7,9 @@ from pathlib import Path
 import numpy as np
 from PyQt5.QtCore import QThread, pyqtSignal
 
-from app.pipeline import Pipeline, PipelineConfig
-from engines.modes import Mode
+from engines.run.pipeline import Pipeline, PipelineConfig
+from engines.modes import Mode, resolve_view
 from ssapose.overlay import DrawStyle
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
 
 class PipelineWorker(QThread):
@@ -24,15 +23,15 @@ class PipelineWorker(QThread):
     failed = pyqtSignal(str)
     model_failed = pyqtSignal(str)          # the model could not be opened (the dialog names it)
 
-    def __init__(self, source: str, model: str, backend: str = "auto", input_size: int = DEFAULT_INPUT_HEIGHT,
-                 style: DrawStyle = DrawStyle(), record: str | None = None, device: str = "cpu",
-                 realtime: bool = True, loop: bool = False, tracker=None, decoder=None, mode: Mode = Mode()):
+    def __init__(self, source: str, model: str, backend: str = "auto", style: DrawStyle = DrawStyle(),
+                 record: str | None = None, device: str = "cpu", realtime: bool = True, loop: bool = False,
+                 tracker=None, decoder=None, mode: Mode | None = None):
         super().__init__()
         self.device, self.realtime, self.loop, self.tracker = device, realtime, loop, tracker
-        self.mode = mode                        # engines.modes: its height (if any) wins over input_size
+        self.mode = mode or resolve_view()      # how the network sees a frame (engines.modes.resolve_view)
         self.decoder = decoder                  # a DecoderChoice; None: the model's card
         self.show_fields = False
-        self.source, self.model, self.backend_kind, self.input_size = source, model, backend, input_size
+        self.source, self.model, self.backend_kind = source, model, backend
         self.style, self.record = style, record
         self.pipeline: Pipeline | None = None
         self._pause = threading.Event()
@@ -56,54 +55,51 @@ class PipelineWorker(QThread):
             self.pipeline.stop()
         self.wait(10000)
 
-    def run(self) -> None:
-        from app.outputs import JsonLinesWriter
-        from app.session import ModelOpenError, RunSpec, open_run
-        from app.video_out import VideoOut
-        from engines.cli_args import same_file
+    def outputs(self):
+        """What a recording writes (``engines.sinks.OutputSpec``): the mp4 and its pose file beside it."""
+        from engines.sinks import OutputSpec
 
-        video, poses, run = None, None, None
+        if not self.record:
+            return OutputSpec()
+        return OutputSpec(video=self.record, poses=str(Path(self.record).with_suffix(".jsonl")))
+
+    def run(self) -> None:
+        from engines.run.session import ModelOpenError, RunSpec, open_run
+
+        run = None
         try:
-            outputs = (self.record, Path(self.record).with_suffix(".jsonl")) if self.record else ()
-            if any(same_file(p, self.source) for p in outputs):
-                raise ValueError(f"the recording {self.record} would overwrite the source; record elsewhere")
             m = self.mode
-            pipe = PipelineConfig(input_size=m.height or self.input_size, decoder=self.decoder, style=self.style,
+            pipe = PipelineConfig(input_size=m.height, decoder=self.decoder, style=self.style,
                                   flip=m.flip, scales=m.scales, auto=m.auto, show_fields=self.show_fields,
                                   hud=False)                # the window has its own HUD under the view
             spec = RunSpec(self.source, self.model, self.backend_kind, self.device, realtime=self.realtime,
                            loop=self.loop, pipeline=pipe)
             try:
-                run = open_run(spec, self.tracker, halted=self._halt.is_set)       # threads auto: all cores
+                run = open_run(spec, self.tracker, self.outputs(), halted=self._halt.is_set)   # threads auto: all cores
             except ModelOpenError as e:     # shown in a dialog, and the model is not remembered
                 self.model_failed.emit(str(e))
                 return
-            src, self.pipeline = run.source, run.pipeline
-            for r in self.pipeline.results():
+            self.pipeline = run.pipeline
+            for r in run.results():
                 while self._pause.is_set() and not self._halt.is_set():
                     self.msleep(20)
                 if self._halt.is_set():
                     break
-                if self.record:
-                    if video is None:
-                        video = VideoOut(self.record, src.fps)
-                        poses = JsonLinesWriter(str(Path(self.record).with_suffix(".jsonl")), self.source,
-                                                self.model, src.fps, self.pipeline.settings())
-                    video.write(r.image)
-                    poses.write(r, src.fps)
                 t = r.timings
                 self.frame.emit(r.image, {"index": r.index, "fps": self.pipeline.fps(), "people": len(r.poses),
                                           "dropped": self.pipeline.stats.dropped, "preprocess": t.preprocess,
                                           "inference": t.inference, "decode": t.decode, "overlay": t.overlay,
                                           "latency": r.latency_ms})
+            if run.ended_early:
+                self.failed.emit(f"the source ended early: {run.report.describe()}")
         except Exception as e:  # noqa: BLE001 - shown in a dialog
             self.failed.emit(str(e))
         finally:
             if run is not None:
-                run.close()
-            for out in (video, poses):
-                if out is not None:
-                    out.close()
+                try:
+                    run.close()
+                except Exception as e:  # noqa: BLE001 - shown in a dialog
+                    self.failed.emit(str(e))
 
 
 class EvalWorker(QThread):
@@ -113,11 +109,12 @@ class EvalWorker(QThread):
     done = pyqtSignal(dict, list)
     failed = pyqtSignal(str)
 
-    def __init__(self, model: str, ann: str, images: str, input_size: int = DEFAULT_INPUT_HEIGHT, backend: str = "auto",
-                 device: str = "cpu", mode: Mode = Mode()):
+    def __init__(self, model: str, ann: str, images: str, backend: str = "auto", device: str = "cpu",
+                 mode: Mode | None = None):
         super().__init__()
-        self.args = (model, ann, images, mode.height or input_size, backend)
-        self.device, self.mode = device, mode
+        self.mode = mode or resolve_view()      # how the network sees an image (engines.modes.resolve_view)
+        self.args = (model, ann, images, self.mode.height, backend)
+        self.device = device
         self._cancel = threading.Event()
 
     def cancel(self) -> None:

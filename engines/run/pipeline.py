@@ -22,10 +22,10 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from app.height_schedule import HeightSchedule
-from app.pipeline_types import FrameResult, InFlight, PipelineConfig
-from app.ordering import Reorder
-from app.run_summary import RunSummary
+from engines.run.height_schedule import HeightSchedule
+from engines.run.types import FrameResult, InFlight, PipelineConfig
+from engines.run.ordering import Reorder
+from engines.run.summary import RunSummary
 from engines.base import Backend
 from engines.runner import PoseEstimator, Timings
 from ssapose.overlay import draw_fields, draw_hud, draw_poses
@@ -230,23 +230,22 @@ class Pipeline:
             i, ts, poses, t = item.sequence, item.timestamp, item.poses, item.timings
             index = self._positions.pop(i, i)
             t0 = time.perf_counter()
-            ids, raw = None, None
+            raw = None
+            clock = index / self.config.clock_fps if self.config.clock_fps > 0 else ts     # the source's time
             if self.tracker is not None:
                 raw = poses
-                clock = index / self.config.clock_fps if self.config.clock_fps > 0 else ts
-                poses, ids = self.tracker(poses, clock)
+                poses, _ = self.tracker(poses, clock)                   # ids in poses.ids
             if self.schedule is not None:
                 self.schedule.observe(i, poses, item.scale)
             keep = poses.shown(self.shown_score)                  # the tracker and the schedule saw every pose
             poses, raw = poses.take(keep), None if raw is None else raw.take(keep)
-            ids = None if ids is None else ids[keep]
             self._tick()
             image = None
             if self.config.draw:
                 image = item.frame.copy()
                 if self.show_fields:
                     draw_fields(image, item.fields, item.box.scale, self.backend.info.stride)
-                image = draw_poses(image, poses, self.style, ids)
+                image = draw_poses(image, poses, self.style, poses.ids)
                 if self.config.hud and self.style.show_fps:
                     draw_hud(image, self._hud_lines(t, len(poses)))
             t.overlay = (time.perf_counter() - t0) * 1e3
@@ -255,7 +254,7 @@ class Pipeline:
             self.stats.processed += 1
             self._timings.append(t)
             self._t_end = time.perf_counter()
-            if not self._put(self._q[4], FrameResult(index, ts, poses, t, image, ids, latency, raw, i)):
+            if not self._put(self._q[4], FrameResult(index, clock, poses, t, item.frame, image, raw, latency, ts, i)):
                 return
         self._put(self._q[4], _END)
 

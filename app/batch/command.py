@@ -1,6 +1,6 @@
 """``ssapose batch``: many videos into one output folder, resumably, on worker processes or a Ray cluster.
 
-Each worker holds one opened model (``app.batch_worker``). A video's outputs are written under temporary
+Each worker holds one opened model (``app.batch.worker``). A video's outputs are written under temporary
 names and renamed when it is finished; the folder's manifest (``ssapose-batch.json``) records each video as
 done (with its size and time stamp, so a changed video is redone) or failed (with the reason). A rerun skips
 the videos done. A failure (an unreadable file, a worker killed) is retried once, then recorded, and the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -18,17 +19,18 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from app.batch_manifest import RETRIES, Manifest, stamp
-from app.batch_worker import Job, WorkerOptions
-from app.pipeline import PipelineConfig
-from app.session import RunSpec
+from app.batch.manifest import RETRIES, Manifest, stamp
+from app.batch.worker import Job, WorkerOptions
+from engines.sinks import OutputSpec, check_outputs
 from ssapose.redact import redact
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif")
 
 
 def find_videos(inputs: list[str]) -> list[str]:
-    """Files from folders (their videos, sorted), globs, text files listing one source a line, and files."""
+    """Files from folders (their videos, sorted), globs, text files listing one source a line (relative paths
+    there are relative to the list's folder), and files; every path absolute (against the caller's working folder),
+    so that the workers find them wherever they run."""
     out: list[str] = []
     for item in inputs:
         p = Path(item)
@@ -44,26 +46,38 @@ def find_videos(inputs: list[str]) -> list[str]:
             out += sorted(glob.glob(item, recursive=True))
         else:
             out.append(item)
+    out = [v if "://" in v else os.path.abspath(v) for v in out]
     seen: set[str] = set()
     return [v for v in out if not (v in seen or seen.add(v))]
 
 
 def output_names(videos: list[str]) -> dict[str, str]:
-    """A distinct file stem per video: its name, with the parent folder's (then a number) where names repeat."""
-    stems: dict[str, str] = {}
-    taken: set[str] = set()
+    """A distinct file stem per video that does not depend on the order of ``videos``: its name, or, where names
+    repeat, the name with as many of its parent folders as tell the videos apart (``a-clip``, ``b-clip``), then
+    with its extension."""
+    groups: dict[str, list[str]] = {}
     for v in videos:
-        p = Path(v)
-        stem = p.stem
-        if stem in taken:
-            stem = f"{p.parent.name}-{p.stem}"
-        n = 2
-        base = stem
-        while stem in taken:
-            stem, n = f"{base}-{n}", n + 1
-        taken.add(stem)
-        stems[v] = stem
-    return stems
+        groups.setdefault(_stem(v), []).append(v)
+    stems = {group[0]: stem for stem, group in groups.items() if len(group) == 1}
+    for stem, group in groups.items():
+        if len(group) > 1:
+            stems.update(_distinct(group, set(groups)))
+    return {v: stems[v] for v in videos}
+
+
+def _stem(video: str) -> str:
+    return Path(video.split("?", 1)[0]).stem or "stream"
+
+
+def _distinct(group: list[str], taken: set[str]) -> dict[str, str]:
+    """Stems for videos of one name: the fewest parent folders that make them distinct (and new), else the name
+    with its extension and a number in the order of the sorted paths."""
+    parts = {v: Path(v.split("?", 1)[0]).parts for v in group}
+    for k in range(1, max(len(p) for p in parts.values())):
+        names = {v: "-".join(p[-k - 1:-1] + (Path(p[-1]).stem,)) for v, p in parts.items()}
+        if len(set(names.values())) == len(group) and not taken & set(names.values()):
+            return names
+    return {v: f"{Path(v).name}-{n}" for n, v in enumerate(sorted(group), 1)}
 
 
 class WorkerDied(RuntimeError):
@@ -71,13 +85,17 @@ class WorkerDied(RuntimeError):
 
 
 class WorkerProcess:
-    """A worker subprocess (``python -m app.batch_worker``) and its line protocol."""
+    """A worker subprocess (``python -m app.batch.worker``) and its line protocol. It runs in the caller's working
+    folder and in a session of its own, so that Ctrl-C reaches the supervisor alone, which then stops it
+    (:meth:`stop`): the worker removes its unfinished outputs."""
 
     def __init__(self, opts: WorkerOptions):
         self.opts = opts
-        self.proc = subprocess.Popen([sys.executable, "-m", "app.batch_worker", opts.to_json()],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-                                     cwd=str(Path(__file__).resolve().parents[1]))
+        root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+        self.proc = subprocess.Popen([sys.executable, "-m", "app.batch.worker", opts.to_json()],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env,
+                                     start_new_session=True)
         first = self._line()
         if not first.get("ready"):
             raise WorkerDied(f"the worker could not open the model: {first.get('reason', 'it exited')}")
@@ -110,6 +128,15 @@ class WorkerProcess:
             except (OSError, subprocess.TimeoutExpired):
                 self.proc.kill()
 
+    def stop(self) -> None:
+        """End the worker now (SIGTERM: it removes the outputs of the video it had), killing it after 10 s."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
 
 def run_local(jobs: list[Job], opts: WorkerOptions, workers: int, manifest: Manifest, bar=None) -> dict[str, int]:
     """Process ``jobs`` on ``workers`` worker processes; returns counts of ``done`` and ``failed``."""
@@ -120,29 +147,34 @@ def run_local(jobs: list[Job], opts: WorkerOptions, workers: int, manifest: Mani
     lock = threading.Lock()
 
     def finish(job: Job, result: dict) -> None:
-        entry = {"status": "done" if result.get("done") else "failed", "source": stamp(job.video),
-                 "outputs": job.outputs, **{k: v for k, v in result.items() if k != "done"}}
-        manifest.record(job.video, entry)
+        entry = manifest.settle(job, result)
         with lock:
             counts[entry["status"]] += 1
             if bar is not None:
                 bar.update(1)
                 if entry["status"] == "failed":
-                    bar.write(f"failed: {redact(job.video)}: {result.get('reason')}", file=sys.stderr)
+                    bar.write(f"failed: {redact(job.video)}: {entry.get('reason')}", file=sys.stderr)
+
+    workers_alive: list[WorkerProcess] = []
+    stopping = threading.Event()                   # Ctrl-C: no new worker, no retry
 
     def serve() -> None:
         worker = None
-        while True:
+        while not stopping.is_set():
             try:
                 job, tries = todo.get_nowait()
             except queue.Empty:
                 break
             try:
-                worker = worker or WorkerProcess(opts)
+                if worker is None:
+                    worker = WorkerProcess(opts)
+                    workers_alive.append(worker)
                 result = worker.run(job)
             except WorkerDied as e:
                 worker = None                                  # a fresh process for the next try
                 result = {"done": False, "reason": str(e)}
+            if stopping.is_set():
+                break
             if not result.get("done") and tries < RETRIES:
                 todo.put((job, tries + 1))
                 continue
@@ -151,22 +183,32 @@ def run_local(jobs: list[Job], opts: WorkerOptions, workers: int, manifest: Mani
             worker.close()
 
     threads = [threading.Thread(target=serve, name=f"ssapose-batch-{i}", daemon=True) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)                        # Ctrl-C reaches this thread between joins
+    except BaseException:
+        stopping.set()
+        for w in workers_alive:
+            w.stop()
+        raise
     return counts
 
 
 def plan_jobs(videos: list[str], out_dir: Path, kinds: tuple[str, ...], manifest: Manifest
               ) -> tuple[list[Job], list[str]]:
-    """The jobs to run and the videos skipped as already done."""
+    """The jobs to run and the videos skipped as already done. Every output is checked first
+    (``engines.sinks.check_outputs``): none may be one of the videos or another video's output."""
     names = output_names(videos)
-    suffix = {"json": ".jsonl", "csv": ".csv", "mp4": ".mp4"}
-    jobs, skipped = [], []
+    suffix = {"poses": ".jsonl", "table": ".csv", "video": ".mp4"}
+    jobs, skipped, taken = [], [], []
     for v in videos:
         outputs = {k: str(out_dir / f"{names[v]}{suffix[k]}") for k in kinds}
-        (skipped.append(v) if manifest.done(v, outputs) else jobs.append(Job(v, outputs)))
+        check_outputs(OutputSpec(**outputs), videos, taken)
+        taken += list(outputs.values())
+        (skipped.append(v) if manifest.done(v, outputs) else jobs.append(Job(v, outputs, stamp(v))))
     return jobs, skipped
 
 
@@ -176,9 +218,32 @@ def summary_table(manifest: Manifest, videos: list[str], skipped: list[str]) -> 
         e = manifest.entries.get(v, {})
         status = "skipped (done before)" if v in skipped else e.get("status", "?")
         note = e.get("reason", "") if e.get("status") == "failed" else e.get("stopped", "")
-        lines.append(f"| {redact(Path(v).name)} | {status} | {e.get('frames', '')} | "
+        lines.append(f"| {redact(_shown(v))} | {status} | {e.get('frames', '')} | "
                      f"{e.get('seconds', 0):.1f} | {note} |")
     return "\n".join(lines)
+
+
+def _shown(video: str) -> str:
+    """A video as the summary shows it: relative to the working folder when it is below it."""
+    try:
+        return str(Path(video).relative_to(Path.cwd()))
+    except ValueError:
+        return video
+
+
+def out_folder(path: str) -> Path:
+    """The output folder, absolute, created and checked writable before any work (ValueError in one line)."""
+    out = Path(os.path.abspath(path))
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out-dir {path!r} is a file; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".ssapose-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"cannot write in --out-dir {path!r}: {e.strerror or e}") from e
+    return out
 
 
 def run_batch(args) -> int:
@@ -186,27 +251,23 @@ def run_batch(args) -> int:
     the manifest say which and why), 2 when there is nothing to process."""
     from tqdm import tqdm
 
-    from engines.cli import decoder_choice, tta_choice
+    from app.video_run import run_spec
 
     videos = find_videos(args.inputs)
     if not videos:
         print("ssapose batch: error: no videos found in the inputs given", file=sys.stderr)
         return 2
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    kinds = ("json",) + (("csv",) if args.csv else ()) + (("mp4",) if args.video else ())
+    out_dir = out_folder(args.out_dir)
+    kinds = ("poses",) + (("table",) if args.csv else ()) + (("video",) if args.video else ())
     manifest = Manifest(out_dir)
     jobs, skipped = plan_jobs(videos, out_dir, kinds, manifest)
-    tta = tta_choice(args)
-    run = RunSpec("", args.model, args.backend, args.device, args.threads, args.streams,
-                  pipeline=PipelineConfig(input_size=tta.height, decoder=decoder_choice(args), draw=False,
-                                          flip=tta.flip, scales=tta.scales, auto=tta.auto))
+    run = run_spec(args, "")
     opts = WorkerOptions(run, args.track)
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), unit="video", desc="batch", disable=not sys.stderr.isatty())
     try:
         if args.ray is not None:
-            from app.batch_ray import run_ray
+            from app.batch.ray import run_ray
 
             counts = run_ray(jobs, opts, args.ray or None, args.workers, args.gpus_per_worker, manifest, bar)
         else:

@@ -7,8 +7,8 @@ twice is recorded in the manifest with its reason.
 """
 from __future__ import annotations
 
-from app.batch_manifest import RETRIES, Manifest, stamp
-from app.batch_worker import Job, WorkerOptions
+from app.batch.manifest import RETRIES, Manifest
+from app.batch.worker import Job, WorkerOptions
 
 
 def import_ray():
@@ -21,14 +21,14 @@ def import_ray():
 
 
 class BatchActor:
-    """One opened model; ``run(job)`` processes one video (see ``app.batch_worker.process``)."""
+    """One opened model; ``run(job)`` processes one video (see ``app.batch.worker.process``)."""
 
     def __init__(self, opts: WorkerOptions):
         self.opts = opts
         self.backend = opts.open_model()
 
     def run(self, job: Job) -> dict:
-        from app.batch_worker import process
+        from app.batch.worker import process
 
         try:
             return {"done": True, **process(job, self.opts, self.backend)}
@@ -64,9 +64,7 @@ def run_ray(jobs: list[Job], opts: WorkerOptions, address: str | None, actors: i
             if not result.get("done") and tries < RETRIES:
                 pending[pool[tries % len(pool)].run.remote(job)] = (job, tries + 1)
                 continue
-            status = "done" if result.get("done") else "failed"
-            manifest.record(job.video, {"status": status, "source": stamp(job.video), "outputs": job.outputs,
-                                        **{k: v for k, v in result.items() if k != "done"}})
+            status = manifest.settle(job, result)["status"]
             counts[status] += 1
             if bar is not None:
                 bar.update(1)

@@ -1,9 +1,9 @@
-"""What the pipeline writes, in one format for the CLI and the app: per-frame records as JSON Lines,
-and tables (CSV, Parquet); the annotated video is ``app.video_out``.
+"""The pose file and the table a run writes (``engines.sinks`` builds them for every entry point): per-frame
+records as JSON Lines, and tables (CSV, Parquet); the annotated video is ``engines.sinks.video``.
 
 JSON Lines (``poses.jsonl`` or any name): the first line is a header
 ``{"ssapose": 1, "source", "model", "fps", "keypoints": [17 COCO names], ...}`` with how the poses were made
-(``app.pipeline.Pipeline.settings``: ``input_size``, ``flip``, ``scales``, ``auto``, the decoder's ``refine``,
+(``engines.run.pipeline.Pipeline.settings``: ``input_size``, ``flip``, ``scales``, ``auto``, the decoder's ``refine``,
 ``paf_method``, ``matching``, and ``shown_score``, the lowest person score written, ``DecoderConfig.shown_score``;
 a person the tracker follows is kept below it), then one
 line per frame ``{"frame", "time", "people": [{"keypoints": 17 x [x, y, score], "score",
@@ -14,36 +14,24 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
-
 
 from ssapose.skeleton import COCO_KEYPOINT_NAMES
-from ssapose.redact import redact
-
-
-def frame_record(r, fps: float) -> dict:
-    """One pipeline result (``app.pipeline.FrameResult``) as a JSON-ready dict."""
-    people = replace(r.poses, ids=r.track_ids).to_json()
-    t = r.index / fps if fps > 0 else r.timestamp
-    return {"frame": r.index, "time": round(t, 4), "people": people}
 
 
 class JsonLinesWriter:
     """Writes the header at once and one flushed line per frame (see the module docstring)."""
 
-    def __init__(self, path: str, source: str, model: str, fps: float, settings: dict | None = None):
+    def __init__(self, path: str, header: dict):
         self.path = path
         self.file = open(path, "w", encoding="utf-8")
-        head = {"ssapose": 1, "source": redact(source), "model": model, "fps": fps,
-                "keypoints": list(COCO_KEYPOINT_NAMES), **(settings or {})}
-        self._line(head)
+        self._line({"ssapose": 1, **header, "keypoints": list(COCO_KEYPOINT_NAMES)})
 
     def _line(self, obj: dict) -> None:
         self.file.write(json.dumps(obj, separators=(",", ":")) + "\n")
         self.file.flush()
 
-    def write(self, result, fps: float) -> None:
-        self._line(frame_record(result, fps))
+    def write(self, result) -> None:
+        self._line(result.to_json())
 
     def close(self) -> None:
         if not self.file.closed:
@@ -86,7 +74,7 @@ class TableWriter:
 
     def __init__(self, path: str, meta: dict):
         self.path, self.rows = path, []
-        self.meta = {k: redact(v) if isinstance(v, str) else v for k, v in meta.items()}   # no password in a file
+        self.meta = dict(meta)
         self.parquet = path.lower().endswith(".parquet")
         if self.parquet:
             import importlib.util
@@ -102,12 +90,12 @@ class TableWriter:
             self.csv = csv.writer(self.file)
             self.csv.writerow(csv_columns())
 
-    def write(self, result, fps: float) -> None:
+    def write(self, result) -> None:
         raw = result.raw_poses if result.raw_poses is not None else result.poses
-        t = result.index / fps if fps > 0 else result.timestamp
+        ids = result.poses.ids
         for n in range(len(result.poses)):
-            ident = int(result.track_ids[n]) if result.track_ids is not None else -1
-            row = [result.index, round(t, 4), ident, round(float(result.poses.scores[n]), 4)]
+            ident = int(ids[n]) if ids is not None else -1
+            row = [result.index, round(result.time, 4), ident, round(float(result.poses.scores[n]), 4)]
             for x, y, c in raw.keypoints[n]:         # None: an empty CSV cell, a null in Parquet
                 row += [round(float(x), 2), round(float(y), 2), round(float(c), 3)] if c > 0 else [None, None, 0.0]
             for (x, y, c) in result.poses.keypoints[n]:

@@ -1,4 +1,4 @@
-"""What flows through the pipeline (``app.pipeline``): its settings, a frame on its way through the stages, and a
+"""What flows through the pipeline (``engines.run.pipeline``): its settings, a frame on its way through the stages, and a
 processed frame."""
 from __future__ import annotations
 
@@ -10,26 +10,43 @@ from engines.modes import AutoHeight
 from engines.runner import Timings
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
-from ssapose.overlay import DrawStyle
+from ssapose.overlay import DrawStyle, draw_poses
 from ssapose.poses import Poses
 from ssapose.preprocess import Letterbox
 
 
 @dataclass
 class FrameResult:
-    """One processed frame. ``timestamp``: seconds since the pipeline started when the
-    frame was captured; ``timings``: per-stage ms; ``image``: the frame with the overlay
-    drawn (None when drawing is off); ``track_ids``: ``(N,)`` int or None."""
+    """One processed frame, as every entry point gets it (``ssapose video``, ``batch``, the app, ``stream()``).
+
+    index: the source's frame number (skipped frames leave gaps); time: seconds on the source's clock (a file's
+    own time, else since the run started); poses: in frame pixels, with ``poses.ids`` the track ids when a tracker
+    runs; timings: per-stage ms; frame: the BGR ``(H, W, 3) uint8`` frame read; image: the frame with the overlay
+    drawn (None when drawing is off); raw_poses: before smoothing, when a tracker runs; latency_ms: capture to
+    result; timestamp: seconds since the run started when the frame was captured; sequence: place in the stream
+    (0, 1, 2...)."""
 
     index: int
-    timestamp: float
+    time: float
     poses: Poses
     timings: Timings
+    frame: np.ndarray | None = None
     image: np.ndarray | None = None
-    track_ids: np.ndarray | None = None
+    raw_poses: Poses | None = None
     latency_ms: float = 0.0
-    raw_poses: Poses | None = None            # before smoothing, when a tracker runs
-    sequence: int = -1                        # place in the stream (0, 1, 2...; ``index`` may have gaps)
+    timestamp: float = 0.0
+    sequence: int = -1
+
+    def to_json(self) -> dict:
+        """``{"frame", "time", "people": [{"keypoints": 17 x [x, y, score], "score", "track_id"}]}``: a line of a
+        pose file (``engines.sinks``)."""
+        return {"frame": self.index, "time": round(self.time, 4), "people": self.poses.to_json()}
+
+    def draw(self, style: DrawStyle | None = None) -> np.ndarray:
+        """A copy of the frame with the skeletons (and track ids) drawn."""
+        if self.frame is None:
+            raise ValueError("this result has no frame to draw on")
+        return draw_poses(self.frame.copy(), self.poses, style or DrawStyle(), self.poses.ids)
 
 
 @dataclass
@@ -80,7 +97,7 @@ class PipelineConfig:
     max_frames: int = 0
     flip: bool = False                                          # test-time flipping (2x the network's cost)
     scales: tuple[float, ...] = (1.0,)                          # test-time scales (the inference stage resizes)
-    auto: AutoHeight | None = None                              # --input-size auto (app.height_schedule)
+    auto: AutoHeight | None = None                              # --input-size auto (engines.run.height_schedule)
 
     def to_dict(self) -> dict:
         """The settings as plain JSON-ready values (for a worker process; :meth:`from_dict` reads them back)."""

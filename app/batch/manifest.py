@@ -35,8 +35,30 @@ class Manifest:
         with self.lock:
             self.entries[video] = entry
             tmp = self.path.with_name(f".{self.path.name}.partial")
-            tmp.write_text(json.dumps({"ssapose_batch": 1, "videos": self.entries}, indent=1))
-            os.replace(tmp, self.path)
+            try:
+                tmp.write_text(json.dumps({"ssapose_batch": 1, "videos": self.entries}, indent=1))
+                os.replace(tmp, self.path)
+            finally:
+                tmp.unlink(missing_ok=True)
+
+
+    def settle(self, job, result: dict) -> dict:
+        """Record a finished job (``app.batch.worker.Job``) with its worker's ``result`` and return its entry: done,
+        or failed with the reason. A video whose size or time stamp changed since ``job.stamp`` (taken before it
+        was handed out) failed: its poses may be of the old content. A manifest that cannot be written fails the
+        video too (the reason says why; the entry is kept in memory for the summary)."""
+        entry = {"status": "done" if result.get("done") else "failed", "source": job.stamp, "outputs": job.outputs,
+                 **{k: v for k, v in result.items() if k != "done"}}
+        if entry["status"] == "done" and stamp(job.video) != job.stamp:
+            entry.update(status="failed", reason="the video changed while it was processed; run again to process "
+                                                 "it as it is now")
+        try:
+            self.record(job.video, entry)
+        except OSError as e:
+            entry.update(status="failed", reason=f"cannot write the manifest {self.path}: {e.strerror or e}")
+            with self.lock:
+                self.entries[job.video] = entry
+        return entry
 
 
 def stamp(video: str) -> list | None:
