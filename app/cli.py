@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):       # a file name that is not UTF-8 prints, with ? for its bytes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:                      # the subcommand's own usage, not the top-level one

@@ -132,11 +132,11 @@ def as_bgr(image) -> np.ndarray:
     """An image as the network takes it, BGR ``(H, W, 3) uint8``: an array as it is, a PIL image converted from
     RGB, a path read from disk. Raises ValueError in one line for anything else."""
     if isinstance(image, (str, Path)):
-        import cv2
+        from ssapose.fsnames import imread, shown
 
-        path, image = image, cv2.imread(str(image), cv2.IMREAD_COLOR)
+        path, image = image, imread(image)
         if image is None:
-            raise ValueError(f"cannot read an image from {path}")
+            raise ValueError(f"cannot read an image from {shown(path)}")
     elif hasattr(image, "convert") and hasattr(image, "mode"):          # PIL: RGB order
         image = np.asarray(image.convert("RGB"))[..., ::-1]
     image = np.ascontiguousarray(image)

@@ -5,9 +5,9 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-import cv2
 import numpy as np
 
+from ssapose.fsnames import imread
 from ssapose.poses import Poses
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def predict_images(coco, image_dir: str, predict: Callable[[np.ndarray], Poses],
     out: dict[int, Poses] = {}
     for n, image_id in enumerate(it):
         path = Path(image_dir) / coco.imgs[image_id]["file_name"]
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        img = imread(path)
         if img is None:
             raise FileNotFoundError(f"cannot read image {path}")
         check_image_size(coco, image_id, img.shape[:2], path)

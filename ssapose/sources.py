@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
+from ssapose.fsnames import for_opencv, imread, shown
 from ssapose.redact import redact
 
 # FFmpeg prints a line per damaged packet (hundreds for one bad stretch); the report says what was
@@ -121,7 +122,7 @@ class FrameSource:
 
     def __init__(self, spec: str, on_skip: Callable[[str], None] | None = None):
         self.spec, self.kind = str(spec), describe(str(spec))
-        self.name = redact(self.spec)            # what messages, logs and output files show
+        self.name = redact(shown(self.spec))     # what messages, logs and output files show
         self.fps, self.count, self._cap, self._files = 0.0, 0, None, []
         self.backoff, self.reconnects, self.position = RECONNECT_BACKOFF, 0, -1
         self.on_skip, self.report = on_skip, ReadReport()
@@ -146,7 +147,7 @@ class FrameSource:
             if self.kind == "image":
                 self._files, self.count = [Path(self.spec)], 1
             else:
-                self._cap = cv2.VideoCapture(self.spec)
+                self._cap = cv2.VideoCapture(for_opencv(self.spec))
                 if not self._cap.isOpened():
                     raise SourceError(f"cannot open {self.spec} as a video (corrupt or unsupported format?)")
                 self.count = _frame_count(self._cap)
@@ -174,7 +175,7 @@ class FrameSource:
 
     def _images(self) -> Iterator[np.ndarray]:
         for i, f in enumerate(self._files):
-            img = cv2.imread(str(f), cv2.IMREAD_COLOR)
+            img = imread(f)
             if img is None:
                 self._skip(f"cannot read image {f.name} (corrupt or not an image)")
                 continue

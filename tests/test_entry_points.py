@@ -137,6 +137,7 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(entry, clip, 
     got = RUN[entry](src, OutputSpec(video=str(src)), small_model, capsys, qtbot=qt, out_dir=tmp_path)
     assert not got.ok and "is the input" in got.said, got.said
     assert _sha(src) == before
+    assert not (tmp_path / "ssapose-batch.json").exists()       # batch: refused before any video was handed out
     link = tmp_path / "link.mp4"                               # the same file under another name
     link.symlink_to(src)
     if entry != "batch":                                       # batch names its outputs itself
@@ -251,3 +252,41 @@ def test_every_entry_point_writes_one_header(clip, tmp_path, small_model, capsys
         assert got.ok, got.said
         heads[entry] = json.loads((out / "clip.jsonl").read_text().splitlines()[0])
     assert heads["video"] == heads["batch"] == heads["stream"]
+
+
+def _latin1(name: bytes) -> str:
+    """A file name that is not UTF-8, as Python sees it on Linux (surrogate escapes)."""
+    return os.fsdecode(name)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_file_names_that_are_not_utf8_are_read_and_written(entry, clip, tmp_path, small_model, capsys, qt):
+    """OpenCV crashed (a segmentation fault) on such a name; every entry point reads it and writes beside it."""
+    src = tmp_path / _latin1(b"caf\xe9.mp4")
+    src.write_bytes(clip.read_bytes())
+    out = tmp_path / _latin1(b"out\xe9")
+    if entry == "app":
+        outputs, written = OutputSpec(video=str(out / _latin1(b"rec\xe9.mp4"))), out / _latin1(b"rec\xe9.jsonl")
+    else:
+        written = out / _latin1(b"caf\xe9.jsonl")                   # batch names it after the video
+        outputs = OutputSpec(poses=str(written))
+    got = RUN[entry](src, outputs, small_model, capsys, qtbot=qt, out_dir=out)
+    assert got.ok, got.said
+    header, frames = read_json_lines(str(written))
+    assert len(frames) == FRAMES and header["source"].endswith("caf\ufffd.mp4")
+
+
+def test_images_with_names_that_are_not_utf8_are_read(tmp_path, small_model, capsys):
+    from conftest import DATA
+
+    folder = tmp_path / _latin1(b"fotos-\xe9")
+    folder.mkdir()
+    jpgs = sorted((DATA / "coco_tiny").rglob("*.jpg"))[:3]
+    for i, p in enumerate(jpgs):
+        (folder / _latin1(b"img-\xe9%d.jpg" % i)).write_bytes(p.read_bytes())
+    got = via_video(folder, OutputSpec(poses=str(tmp_path / "p.jsonl")), small_model, capsys)
+    assert got.ok and "skipped 0" in got.said, got.said
+    assert len(read_json_lines(str(tmp_path / "p.jsonl"))[1]) == 3
+    got = via_video(folder / _latin1(b"img-\xe90.jpg"), OutputSpec(poses=str(tmp_path / "one.jsonl")), small_model,
+                    capsys)
+    assert got.ok and len(read_json_lines(str(tmp_path / "one.jsonl"))[1]) == 1

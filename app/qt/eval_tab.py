@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PyQt5.QtWidgets import (QCheckBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QListWidget, QMessageBox,
                              QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -14,6 +13,7 @@ from app.qt.live_tab import mode_box
 from engines.modes import preset_view
 from app.qt.workers import EvalWorker, per_image_oks
 from ssapose.coco import STAT_NAMES, load_coco
+from ssapose.fsnames import imread
 from ssapose.overlay import DrawStyle, draw_fields, draw_poses
 from ssapose.poses import Poses
 
@@ -125,7 +125,7 @@ class EvalTab(QWidget):
         if row < 0 or row >= len(self.order) or self.coco is None:
             return
         iid = self.order[row][0]
-        img = cv2.imread(str(Path(self.images.text()) / self.coco.imgs[iid]["file_name"]))
+        img = imread(Path(self.images.text()) / self.coco.imgs[iid]["file_name"])
         if img is None:
             return
         gt = [a for a in self.coco.imgToAnns.get(iid, []) if a.get("num_keypoints", 0) > 0]

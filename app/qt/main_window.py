@@ -51,9 +51,9 @@ def build_window(source: str, model: str, settings=None, device: str = "cpu", so
             frame = self.live.view.last_frame
             if frame is None:
                 return None
-            import cv2
+            from ssapose.fsnames import imwrite
             path = str(Path.cwd() / f"ssapose-snapshot-{time.strftime('%Y%m%d-%H%M%S')}.png")
-            cv2.imwrite(path, frame)
+            imwrite(path, frame)
             self.statusBar().showMessage(f"saved {path}", 5000)
             return path
 

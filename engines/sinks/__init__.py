@@ -16,6 +16,7 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from ssapose.fsnames import shown
 from ssapose.redact import redact
 
 #: What each output kind is called in messages, and the suffixes it may have.
@@ -111,7 +112,7 @@ def run_header(source: str, model: str, fps: float, settings: dict, tracker: str
     """What every output records about how its poses were made, the same for every entry point: the source
     (without a password), the model, the source's frame rate, the run's settings (``Pipeline.settings``) and the
     tracker's parameters (None: no tracker)."""
-    head = {"source": redact(str(source)), "model": str(model), "fps": fps, **settings}
+    head = {"source": redact(shown(source)), "model": shown(model), "fps": fps, **settings}
     if tracker is not None:
         head["tracker"] = tracker
     return head

@@ -74,8 +74,10 @@ class VideoOut:
         if exe is None:
             import cv2
 
+            from ssapose.fsnames import for_opencv
+
             ph, pw = h + h % 2, w + w % 2
-            self._cv = cv2.VideoWriter(self.path, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (pw, ph))
+            self._cv = cv2.VideoWriter(for_opencv(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (pw, ph))
             if not self._cv.isOpened():
                 raise ValueError(f"cannot write video {self.path}: OpenCV's mp4v writer failed to open it "
                                  f"({w}x{h} frames; install imageio-ffmpeg for FFmpeg's writer)")
