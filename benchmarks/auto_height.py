@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engines import create_backend  # noqa: E402
 from engines.modes import AUTO, STATISTICS, AutoHeight  # noqa: E402
-from engines.runner import PoseEstimator  # noqa: E402
+from engines.run.step import FrameStep  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import find_image_dir, load_coco  # noqa: E402
 from ssapose.evaluation import coco_results, predict_images  # noqa: E402
@@ -30,14 +30,14 @@ SECOND = {"scales 1,1.5": dict(scales=(1.0, 1.5)), "flip + scales 1,1.5": dict(f
 
 
 def predictions(model: str, ann: str, variants: dict[str, dict]) -> tuple[dict[str, dict], dict[int, float]]:
-    """``{variant: {image_id: Poses}}`` for the default and each variant (PoseEstimator keyword arguments), and
+    """``{variant: {image_id: Poses}}`` for the default and each variant (FrameStep keyword arguments), and
     each image's network-input pixels per image pixel at the default height."""
     coco = load_coco(ann)
     image_dir = find_image_dir(ann, coco)
     out = {}
     with create_backend(model, streams=1) as be:
         for name, kwargs in {"default": {}, **variants}.items():
-            out[name] = predict_images(coco, image_dir, PoseEstimator(be, DEFAULT_INPUT_HEIGHT, **kwargs))
+            out[name] = predict_images(coco, image_dir, FrameStep(be, DEFAULT_INPUT_HEIGHT, **kwargs))
         pre = be.info.config.preprocess
     scale = {iid: input_scale(coco.imgs[iid]["height"], coco.imgs[iid]["width"], DEFAULT_INPUT_HEIGHT, pre)
              for iid in out["default"]}

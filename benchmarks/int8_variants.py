@@ -32,7 +32,7 @@ from engines import create_backend  # noqa: E402
 from engines.evaluate import evaluate_model  # noqa: E402
 from engines.openvino_export import (KEEP_FLOAT, advanced_parameters, calibration_frames,  # noqa: E402
                                      quantize_openvino)
-from engines.runner import PoseEstimator, Timings  # noqa: E402
+from engines.run.step import FrameStep, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import oks_matrix  # noqa: E402
 from ssapose.decode.limbs import match_pairs  # noqa: E402
@@ -79,7 +79,7 @@ def build(onnx: str, out: Path, kwargs: dict) -> Path:
 
 def network_ms(models: list[str], frame: np.ndarray, rounds: int = 7, per_round: int = 10) -> list[float]:
     """Median ms of one network run of each model, the models alternating within each round."""
-    ests = [PoseEstimator(create_backend(m, "openvino", streams=1), SIZE) for m in models]
+    ests = [FrameStep(create_backend(m, "openvino", streams=1), SIZE) for m in models]
     inputs = [est.prepare(frame, Timings())[0] for est in ests]
     times = [[] for _ in models]
     for est, x in zip(ests, inputs):
@@ -97,7 +97,7 @@ def network_ms(models: list[str], frame: np.ndarray, rounds: int = 7, per_round:
 
 def agreement(reference: list, model: str, frames: list[np.ndarray]) -> float:
     """Mean OKS of the fp32 poses ``reference`` (one ``Poses`` per frame) to ``model``'s poses of ``frames``."""
-    est = PoseEstimator(create_backend(model, "openvino", streams=1), SIZE)
+    est = FrameStep(create_backend(model, "openvino", streams=1), SIZE)
     scores = []
     for ref, frame in zip(reference, frames):
         a = ref.keypoints.copy()
@@ -124,7 +124,7 @@ def main() -> None:
 
     clip = read_frames(str(paths.demo_video()))
     frames = clip[::4] + [cv2.imread(str(p)) for p in sorted(paths.coco_set("train").images.glob("*.jpg"))]
-    fp32 = PoseEstimator(create_backend(args.onnx, "onnx"), SIZE)
+    fp32 = FrameStep(create_backend(args.onnx, "onnx"), SIZE)
     reference = [fp32(f) for f in frames]
     fp32.backend.close()
     ms = network_ms(list(built.values()), clip[100])

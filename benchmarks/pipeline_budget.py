@@ -29,7 +29,7 @@ from app.capacity import network_alone  # noqa: E402
 from engines.sinks import OutputSpec, Sinks, run_header  # noqa: E402
 from engines.run.pipeline import FrameResult  # noqa: E402
 from engines import auto_streams, create_backend  # noqa: E402
-from engines.runner import PoseEstimator, Timings  # noqa: E402
+from engines.run.step import FrameStep, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.overlay import DrawStyle, draw_poses  # noqa: E402
 from ssapose.sources import FrameSource, read_frames  # noqa: E402
@@ -60,7 +60,7 @@ def main() -> int:
     cores = os.cpu_count() or 1
     capacity = network_alone(args.model, frames, auto_streams())
     with create_backend(args.model, streams=1) as be:
-        est = PoseEstimator(be)
+        est = FrameStep(be)
         t = Timings()
         steps["preprocess"] = cpu_ms(lambda f: est.prepare(f, t), frames)   # before any inference
         prepared = [est.prepare(f, t) for f in frames]

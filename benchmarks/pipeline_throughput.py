@@ -20,14 +20,14 @@ import numpy as np
 from ssapose import paths
 from engines.run.pipeline import Pipeline, PipelineConfig
 from engines import create_backend
-from engines.runner import PoseEstimator, Timings
+from engines.run.step import FrameStep, Timings
 from ssapose.overlay import draw_hud, draw_poses
 from ssapose.sources import read_frames
 
 STAGES = ("capture", "inference", "decode", "overlay")
 
 
-def stage_medians(video: str, frames: list, est: PoseEstimator) -> dict[str, float]:
+def stage_medians(video: str, frames: list, est: FrameStep) -> dict[str, float]:
     """Median ms per frame of each stage run alone, sequentially (capture: mean of one full read)."""
     per = {k: [] for k in STAGES}
     t_read = time.perf_counter()
@@ -64,7 +64,7 @@ def main() -> None:
     args = ap.parse_args()
     frames = read_frames(args.video, limit=args.frames)
     be = create_backend(args.model, threads=args.threads)
-    est = PoseEstimator(be, args.input_size)
+    est = FrameStep(be, args.input_size)
     for f in frames[:5]:
         est(f)
     rows = []

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engines import create_backend  # noqa: E402
-from engines.runner import PoseEstimator, Timings  # noqa: E402
+from engines.run.step import FrameStep, Timings  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import evaluate, load_coco  # noqa: E402
 from ssapose.decode import REFINEMENTS, DecoderConfig  # noqa: E402
@@ -40,7 +40,7 @@ def cached_fields(model: str, set_name: str, height: int, cache: Path) -> tuple[
     f = cache / f"{Path(model).stem}-{key}-{set_name}-{height}.pkl"
     if f.exists():
         return coco, pickle.loads(f.read_bytes())
-    est = PoseEstimator(create_backend(model), height)
+    est = FrameStep(create_backend(model), height)
     out = []
     for image_id in sorted(coco.getImgIds()):
         img = cv2.imread(str(cs.images / coco.imgs[image_id]["file_name"]))

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 import ssapose.preprocess as preprocess  # noqa: E402
 from engines import create_backend  # noqa: E402
-from engines.runner import PoseEstimator  # noqa: E402
+from engines.run.step import FrameStep  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import find_image_dir, load_coco  # noqa: E402
 from ssapose.evaluation import coco_results, predict_images  # noqa: E402
@@ -144,7 +144,7 @@ def main() -> int:
             for name, shrink in {"area": area, **chosen}.items():
                 preprocess.cv2 = _Patched(shrink)
                 try:
-                    results[split, name] = coco_results(predict_images(coco, image_dir, PoseEstimator(be)))
+                    results[split, name] = coco_results(predict_images(coco, image_dir, FrameStep(be)))
                 finally:
                     preprocess.cv2 = cv2
     print("| shrink | ms on the clip | grey levels from area | " +

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engines import create_backend  # noqa: E402
 from engines.evaluate import decode_images, evaluate_model, fields_of_images  # noqa: E402
 from engines.modes import AUTO, MODES, Mode  # noqa: E402
-from engines.runner import PoseEstimator  # noqa: E402
+from engines.run.step import FrameStep  # noqa: E402
 from ssapose import paths  # noqa: E402
 from ssapose.coco import load_coco  # noqa: E402
 from ssapose.decode import DecoderConfig  # noqa: E402
@@ -56,7 +56,7 @@ def run(model: str, mode: Mode, ann: str, decoder: DecoderConfig | None = None) 
     with create_backend(model, streams=1) as be:
         _, results = evaluate_model(model, ann, None, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip,
                                     scales=mode.scales, auto=mode.auto, opened=be,
-                                    decoder=decoder or PoseEstimator(be).decoder)
+                                    decoder=decoder or FrameStep(be).decoder)
     return results
 
 
@@ -115,7 +115,7 @@ def pooled(sets: list[tuple[str, list[dict]]], base: list[list[dict]]):
 
 def fps(model: str, mode: Mode, frames) -> float:
     with create_backend(model, streams=1) as be:
-        est = PoseEstimator(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales,
+        est = FrameStep(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales,
                             auto=mode.auto)
         est(frames[0])                        # compiles every input shape of the mode (one per scale)
         est(frames[1])

@@ -5,7 +5,7 @@
 
 On coco_mini train2017 only (where modes are chosen). Every view is the flipped pass at one input height, run once
 (``engines.evaluate.fields_of_images``); a candidate resamples its views' heatmaps and PAFs onto the grid of the
-largest, as ``PoseEstimator`` does, combines them (mean, as shipped, or the per-pixel maximum of the heatmaps) and
+largest, as ``FrameStep`` does, combines them (mean, as shipped, or the per-pixel maximum of the heatmaps) and
 decodes with the averaged-map settings. Per-image view choice: the default pass's people heights decide which views
 run (a view is left out when every person found would be taller than ``--too-tall`` or shorter than
 ``--too-short`` input px in it). Intervals: paired bootstrap over images against `accurate`.
@@ -40,7 +40,7 @@ HEIGHT_BINS = (0, 32, 64, 128, 256, 10_000)
 
 def combined(views: list[tuple], stride: int, how: str) -> tuple[dict, object]:
     """``views``: ``(fields, letterbox)`` of one image; their maps on the grid of the largest
-    (``ssapose.tta.on_largest_grid``, as ``PoseEstimator`` puts them), combined by ``how`` ("mean": heatmaps and
+    (``ssapose.tta.on_largest_grid``, as ``FrameStep`` puts them), combined by ``how`` ("mean": heatmaps and
     PAFs averaged, as shipped; "max": heatmaps' per-pixel maximum, PAFs averaged)."""
     pairs = [(box, unbatched(f)) for f, box in views]
     finest, on_grid = on_largest_grid(pairs, stride)

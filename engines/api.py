@@ -20,7 +20,7 @@ import numpy as np
 from engines import create_backend
 from engines.modes import Mode, resolve_view
 from engines.run.types import FrameResult
-from engines.runner import PoseEstimator
+from engines.run.step import FrameStep
 from engines.sinks import OutputSpec
 from ssapose import paths
 from ssapose.decode import DecoderChoice, DecoderConfig
@@ -46,7 +46,7 @@ class Estimator:
         self.backend = create_backend(self.model, backend, device=device, threads=threads)
         v = self.view
         self._decoder = decoder
-        self._run = PoseEstimator(self.backend, v.height, decoder, flip=v.flip, scales=v.scales, auto=v.auto)
+        self._step = FrameStep(self.backend, v.height, decoder, flip=v.flip, scales=v.scales, auto=v.auto)
 
     @property
     def card(self) -> ModelConfig:
@@ -56,13 +56,13 @@ class Estimator:
     @property
     def decoder(self) -> DecoderConfig:
         """The decoder settings in use (the card's defaults unless overridden at :func:`load`)."""
-        return self._run.decoder
+        return self._step.decoder
 
     def __call__(self, image: np.ndarray | str | Path) -> Poses:
         """People in one image: a BGR ``(H, W, 3) uint8`` array, a PIL image (read as RGB), or the path of an image
         file; those scoring at least the decoder's ``shown_score`` (``DecoderChoice(shown_score=0)`` at
         :func:`load`: every pose)."""
-        poses = self._run(as_bgr(image))
+        poses = self._step(as_bgr(image))
         return poses.take(poses.shown(self.decoder.shown_score))
 
     def stream(self, source: str | int | Path, track: bool | TrackerConfig = False, max_frames: int = 0, *,

@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from engines import create_backend
-from engines.runner import PoseEstimator, Timings
+from engines.run.step import FrameStep, Timings
 from ssapose.overlay import draw_poses
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 
@@ -48,7 +48,7 @@ def benchmark_backend(be, frames: list[np.ndarray], input_size: int = DEFAULT_IN
     """
     if not frames:
         raise ValueError("the benchmark needs at least one frame")
-    est = PoseEstimator(be, input_size, decoder)            # decoder: a DecoderChoice, None: the model's card
+    est = FrameStep(be, input_size, decoder)            # decoder: a DecoderChoice, None: the model's card
     for i in range(warmup):
         est(frames[i % len(frames)])
     samples = {k: [] for k in STAGES}

@@ -5,7 +5,7 @@ from typing import Callable
 
 from engines import Backend, create_backend
 from engines.modes import AutoHeight, Mode
-from engines.runner import PoseEstimator, Timings
+from engines.run.step import FrameStep, Timings
 from ssapose.coco import evaluate, find_image_dir, load_coco
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.evaluation import coco_results, predict_images
@@ -31,7 +31,7 @@ def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size:
     coco = load_coco(ann_file)
     image_dir = image_dir or find_image_dir(ann_file, coco)
     be = opened or create_backend(model, backend, device=device, threads=threads, streams=1)   # one image at a time
-    est = PoseEstimator(be, input_size, decoder, flip=flip, scales=scales, auto=auto)
+    est = FrameStep(be, input_size, decoder, flip=flip, scales=scales, auto=auto)
     try:
         poses = predict_images(coco, image_dir, est, on_image, progress)
     finally:
@@ -47,7 +47,7 @@ def fields_of_images(model: str, mode: Mode, ann_file: str) -> tuple[dict, int, 
     decoder its card asks for)``. With ``mode.auto``, ``averaged`` says whether the second pass ran."""
     coco = load_coco(ann_file)
     with create_backend(model, streams=1) as be:
-        est = PoseEstimator(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales,
+        est = FrameStep(be, mode.height or DEFAULT_INPUT_HEIGHT, flip=mode.flip, scales=mode.scales,
                             auto=mode.auto)
         kept = predict_images(coco, find_image_dir(ann_file, coco), lambda f: est.fields_for(f, Timings())[:3])
         return kept, be.info.stride, est.decoder

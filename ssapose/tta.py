@@ -93,7 +93,7 @@ def on_largest_grid(views: list[tuple], stride: int) -> tuple[int, list[dict[str
     """Every view of one image on the grid of the largest (the finest). ``views``: ``(letterbox, fields)`` pairs,
     each view's fields ``(C, h, w)`` on its own stride-``stride`` grid. Returns ``(i, maps)``: ``i`` the largest
     view's index, ``maps`` every view's heatmaps and PAFs on its grid, in order (the largest's as they are, the
-    others by :func:`resample`). Combining them (the mean, as ``PoseEstimator`` does) is the caller's."""
+    others by :func:`resample`). Combining them (the mean, as ``FrameStep`` does) is the caller's."""
     finest = max(range(len(views)), key=lambda i: views[i][0].scale)
     grid, base = views[finest]
     shape = base["heatmaps"].shape[1:]

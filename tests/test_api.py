@@ -9,7 +9,7 @@ import pytest
 
 import engines
 from engines import create_backend
-from engines.runner import PoseEstimator
+from engines.run.step import FrameStep
 from ssapose import paths
 
 from conftest import DATA, DEMO, ROOT, TINY_ANN
@@ -40,7 +40,7 @@ def test_call_finds_the_people_the_estimator_finds(estimator, people_image):
     poses = estimator(image)
     assert len(poses) >= 1 and poses.keypoints.shape[1:] == (17, 3) and poses.ids is None
     with create_backend(str(paths.DEFAULT_MODEL), streams=1) as be:
-        ref = PoseEstimator(be)(image)
+        ref = FrameStep(be)(image)
     ref = ref.take(ref.shown(estimator.decoder.shown_score))    # the API returns the poses a user is shown
     np.testing.assert_allclose(poses.keypoints, ref.keypoints, atol=1e-3)
     from_path = estimator(str(people_image))                     # a path reads the same image

@@ -60,12 +60,12 @@ def run_once(live, qtbot):
 def test_hud_shows_the_true_people_count(real_window, qtbot, real_model):
     import cv2
     from engines import create_backend
-    from engines.runner import PoseEstimator
+    from engines.run.step import FrameStep
 
     live = real_window.live
     run_once(live, qtbot)
     img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
-    every = PoseEstimator(create_backend(real_model), live.network_view().height)(img)
+    every = FrameStep(create_backend(real_model), live.network_view().height)(img)
     n = int(every.shown(live.shown_slider.value() / 100).sum())             # the poses shown
     assert n >= 2 and f"people {n} " in live.hud.text()
 
@@ -73,11 +73,11 @@ def test_hud_shows_the_true_people_count(real_window, qtbot, real_model):
 def test_the_person_score_slider_chooses_the_poses_shown(real_window, qtbot, real_model):
     import cv2
     from engines import create_backend
-    from engines.runner import PoseEstimator
+    from engines.run.step import FrameStep
 
     live = real_window.live
     img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
-    every = PoseEstimator(create_backend(real_model), live.network_view().height)(img)
+    every = FrameStep(create_backend(real_model), live.network_view().height)(img)
     live.shown_slider.setValue(0)
     run_once(live, qtbot)
     assert len(every) >= 2 and f"people {len(every)} " in live.hud.text()

@@ -8,7 +8,7 @@ import torch
 from engines import backend_kind, create_backend
 from engines.base import ModelInfo, check_fields, check_layout
 from engines.export import export_onnx, parity, quantize_int8
-from engines.runner import PoseEstimator
+from engines.run.step import FrameStep
 from engines.tensorrt_backend import ShapeRange, check_sidecar, sidecar_path
 from ssapose.models import build_model, get_config, save_checkpoint
 
@@ -62,7 +62,7 @@ def test_int8_close_to_fp32(lite_files):
 
 def test_estimator_finds_people_on_a_real_image(real_model):
     import cv2
-    est = PoseEstimator(create_backend(real_model), input_size=368)
+    est = FrameStep(create_backend(real_model), input_size=368)
     img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))      # 4 people
     poses = est(img)
     assert poses.keypoints.shape[1:] == (17, 3) and len(poses) >= 2

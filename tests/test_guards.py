@@ -12,7 +12,7 @@ import torch
 from engines.sinks import run_header
 from engines.sinks.files import JsonLinesWriter
 from engines.run.pipeline import FrameResult, Pipeline, PipelineConfig
-from engines.runner import Timings
+from engines.run.step import Timings
 from ssapose.decode.limbs import pair_scores
 from ssapose.overlay import DrawStyle, draw_poses
 from ssapose.poses import Poses

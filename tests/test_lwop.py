@@ -113,9 +113,9 @@ def demo_frames(indices: list[int]) -> dict[int, np.ndarray]:
 def test_demo_clip_empty_room_and_one_person(real_model):
     """Frames picked by eye: the empty room (a table, a pillar, the floor) and one person walking."""
     from engines import create_backend
-    from engines.runner import PoseEstimator
+    from engines.run.step import FrameStep
 
-    est = PoseEstimator(create_backend(real_model), 368)
+    est = FrameStep(create_backend(real_model), 368)
     empty, one = [30, 470, 1380], [120, 300, 1050]
     frames = demo_frames(empty + one)
     assert [len(est(frames[i])) for i in empty] == [0, 0, 0]

@@ -4,7 +4,7 @@ import pytest
 
 from engines.run.pipeline import Pipeline, PipelineConfig
 from engines import create_backend
-from engines.runner import PoseEstimator
+from engines.run.step import FrameStep
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.model_card import get_config
 
@@ -27,10 +27,10 @@ def trained(tmp_path_factory):
 def test_a_trained_network_decodes_with_its_offsets_by_default(trained):
     be = create_backend(trained)
     assert be.info.config.refine == "offsets"
-    assert PoseEstimator(be).decoder.refine == "offsets"
+    assert FrameStep(be).decoder.refine == "offsets"
     pipe = Pipeline([], be, PipelineConfig())
     assert pipe.estimator.decoder.refine == "offsets"
-    assert PoseEstimator(be, decoder=DecoderChoice(refine="fit")).decoder.refine == "fit"      # a flag wins
+    assert FrameStep(be, decoder=DecoderChoice(refine="fit")).decoder.refine == "fit"      # a flag wins
 
 
 def test_the_card_survives_onnx_export(trained, tmp_path):

@@ -75,9 +75,9 @@ def test_eval_video_and_the_api_run_the_modes(tmp_path, capsys):
     from engines.sinks import OutputSpec
 
     with engines.load(mode="accurate") as est:
-        assert est._run.flip and est._run.scales == (0.5, 1.0, 1.5, 2.0)
+        assert est._step.flip and est._step.scales == (0.5, 1.0, 1.5, 2.0)
     with engines.load(mode="fast", input_size=456) as est:                     # as --mode fast --input-size 456
-        assert est.view.height == est._run.input_size == 456
+        assert est.view.height == est._step.input_size == 456
         stream = est.stream(str(DEMO), max_frames=1, outputs=OutputSpec(poses=str(tmp_path / "api.jsonl")))
         assert len(list(stream)) == 1
     assert json.loads((tmp_path / "api.jsonl").read_text().splitlines()[0])["input_size"] == 456
@@ -152,7 +152,7 @@ def test_the_auto_rule_fires_on_small_people_only():
 def test_auto_adds_the_second_pass_only_where_the_people_are_small(monkeypatch):
     """The estimator reuses the first pass as scale 1 and adds the 1.5x pass only when the rule fires."""
     from engines.modes import AUTO
-    from engines.runner import PoseEstimator
+    from engines.run.step import FrameStep
     from ssapose.preprocess import letterbox
 
     from test_pipeline import FieldsBackend, frames
@@ -160,7 +160,7 @@ def test_auto_adds_the_second_pass_only_where_the_people_are_small(monkeypatch):
     frame = next(frames(1))
     for small in (True, False):
         be = _CountingBackend(FieldsBackend(n_people=1))
-        est = PoseEstimator(be, DEFAULT_INPUT_HEIGHT, auto=AUTO)
+        est = FrameStep(be, DEFAULT_INPUT_HEIGHT, auto=AUTO)
         monkeypatch.setattr(AUTO.__class__, "fires", lambda self, poses, scale, s=small: s)
         est(frame)
         pre = be.info.config.preprocess
@@ -169,7 +169,7 @@ def test_auto_adds_the_second_pass_only_where_the_people_are_small(monkeypatch):
             want.append(letterbox(frame, round(DEFAULT_INPUT_HEIGHT * 1.5), pre)[1].height)
         assert be.heights == want
     with pytest.raises(ValueError, match="either scales or auto"):
-        PoseEstimator(FieldsBackend(), scales=(1.0, 1.5), auto=AUTO)
+        FrameStep(FieldsBackend(), scales=(1.0, 1.5), auto=AUTO)
 
 
 def test_input_size_auto_on_the_command_line():
@@ -260,7 +260,7 @@ def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold_and_
     """Flipping, scales and the automatic height's second pass average views, and a part that one view sees
     strongly is diluted: those maps are decoded at ``averaged_peak_threshold`` and ``averaged_min_score``; a
     single view at ``peak_threshold`` and ``min_score``. The same in the estimator and the video pipeline."""
-    import engines.runner as runner
+    import engines.run.step as runner
     from engines.run.pipeline import Pipeline, PipelineConfig
     from engines.modes import AutoHeight, ScheduleConfig
     from ssapose.decode import DecoderConfig
@@ -283,10 +283,10 @@ def test_maps_averaged_over_views_are_decoded_with_their_own_peak_threshold_and_
     for kwargs, want in (({}, [one]), (dict(flip=True), [avg]),
                          (dict(scales=(1.0, 1.5)), [avg])):
         seen.clear()
-        runner.PoseEstimator(FieldsBackend(n_people=1), **kwargs)(frame)
+        runner.FrameStep(FieldsBackend(n_people=1), **kwargs)(frame)
         assert seen == want, kwargs
     seen.clear()
-    runner.PoseEstimator(FieldsBackend(n_people=1), auto=AutoHeight(small_px=1e9))(frame)
+    runner.FrameStep(FieldsBackend(n_people=1), auto=AutoHeight(small_px=1e9))(frame)
     assert seen == [one, avg]           # first pass, then the averaged one
     for config, want in ((PipelineConfig(flip=True), {avg}),
                          (PipelineConfig(), {one})):
@@ -330,12 +330,12 @@ def _max_error(poses, truth):
 def test_scales_average_on_the_largest_views_grid_and_place_the_people():
     """With scales 0.5-2 the fields come back on the 2x view's grid, with that view's letterbox, and decode to the
     people's frame positions."""
-    from engines.runner import PoseEstimator, Timings
+    from engines.run.step import FrameStep, Timings
 
     from test_pipeline import frames
 
     be, frame = _scaled_fields_backend(), next(frames(1))
-    est = PoseEstimator(be, DEFAULT_INPUT_HEIGHT, scales=(0.5, 1.0, 1.5, 2.0))
+    est = FrameStep(be, DEFAULT_INPUT_HEIGHT, scales=(0.5, 1.0, 1.5, 2.0))
     fields, box = est.infer(frame, Timings())
     assert box.scale == pytest.approx(2 * DEFAULT_INPUT_HEIGHT / 480)
     assert fields["heatmaps"].shape[1:] == (box.height // 8, box.width // 8) == (62, 92)

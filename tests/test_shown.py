@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engines.run.pipeline import Pipeline, PipelineConfig
-from engines.runner import PoseEstimator
+from engines.run.step import FrameStep
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.poses import Poses
 
@@ -39,7 +39,7 @@ def test_the_default_is_chosen_below_the_trackers_weak_band():
 
 
 def run_pipeline(monkeypatch, decoder=None, tracker=None):
-    monkeypatch.setattr(PoseEstimator, "decode", lambda self, *a, **k: fixed_poses())
+    monkeypatch.setattr(FrameStep, "decode", lambda self, *a, **k: fixed_poses())
     config = PipelineConfig(input_size=368, draw=False, decoder=decoder)
     return list(Pipeline(frames(3), FieldsBackend(), config, tracker=tracker).results())
 
@@ -67,7 +67,7 @@ def test_the_pipeline_keeps_a_followed_person_and_its_raw_pose(monkeypatch):
 
 
 def test_a_running_pipelines_shown_score_can_change(monkeypatch):
-    monkeypatch.setattr(PoseEstimator, "decode", lambda self, *a, **k: fixed_poses())
+    monkeypatch.setattr(FrameStep, "decode", lambda self, *a, **k: fixed_poses())
     pipe = Pipeline(frames(2), FieldsBackend(), PipelineConfig(input_size=368, draw=False))
     assert pipe.shown_score == DecoderConfig().shown_score
     pipe.shown_score = 0.5                               # what the app's slider does
@@ -75,9 +75,9 @@ def test_a_running_pipelines_shown_score_can_change(monkeypatch):
 
 
 def test_evaluation_scores_every_pose(monkeypatch, tmp_path):
-    """AP counts the weak poses too: ``PoseEstimator`` (what ``eval`` runs) keeps them."""
-    monkeypatch.setattr(PoseEstimator, "decode", lambda self, *a, **k: fixed_poses())
-    est = PoseEstimator(FieldsBackend())
+    """AP counts the weak poses too: ``FrameStep`` (what ``eval`` runs) keeps them."""
+    monkeypatch.setattr(FrameStep, "decode", lambda self, *a, **k: fixed_poses())
+    est = FrameStep(FieldsBackend())
     assert est(next(frames(1))).scores.tolist() == pytest.approx(SCORES.tolist())
 
 
@@ -85,7 +85,7 @@ def test_the_api_shows_what_the_pipeline_shows(monkeypatch):
     import engines.api as api
 
     monkeypatch.setattr(api, "create_backend", lambda *a, **k: FieldsBackend())
-    monkeypatch.setattr(PoseEstimator, "decode", lambda self, *a, **k: fixed_poses())
+    monkeypatch.setattr(FrameStep, "decode", lambda self, *a, **k: fixed_poses())
     image = next(frames(1))
     assert api.Estimator("fake.xml")(image).scores.tolist() == pytest.approx([0.9, 0.3])
     assert len(api.Estimator("fake.xml", decoder=DecoderChoice(shown_score=0))(image)) == 4

@@ -144,10 +144,10 @@ class EvalTab(QWidget):
     def field_view(self, img: np.ndarray) -> np.ndarray:
         """``img`` with the model's fields drawn on it (the model is opened once, on first use)."""
         from engines import create_backend
-        from engines.runner import PoseEstimator, Timings
+        from engines.run.step import FrameStep, Timings
 
         if self._estimator is None or self._estimator[0] != self.model.text():
-            self._estimator = (self.model.text(), PoseEstimator(create_backend(self.model.text(), device=self.device)))
+            self._estimator = (self.model.text(), FrameStep(create_backend(self.model.text(), device=self.device)))
         est = self._estimator[1]
         fields, box = est.infer(img, Timings())
         return draw_fields(img.copy(), fields, box.scale, est.backend.info.stride)

@@ -27,7 +27,7 @@ from engines.run.types import FrameResult, InFlight, PipelineConfig
 from engines.run.ordering import Reorder
 from engines.run.summary import RunSummary
 from engines.base import Backend
-from engines.runner import PoseEstimator, Timings
+from engines.run.step import FrameStep, Timings
 from ssapose.overlay import draw_fields, draw_hud, draw_poses
 
 _END = object()
@@ -60,7 +60,7 @@ class Pipeline:
     def __init__(self, frames: Iterable[np.ndarray], backend: Backend, config: PipelineConfig = PipelineConfig(),
                  tracker: Callable | None = None):
         self.frames, self.backend, self.config, self.tracker = frames, backend, config, tracker
-        self.estimator = PoseEstimator(backend, config.input_size, config.decoder, flip=config.flip,
+        self.estimator = FrameStep(backend, config.input_size, config.decoder, flip=config.flip,
                                        scales=config.scales, auto=config.auto)
         self.schedule = HeightSchedule(config.auto, config.live) if config.auto is not None else None
         self.style = config.style
@@ -94,7 +94,7 @@ class Pipeline:
         self._t_end = 0.0
 
     def settings(self) -> dict:
-        """How this pipeline makes its poses (``PoseEstimator.settings``, with the shown score as it is now), for an
+        """How this pipeline makes its poses (``FrameStep.settings``, with the shown score as it is now), for an
         output's header."""
         return dict(self.estimator.settings(), shown_score=self.shown_score)
 

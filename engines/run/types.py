@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from engines.modes import AutoHeight
-from engines.runner import Timings
+from engines.run.step import Timings
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 from ssapose.overlay import DrawStyle, draw_poses

@@ -1,4 +1,7 @@
-"""One frame through a backend: preprocess -> infer -> decode, with per-stage timings."""
+"""The per-frame step: one frame through a backend, preprocess -> infer -> decode, with per-stage timings.
+
+The pipeline (``engines.run.pipeline``) runs its stages on every frame of a stream; a single image (``Estimator``'s
+call, ``eval``) runs it whole."""
 from __future__ import annotations
 
 import time
@@ -32,8 +35,8 @@ class Timings:
         return self.preprocess + self.inference + self.decode + self.overlay
 
 
-class PoseEstimator:
-    """Frames in, poses (in frame pixels) out, through any backend.
+class FrameStep:
+    """Frames in, poses (in frame pixels) out, through any backend: the step every entry point runs per frame.
 
     Args:
         backend: an opened backend.
