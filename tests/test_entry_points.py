@@ -8,7 +8,10 @@ entry point goes through it:
 - an output that cannot be written ends the run with a message naming it (and a failing exit status), leaving
   nothing under a temporary name;
 - a source that ends early says so (never silently);
-- relative paths are taken from the caller's working folder.
+- relative paths are taken from the caller's working folder;
+- a file name that is not UTF-8 is read and written beside.
+
+``batch --ray`` (Ray actors instead of worker processes) is checked where its path differs: writing and reading.
 """
 import hashlib
 import json
@@ -84,6 +87,18 @@ def via_batch(source, outputs, model, capsys, out_dir=None, **_) -> Outcome:
     return Outcome(code == 0, said)
 
 
+def via_batch_ray(source, outputs, model, capsys, out_dir=None, **_) -> Outcome:
+    """``batch --ray``: the same jobs on a local Ray instance's actors."""
+    pytest.importorskip("ray")
+    out_dir = out_dir or Path(outputs.poses or outputs.table or outputs.video).parent
+    flags = (["--csv"] if outputs.table else []) + (["--video"] if outputs.video else [])
+    code = main(["batch", str(source), "--out-dir", str(out_dir), "--model", model, "--input-size", "64", "--ray",
+                 *flags])
+    out = capsys.readouterr()
+    manifest = Path(out_dir) / "ssapose-batch.json"
+    return Outcome(code == 0, out.out + out.err + (manifest.read_text() if manifest.is_file() else ""))
+
+
 def via_app(source, outputs, model, capsys, qtbot=None, **_) -> Outcome:
     """The app's worker records an mp4 and its pose file beside it: ``outputs.video`` names the recording."""
     from app.qt.workers import PipelineWorker
@@ -113,7 +128,7 @@ def via_stream(source, outputs, model, capsys, **_) -> Outcome:
         return Outcome(False, "\n".join(said + [str(e)]))
 
 
-RUN = {"video": via_video, "batch": via_batch, "app": via_app, "stream": via_stream}
+RUN = {"video": via_video, "batch": via_batch, "batch-ray": via_batch_ray, "app": via_app, "stream": via_stream}
 
 
 @pytest.fixture
@@ -160,7 +175,7 @@ def _unwritable(tmp_path, entry) -> tuple[OutputSpec, Path]:
     outputs are staged, a folder where its staged table would go."""
     out = tmp_path / "out"
     out.mkdir()
-    if entry == "batch":
+    if entry.startswith("batch"):
         (out / ".clip.csv.partial.csv").mkdir()
         return OutputSpec(poses=str(out / "clip.jsonl"), table=str(out / "clip.csv")), out
     if entry == "app":
@@ -172,7 +187,7 @@ def _unwritable(tmp_path, entry) -> tuple[OutputSpec, Path]:
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
-@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("entry", (*ENTRY_POINTS, "batch-ray"))
 def test_an_output_that_cannot_be_written_fails_the_run_and_says_which(entry, clip, tmp_path, small_model, capsys,
                                                                        qt):
     outputs, out = _unwritable(tmp_path, entry)
@@ -191,7 +206,7 @@ def test_batch_says_when_its_manifest_cannot_be_written(clip, tmp_path, small_mo
     assert not got.ok and "cannot write the manifest" in got.said and "1 failed" in got.said, got.said
 
 
-@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("entry", (*ENTRY_POINTS, "batch-ray"))
 def test_a_source_that_ends_early_says_so(entry, clip, tmp_path, small_model, capsys, qt):
     cut = clip.with_name("cut.mp4")
     out = tmp_path / "out"
