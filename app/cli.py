@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):       # a file name that is not UTF-8 prints, with ? for its bytes
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    from app.stop import describe, on_sigterm
+
+    on_sigterm()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:                      # the subcommand's own usage, not the top-level one
@@ -43,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, RuntimeError, ImportError) as e:
         print(f"ssapose {args.command}: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        what, code = describe(e)
+        print(what.split(" (")[0], file=sys.stderr)
+        return code
     except BrokenPipeError:        # the reader went away (``ssapose doctor | head -1``): stop quietly
         return 1
 

@@ -25,7 +25,8 @@ def add_commands(sub) -> None:
                                    "and corrupt images are skipped with a warning; every run ends with a line "
                                    "saying frames read / expected, skipped, and why it stopped. Exit status: 0 "
                                    "when frames were processed (also when the input ended early: the summary "
-                                   "says so), 1 when nothing could be processed, 130 on Ctrl-C.")
+                                   "says so), 1 when nothing could be processed or an output could not be "
+                                   "written, 130 on Ctrl-C, 143 on SIGTERM (both after the summary line).")
     p.add_argument("input", nargs="*", default=[DEMO_VIDEO],
                    help="one source or several, or a .txt file listing one a line (default: the demo clip in the "
                         "shared folder). Several run at once on one model, each with its own outputs, tracker "
@@ -70,7 +71,7 @@ def add_commands(sub) -> None:
 def run_video(args) -> int:
     """The headless pipeline, on one source or several. Exit 0 when frames were processed, even if the input
     ended early (damage, a lost camera: the summary says so); 1 when nothing could be processed (of any source,
-    with several); 130 on Ctrl-C."""
+    with several); 130 on Ctrl-C, 143 on SIGTERM."""
     from app.multi import expand_sources, outputs_for, run_many
     from app.video_run import run_one
 

@@ -16,13 +16,12 @@ from app.batch.command import output_names
 
 def expand_sources(inputs: list[str]) -> list[str]:
     """The sources given, a ``.txt`` file standing for the sources it lists (one a line, # comments)."""
+    from ssapose.sources import listed_sources
+
     out = []
     for item in inputs:
         p = Path(item)
-        if p.suffix.lower() == ".txt" and p.is_file():
-            out += [line.strip() for line in p.read_text().splitlines() if line.strip() and not line.startswith("#")]
-        else:
-            out.append(item)
+        out += listed_sources(item) if p.suffix.lower() == ".txt" and p.is_file() else [item]
     return out
 
 

@@ -60,6 +60,7 @@ def run_one(args, source: str, outs: OutputSpec, backend=None, label: str = "", 
     its summary and exit status 1."""
     from tqdm import tqdm
 
+    from app.stop import describe
     from engines.run.session import open_run
     from engines.sinks import SinkError
     from ssapose.tracking import Tracker
@@ -84,8 +85,8 @@ def run_one(args, source: str, outs: OutputSpec, backend=None, label: str = "", 
     except SinkError as e:
         write_error = e
         run.stopped = f"cannot write: {e}"
-    except KeyboardInterrupt:
-        run.stopped = "interrupted (Ctrl-C)"
+    except KeyboardInterrupt as e:
+        run.stopped = describe(e)[0]
         raise
     finally:
         bar.close()

@@ -6,7 +6,7 @@ from typing import Callable
 from engines import Backend, create_backend
 from engines.modes import AutoHeight, Mode
 from engines.run.step import FrameStep, Timings
-from ssapose.coco import evaluate, find_image_dir, load_coco
+from ssapose.coco import check_images, evaluate, find_image_dir, load_coco
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.evaluation import coco_results, predict_images
 from ssapose.inference import decode_fields
@@ -30,6 +30,7 @@ def evaluate_model(model: str, ann_file: str, image_dir: str | None, input_size:
     """
     coco = load_coco(ann_file)
     image_dir = image_dir or find_image_dir(ann_file, coco)
+    check_images(coco, image_dir)                 # every image there, before the model opens
     be = opened or create_backend(model, backend, device=device, threads=threads, streams=1)   # one image at a time
     est = FrameStep(be, input_size, decoder, flip=flip, scales=scales, auto=auto)
     try:

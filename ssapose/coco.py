@@ -34,8 +34,14 @@ def load_coco(ann_file: str):
                          f"{type(data).__name__}, not an object with 'images' and 'annotations'")
     if not data.get("images"):
         raise ValueError(f"{ann_file} lists no images")
-    if not any(isinstance(a, dict) and a.get("keypoints") for a in data.get("annotations") or []):
+    _check_ids(ann_file, data)
+    anns = [a for a in data.get("annotations") or [] if isinstance(a, dict)]
+    if not any(a.get("keypoints") for a in anns):
         raise ValueError(f"{ann_file} has no person keypoint annotations: there is nothing to evaluate")
+    if not any(_scorable(a) for a in anns):
+        crowd = sum(1 for a in anns if a.get("iscrowd"))
+        raise ValueError(f"{ann_file} has no person COCOeval can score: of its {len(anns)} annotations {crowd} are "
+                         "crowd regions and none of the others has a visible keypoint (every AP would be -1)")
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             coco = COCO()
@@ -52,24 +58,56 @@ def load_coco(ann_file: str):
     return coco
 
 
+def _check_ids(ann_file: str, data: dict) -> None:
+    """COCOeval needs whole-number image ids: refuse any other in one line, before anything runs."""
+    for where, items, key in (("image", data.get("images") or [], "id"),
+                              ("annotation", data.get("annotations") or [], "image_id")):
+        for item in items:
+            v = item.get(key) if isinstance(item, dict) else None
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise ValueError(f"{ann_file}: {where} {key} {v!r} is not a whole number (COCO image ids are "
+                                 "integers; COCOeval cannot score others)")
+
+
+def _scorable(ann: dict) -> bool:
+    """A person COCOeval scores: not a crowd region, with at least one visible keypoint."""
+    kps = ann.get("keypoints") or []
+    return not ann.get("iscrowd") and any(isinstance(v, (int, float)) and v > 0 for v in kps[2::3])
+
+
+def missing_images(coco, image_dir: str) -> list[str]:
+    """The file names of ``coco``'s images that are not in ``image_dir``."""
+    return [im["file_name"] for im in coco.imgs.values() if not os.path.isfile(os.path.join(image_dir, im["file_name"]))]
+
+
+def check_images(coco, image_dir: str) -> None:
+    """Every image of ``coco`` is in ``image_dir``, checked before any is run; FileNotFoundError listing the missing
+    ones (the first ten) otherwise."""
+    gone = missing_images(coco, image_dir)
+    if gone:
+        more = f" and {len(gone) - 10} more" if len(gone) > 10 else ""
+        raise FileNotFoundError(f"{len(gone)} of {len(coco.imgs)} images are missing in {image_dir}: "
+                                f"{', '.join(gone[:10])}{more}")
+
+
 def find_image_dir(ann_file: str, coco) -> str:
-    """The folder that holds the images of ``ann_file``.
+    """The folder that holds the images of ``ann_file``: of the folders looked in, the one holding the most of them.
 
     Looks beside the file, then in the COCO layout: ``annotations/person_keypoints_val2017.json``
     beside ``val2017/`` or ``images/val2017/`` (the split named in the file name).
 
     Raises:
-        FileNotFoundError: naming every folder looked in.
+        FileNotFoundError: naming every folder looked in, when none holds any.
     """
     ann_dir = os.path.dirname(os.path.abspath(ann_file))
     parent = os.path.dirname(ann_dir)
     split = os.path.splitext(os.path.basename(ann_file))[0].rsplit("_", 1)[-1]
     candidates = [ann_dir, os.path.join(parent, split), os.path.join(parent, "images", split),
                   os.path.join(ann_dir, "images"), os.path.join(parent, "images")]
-    images = list(coco.imgs.values())[:3]
-    for d in candidates:
-        if images and all(os.path.isfile(os.path.join(d, im["file_name"])) for im in images):
-            return d
+    candidates = list(dict.fromkeys(candidates))
+    found = [len(coco.imgs) - len(missing_images(coco, d)) for d in candidates]
+    if coco.imgs and max(found) > 0:
+        return candidates[found.index(max(found))]
     raise FileNotFoundError(f"cannot find the images of {ann_file}; looked in {', '.join(dict.fromkeys(candidates))}. "
                             "Name the folder with --images")
 

@@ -78,7 +78,7 @@ class ReadReport:
 def describe(spec: str) -> str:
     """``"webcam"``, ``"stream"`` (rtsp/http(s)/udp URL), ``"folder"``, ``"image"`` or ``"video"``
     (files: video or GIF) for a source spec."""
-    if spec.isdigit():
+    if spec.isdigit() and not os.path.exists(spec):      # a path that exists is a path ("2024/")
         return "webcam"
     if spec.lower().startswith(STREAM_SCHEMES):
         return "stream"
@@ -88,6 +88,20 @@ def describe(spec: str) -> str:
     if p.suffix.lower() in IMAGE_SUFFIXES:
         return "image"
     return "video"
+
+
+def listed_sources(list_file: str) -> list[str]:
+    """The sources a ``.txt`` file lists, one a line (blank lines and ``#`` comments skipped), a relative path taken
+    relative to the list's folder. Raises SourceError (ValueError for the CLI) when it lists none."""
+    base = Path(list_file).parent
+    out = []
+    for line in Path(list_file).read_text(encoding="utf-8", errors="surrogateescape").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            out.append(line if "://" in line or line.isdigit() or Path(line).is_absolute() else str(base / line))
+    if not out:
+        raise SourceError(f"{shown(list_file)} lists no source (one a line; # starts a comment)")
+    return out
 
 
 def looping(spec: str, stop=None):

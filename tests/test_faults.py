@@ -66,6 +66,21 @@ def test_damage_in_the_middle_is_skipped_and_reading_goes_on(clip, tmp_path):
     assert "damaged" in rep.describe()
 
 
+def test_only_frames_that_do_not_decode_are_skipped(clip, tmp_path):
+    """The reader resumes at the first frame after the damage that decodes: the last frame it skipped does not."""
+    damaged = str(_damaged(clip, tmp_path))
+    src = FrameSource(damaged)
+    positions = []
+    for _ in src:
+        positions.append(src.position)
+    gaps = [b for a, b in zip(positions, positions[1:]) if b - a > 1]
+    assert gaps, "the damage skipped nothing"
+    probe = FrameSource(damaged)
+    for resumed in gaps:
+        assert not probe._readable_at(resumed - 1), f"frame {resumed - 1} decodes, yet it was skipped"
+    probe.close()
+
+
 def test_damaged_video_on_the_command_line_says_what_it_skipped(clip, tmp_path, small_model, capsys):
     poses = tmp_path / "p.jsonl"
     assert _video([str(_damaged(clip, tmp_path)), "--json", str(poses)], small_model) == 0

@@ -23,6 +23,7 @@ from app.batch.manifest import RETRIES, Manifest, stamp
 from app.batch.worker import Job, WorkerOptions
 from engines.sinks import OutputSpec, check_outputs
 from ssapose.redact import redact
+from ssapose.sources import listed_sources
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif")
 
@@ -37,11 +38,7 @@ def find_videos(inputs: list[str]) -> list[str]:
         if p.is_dir():
             out += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in VIDEO_SUFFIXES)
         elif p.suffix.lower() == ".txt" and p.is_file():
-            base = p.parent
-            for line in p.read_text().splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    out.append(line if "://" in line or Path(line).is_absolute() else str(base / line))
+            out += listed_sources(item)
         elif any(c in item for c in "*?["):
             out += sorted(glob.glob(item, recursive=True))
         else:

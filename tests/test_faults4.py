@@ -1,0 +1,148 @@
+"""Faults, round 4: names that look like cameras, source lists, SIGTERM, eval's unscoreable sets, the API's images."""
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from app.cli import main
+from engines.sinks.files import read_json_lines
+
+from conftest import DATA, DEMO, ROOT, TINY_ANN
+
+JPGS = sorted((DATA / "coco_tiny").rglob("*.jpg"))
+
+
+def _video(args, model):
+    return main(["video", *args, "--model", model, "--input-size", "64"])
+
+
+def test_a_folder_named_with_digits_is_a_folder_not_a_camera(tmp_path, small_model, monkeypatch, capsys):
+    (tmp_path / "2024").mkdir()
+    for i, p in enumerate(JPGS[:2]):
+        (tmp_path / "2024" / f"{i}.jpg").write_bytes(p.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    assert _video(["2024", "--json", "p.jsonl"], small_model) == 0, capsys.readouterr().err
+    assert len(read_json_lines(str(tmp_path / "p.jsonl"))[1]) == 2
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n\n"])
+@pytest.mark.parametrize("command", ["video", "batch"])
+def test_a_source_list_with_no_source_is_one_line(text, command, tmp_path, small_model, capsys):
+    lst = tmp_path / "list.txt"
+    lst.write_text(text)
+    extra = ["--out-dir", str(tmp_path / "out")] if command == "batch" else []
+    assert main([command, str(lst), *extra, "--model", small_model]) != 0
+    err = capsys.readouterr().err
+    assert "lists no source" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", ["video", "batch"])
+def test_paths_in_a_source_list_are_relative_to_the_list(command, tmp_path, small_model, monkeypatch, capsys):
+    (tmp_path / "vids").mkdir()
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "vids" / "a.jpg").write_bytes(JPGS[0].read_bytes())
+    (tmp_path / "vids" / "b.jpg").write_bytes(JPGS[1].read_bytes())
+    (tmp_path / "lists" / "l.txt").write_text("# two images\n../vids/a.jpg\n../vids/b.jpg\n")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    out = tmp_path / "out"
+    args = ["--out-dir", str(out)] if command == "batch" else ["--json", f"{out}/"]
+    assert main([command, "../lists/l.txt", *args, "--model", small_model, "--input-size", "64"]) == 0, \
+        capsys.readouterr().err
+    assert (out / "a.jsonl").is_file() and (out / "b.jsonl").is_file()
+
+
+def test_sigterm_ends_video_with_its_summary_and_whole_outputs(tmp_path, small_model):
+    poses = tmp_path / "p.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "video", str(DEMO), "--model", small_model,
+                             "--input-size", "64", "--json", str(poses), "--csv", str(tmp_path / "t.csv")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not poses.exists() or poses.read_text().count("\n") < 20):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err[-2000:]
+    assert "stopped: terminated (SIGTERM)" in out + err and "Traceback" not in err
+    _, frames = read_json_lines(str(poses))
+    text = poses.read_text()
+    assert text.endswith("\n") and len(frames) == text.count("\n") - 1 >= 20      # every line whole
+    assert "# tracking:" in (tmp_path / "t.csv").read_text()                     # the table was finished
+
+
+def _ann(tmp_path, anns, images=None, name="a.json"):
+    d = json.loads(TINY_ANN.read_text())
+    d["annotations"] = anns
+    if images is not None:
+        d["images"] = images
+    path = tmp_path / name
+    path.write_text(json.dumps(d))
+    return path, d
+
+
+@pytest.mark.parametrize("case", ["crowd only", "no visible keypoint"])
+def test_eval_says_when_nothing_can_be_scored(case, tmp_path, small_model, capsys):
+    d = json.loads(TINY_ANN.read_text())
+    anns = [dict(a) for a in d["annotations"]]
+    for a in anns:
+        if case == "crowd only":
+            a["iscrowd"] = 1
+        else:
+            a["keypoints"] = [0] * 51
+            a["num_keypoints"] = 0
+    path, _ = _ann(tmp_path, anns)
+    assert main(["eval", "--ann", str(path), "--images", str(TINY_ANN.parent), "--model", small_model]) == 1
+    err = capsys.readouterr().err
+    assert "no person COCOeval can score" in err and len(err.strip().splitlines()) == 1
+
+
+def test_eval_lists_missing_images_before_running(tmp_path, small_model, capsys, monkeypatch):
+    d = json.loads(TINY_ANN.read_text())
+    images = [dict(im) for im in d["images"]]
+    images[-1]["file_name"] = "gone.jpg"                 # the last one: found only after every other ran
+    path, _ = _ann(tmp_path, d["annotations"], images)
+    ran = []
+    import ssapose.evaluation
+
+    monkeypatch.setattr(ssapose.evaluation, "imread", lambda p: ran.append(p))
+    assert main(["eval", "--ann", str(path), "--images", str(TINY_ANN.parent), "--model", small_model]) == 1
+    err = capsys.readouterr().err
+    assert "1 of 4 images are missing" in err and "gone.jpg" in err and not ran
+
+
+def test_eval_refuses_image_ids_that_are_not_whole_numbers(tmp_path, small_model, capsys):
+    d = json.loads(TINY_ANN.read_text())
+    first = d["images"][0]["id"]
+    images = [dict(im, id="img-a") if im["id"] == first else im for im in d["images"]]
+    anns = [dict(a, image_id="img-a") if a["image_id"] == first else a for a in d["annotations"]]
+    path, _ = _ann(tmp_path, anns, images)
+    assert main(["eval", "--ann", str(path), "--images", str(TINY_ANN.parent), "--model", small_model]) == 1
+    err = capsys.readouterr().err
+    assert "'img-a' is not a whole number" in err and "Traceback" not in err
+
+
+def test_the_api_reads_a_pil_image_as_rgb(small_model):
+    Image = pytest.importorskip("PIL.Image")
+    import engines
+
+    bgr = cv2.imread(str(JPGS[0]))
+    with engines.load(small_model, input_size=128) as est:
+        want = est(bgr)
+        got = est(Image.fromarray(bgr[..., ::-1].copy()))            # a PIL image is RGB
+    assert np.array_equal(want.keypoints, got.keypoints) and len(want) == len(got)
+
+
+def test_a_missing_or_unreadable_image_path_is_one_line(tmp_path, small_model):
+    import engines
+
+    with engines.load(small_model, input_size=64) as est:
+        with pytest.raises(ValueError, match="cannot read an image"):
+            est(str(tmp_path / "none.jpg"))
+        with pytest.raises(ValueError, match="BGR"):
+            est(np.zeros((4, 4), np.float32))
+
