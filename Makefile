@@ -8,7 +8,7 @@ $(BIN)/ssapose: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# CPU torch first: a bare `torch` requirement would pull a multi-GB CUDA build (see README: GPU set-up).
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev,torch,app,openvino,plot,cluster]"
+	$(BIN)/pip install -q -e ".[dev,torch,app,openvino,plot,cluster,table]"
 	touch $@
 
 venv: $(BIN)/ssapose

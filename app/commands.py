@@ -41,7 +41,7 @@ def add_commands(sub) -> None:
                    help="keep person ids across frames (OKS) and smooth keypoints (One-Euro); prints ID switches, "
                         "track lengths and keypoint jitter at the end")
     p.add_argument("--csv", help="write a table, one row per person per frame with raw and smoothed keypoints "
-                                 "(.csv, or .parquet with pandas + pyarrow); implies --track")
+                                 "(.csv, or .parquet: pip install 'ssapose[table]'); implies --track")
     add_tracker_args(p)
     style = DrawStyle()                                  # the overlay's defaults are defined there
     p.add_argument("--kp-threshold", type=fraction, default=style.keypoint_threshold,

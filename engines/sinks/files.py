@@ -79,7 +79,7 @@ class TableWriter:
         if self.parquet:
             import importlib.util
             if not all(importlib.util.find_spec(m) for m in ("pandas", "pyarrow")):
-                raise ImportError("a .parquet table needs pandas and pyarrow (pip install pandas pyarrow); "
+                raise ImportError("a .parquet table needs pandas and pyarrow (pip install 'ssapose[table]'); "
                                   "or write .csv")
             self.file = None
         else:
