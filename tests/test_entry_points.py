@@ -305,3 +305,28 @@ def test_images_with_names_that_are_not_utf8_are_read(tmp_path, small_model, cap
     got = via_video(folder / _latin1(b"img-\xe90.jpg"), OutputSpec(poses=str(tmp_path / "one.jsonl")), small_model,
                     capsys)
     assert got.ok and len(read_json_lines(str(tmp_path / "one.jsonl"))[1]) == 1
+
+
+@pytest.mark.parametrize("entry", ("video", "stream"))
+def test_a_second_run_on_an_output_being_written_refuses(entry, clip, tmp_path, small_model, capsys):
+    """One run owns each output: while one writes p.jsonl, another asked for it refuses in one line and the first
+    run's file is whole."""
+    import engines
+
+    poses = tmp_path / "p.jsonl"
+    with engines.load(small_model, input_size=64) as est:
+        first = iter(est.stream(clip, outputs=OutputSpec(poses=str(poses))))
+        next(first)                                              # the first run is writing
+        got = RUN[entry](clip, OutputSpec(poses=str(poses)), small_model, capsys)
+        assert not got.ok and "being written by another run" in got.said, got.said
+        rest = sum(1 for _ in first)
+    header, frames = read_json_lines(str(poses))
+    assert header["ssapose"] == 1 and len(frames) == rest + 1 == FRAMES
+
+
+def test_a_run_that_fails_before_its_first_frame_leaves_no_empty_video(tmp_path, small_model, capsys):
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(os.urandom(20_000))
+    out = tmp_path / "o.mp4"
+    assert not via_video(junk, OutputSpec(video=str(out)), small_model, capsys).ok
+    assert not out.exists()

@@ -8,13 +8,21 @@ The guarantees, for every entry point:
 - no output is an input of the run, nor another output of it (the same path or a link to it), and each is
   writable: checked before the model loads, one line naming the file otherwise;
 - a failure to write any output raises :class:`SinkError` with the file and the reason (a full disk, a
-  vanished folder); with ``staged`` outputs (``batch``) nothing is left under a temporary name.
+  vanished folder); with ``staged`` outputs (``batch``) nothing is left under a temporary name;
+- one run owns each output: a second run asked to write a file another run is writing refuses in one line (an
+  exclusive lock on the file, held while the run writes it).
 """
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:                               # Windows: no advisory locks
+    fcntl = None
 
 from ssapose.fsnames import shown
 from ssapose.redact import redact
@@ -139,7 +147,11 @@ class Sinks:
         self.paths = {k: str(staged(p)) if staged_names else p for k, p in outputs.items()}
         self.frames = 0
         self.writers: dict = {}
+        self._locks: list[int] = []
+        self._created: list[str] = []            # empty files the locks made (removed if nothing was written)
         try:
+            for kind, path in self.paths.items():
+                self._own(kind, path)
             for kind, path in self.paths.items():
                 with self._naming(kind):
                     if kind == "video":
@@ -151,6 +163,38 @@ class Sinks:
         except BaseException:
             self.close(commit=False)
             raise
+
+    def _own(self, kind: str, path: str) -> None:
+        """Lock ``path`` for this run (created empty if missing), or raise :class:`SinkError` if another run holds
+        it. Nothing is truncated before the lock is held."""
+        if fcntl is None:                        # no advisory locks here: every run writes as it goes
+            return
+        existed = os.path.exists(path)
+        with self._naming(kind):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):    # a device or a pipe (/dev/null): nothing to own
+            os.close(fd)
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise SinkError(f"{KINDS[kind][0]} {getattr(self.outputs, kind)} is being written by another run; "
+                            "wait for it, or write somewhere else") from None
+        self._locks.append(fd)
+        if not existed:
+            self._created.append(path)
+
+    def _release(self) -> None:
+        for path in self._created:               # made by the lock, never written (the mp4 of a run with no frame)
+            try:
+                if os.path.getsize(path) == 0 and self.frames == 0:
+                    os.unlink(path)
+            except OSError:
+                pass
+        for fd in self._locks:
+            os.close(fd)
+        self._locks, self._created = [], []
 
     def _naming(self, kind: str):
         """A context that turns an OSError or a writer's ValueError into a :class:`SinkError` naming the output."""
@@ -172,6 +216,12 @@ class Sinks:
     def close(self, commit: bool = True) -> None:
         """Finish every output. Staged outputs are renamed to their names when ``commit``, else removed; a failure
         to finish one raises :class:`SinkError` after every other was closed (staged files removed)."""
+        try:
+            self._finish(commit)
+        finally:
+            self._release()
+
+    def _finish(self, commit: bool) -> None:
         error = None
         for kind, w in list(self.writers.items()):
             try:
