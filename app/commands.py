@@ -11,6 +11,7 @@ from engines.cli import DEFAULT_MODEL, add_decoder_args, add_model_args, add_tta
 from engines.cli_args import bounded, fraction, non_negative_int
 from ssapose import paths
 from ssapose.overlay import DrawStyle
+from ssapose.sources import STALL_S
 
 DEMO_VIDEO = str(paths.demo_video(must_exist=False))
 
@@ -20,7 +21,8 @@ def add_commands(sub) -> None:
                        description="Capture -> preprocess -> inference -> decoding (low-resolution peaks refined "
                                    "to sub-cell positions, PAF grouping) -> overlay, each stage in its own thread. "
                                    "INPUT is a video file, a GIF, an image folder, one image, a webcam index or a "
-                                   "stream URL (rtsp://, http(s)://, udp://; reconnected with backoff if it drops). "
+                                   "stream URL (rtsp://, http(s)://, udp://; reconnected with backoff if it drops; given up after "
+                                   f"{STALL_S:g} s without data: a stalled connection). "
                                    "Without INPUT it runs the demo clip from the shared folder. Damaged frames "
                                    "and corrupt images are skipped with a warning; every run ends with a line "
                                    "saying frames read / expected, skipped, and why it stopped. Exit status: 0 "

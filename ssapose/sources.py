@@ -34,6 +34,8 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://", "udp://", "rtmp://", "tcp://")
 #: Waits (s) before each attempt to reopen a stream that dropped; then it gives up.
 RECONNECT_BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+#: Seconds without data after which a network source is given up as stalled (also OpenCV's open and read timeout).
+STALL_S = 30.0
 #: Notes kept in a report (the count of skipped frames is always exact).
 MAX_NOTES = 5
 END_OF_INPUT = "end of input"
@@ -199,10 +201,12 @@ class FrameSource:
 
     def _video(self) -> Iterator[np.ndarray]:
         pos, resumed_at = 0, -1                           # the frame number of the next read
+        progress = time.monotonic()                       # when the last frame came
         while True:
             ok, frame = self._cap.read()
             if ok:
                 self.position, pos = pos, pos + 1
+                progress = time.monotonic()
                 yield frame
                 continue
             if self.live:
@@ -214,10 +218,15 @@ class FrameSource:
             if not self.count or pos >= self.count:
                 self.report.stopped = END_OF_INPUT
                 return
-            if self.kind == "stream" and resumed_at != pos:   # first, take it for a dropped connection
-                resumed_at = pos
-                if self._resume_remote(pos):
-                    continue
+            if self.kind == "stream":                     # a file over the network: a connection, not damage
+                if time.monotonic() - progress >= STALL_S:
+                    self.report.stopped = (f"the connection stalled at frame {pos} of {self.count}: no data for "
+                                           f"{STALL_S:g} s")
+                    return
+                if resumed_at != pos:                     # dropped: reconnect once at this frame
+                    resumed_at = pos
+                    if self._resume_remote(pos):
+                        continue
                 self.report.stopped = (f"the connection dropped at frame {pos} of {self.count} and did not come "
                                        f"back after {len(self.backoff)} tries")
                 return
@@ -260,7 +269,9 @@ class FrameSource:
 
     # -- streams ------------------------------------------------------------------------------------------
     def _open_stream(self):
-        cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG)
+        ms = int(STALL_S * 1000)
+        cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG,
+                               [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms])
         if cap.isOpened():
             return cap
         cap.release()

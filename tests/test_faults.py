@@ -190,6 +190,16 @@ class _CutOff(_Quiet):
         self.close_connection = True
 
 
+class _Stalls(_Quiet):
+    """Serves the first 40 % of the file, then sends nothing more while keeping the connection open."""
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        outputfile.write(data[: int(len(data) * 0.4)])
+        outputfile.flush()
+        time.sleep(30)
+
+
 @pytest.fixture
 def serve(clip):
     servers = []
@@ -227,6 +237,21 @@ def test_http_server_killed_mid_file_keeps_what_came(serve, monkeypatch):
         got.append(src.position)
     assert 0 < len(got) < CLIP_FRAMES and "did not come back after 2 tries" in src.report.stopped
     assert got == list(range(len(got))) and src.report.early
+
+
+def test_a_stalled_connection_is_given_up_in_bounded_time_and_called_stalled(serve, tmp_path, small_model, capsys,
+                                                                            monkeypatch):
+    monkeypatch.setattr(sources, "STALL_S", 2.0)
+    monkeypatch.setattr(sources, "RECONNECT_BACKOFF", (0.05, 0.1))
+    _, url = serve(_Stalls)
+    poses = tmp_path / "p.jsonl"
+    t0 = time.time()
+    assert _video([url, "--json", str(poses)], small_model) == 0          # frames came: the summary says the rest
+    took = time.time() - t0
+    err = capsys.readouterr().err
+    n = len(read_json_lines(str(poses))[1])
+    assert 0 < n < CLIP_FRAMES and f"the connection stalled at frame {n} of {CLIP_FRAMES}: no data for 2 s" in err
+    assert took < 20, f"gave up after {took:.0f} s"
 
 
 def test_dropped_connection_on_the_command_line_exits_cleanly(serve, tmp_path, small_model, capsys, monkeypatch):
