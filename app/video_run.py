@@ -130,6 +130,8 @@ def _print_summary(run, args, outs: OutputSpec, label: str = "") -> None:
     if pipe.schedule is not None:
         line += f"; input size auto: second pass on {pipe.stats.second_pass} frames"
     print(line, file=sys.stderr if report.early else sys.stdout)
+    if run.rate().startswith("variable"):
+        print(f"{label}frame rate {run.rate()}")
     written = [f"{what}: {p}" for what, p in (("video", outs.video), ("poses", outs.poses), ("table", outs.table))
                if p]
     if written:

@@ -141,6 +141,8 @@ class FrameSource:
         self.name = redact(shown(self.spec))     # what messages, logs and output files show
         self.fps, self.count, self._cap, self._files = 0.0, 0, None, []
         self.backoff, self.reconnects, self.position = RECONNECT_BACKOFF, 0, -1
+        self.time = -1.0                         # s: the container's timestamp of the frame last yielded (-1: none)
+        self.rate_drift = 0.0                    # s: the most a timestamp differed from position / fps
         self.on_skip, self.report = on_skip, ReadReport()
         if self.kind == "webcam":
             self._cap = cv2.VideoCapture(int(self.spec))
@@ -207,6 +209,8 @@ class FrameSource:
             if ok:
                 self.position, pos = pos, pos + 1
                 progress = time.monotonic()
+                if not self.live:
+                    self._timestamp()
                 yield frame
                 continue
             if self.live:
@@ -237,6 +241,17 @@ class FrameSource:
             self._skip(f"frames {pos}-{after - 1} damaged" if after - 1 > pos else f"frame {pos} damaged",
                        after - pos)
             pos = after
+
+    def _timestamp(self) -> None:
+        """The frame just read's own time, from the container (a variable frame rate too)."""
+        self.time = float(self._cap.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+        if self.fps > 0:
+            self.rate_drift = max(self.rate_drift, abs(self.time - self.position / self.fps))
+
+    @property
+    def constant_rate(self) -> bool:
+        """The frames read so far came at the declared rate (their timestamps within half a frame of number / fps)."""
+        return self.fps <= 0 or self.rate_drift < 0.5 / self.fps
 
     def _readable_at(self, n: int) -> bool:
         """Seek to frame ``n``; True if frames ``n`` and ``n + 1`` (or ``n`` alone at the end) decode.

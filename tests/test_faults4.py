@@ -146,3 +146,58 @@ def test_a_missing_or_unreadable_image_path_is_one_line(tmp_path, small_model):
         with pytest.raises(ValueError, match="BGR"):
             est(np.zeros((4, 4), np.float32))
 
+
+
+@pytest.fixture(scope="module")
+def vfr_clip(tmp_path_factory):
+    """30 frames of the demo clip, 0.1 s apart, with a 4 s pause after the 15th: frame 15 is at 5.5 s."""
+    from engines.sinks.video import ffmpeg_exe
+
+    exe = ffmpeg_exe()
+    if exe is None:
+        pytest.skip("needs FFmpeg (imageio-ffmpeg)")
+    out = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
+    subprocess.run([exe, "-loglevel", "error", "-ss", "30", "-i", str(DEMO), "-frames:v", "30", "-vf",
+                    "setpts='if(lt(N,15),N*0.1/TB,(N+40)*0.1/TB)'", "-fps_mode", "vfr", "-c:v", "mpeg4", "-q:v", "4",
+                    str(out)], check=True, timeout=120)
+    return out
+
+
+WANT = [round(0.1 * n, 4) for n in range(15)] + [round(0.1 * (n + 40), 4) for n in range(15, 30)]
+
+
+def test_a_variable_rate_clip_gets_its_own_times(vfr_clip, tmp_path, small_model, capsys):
+    """The pose file, the table and the summary use the container's timestamps, not frame number / mean rate."""
+    import pandas as pd
+
+    poses, table = tmp_path / "p.jsonl", tmp_path / "t.csv"
+    assert _video([str(vfr_clip), "--json", str(poses), "--csv", str(table)], small_model) == 0
+    out = capsys.readouterr().out
+    _, frames = read_json_lines(str(poses))
+    assert [f["time"] for f in frames] == pytest.approx(WANT, abs=1e-3)
+    assert "frame rate variable" in out
+    assert "# frame_rate: variable" in table.read_text()
+    rows = pd.read_csv(table, comment="#")
+    assert all(abs(t - WANT[f]) < 1e-3 for f, t in zip(rows["frame"], rows["time"]))
+
+
+def test_the_trackers_clock_is_the_containers(vfr_clip, small_model):
+    from engines.run.pipeline import PipelineConfig
+    from engines.run.session import RunSpec, open_run
+
+    seen = []
+
+    def tracker(poses, t):
+        seen.append(t)
+        return poses, np.full(len(poses), -1)
+
+    with open_run(RunSpec(str(vfr_clip), small_model, pipeline=PipelineConfig(input_size=64)), tracker) as run:
+        assert len(list(run.results())) == 30
+    assert seen == pytest.approx(WANT, abs=1e-3)
+
+
+def test_a_constant_rate_clip_says_so(tmp_path, small_model, capsys):
+    table = tmp_path / "t.csv"
+    assert _video([str(DEMO), "--max-frames", "20", "--csv", str(table)], small_model) == 0
+    assert "frame rate variable" not in capsys.readouterr().out
+    assert "# frame_rate: constant, 10 fps" in table.read_text()

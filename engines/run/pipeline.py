@@ -70,7 +70,7 @@ class Pipeline:
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self.source_error: BaseException | None = None
-        self._positions: dict[int, int] = {}      # sequence -> the source's frame number, while in flight
+        self._positions: dict[int, tuple] = {}    # sequence -> (the source's frame number, its time), in flight
         self._resumed = threading.Event()
         self._resumed.set()
         self._paused_at = 0.0
@@ -146,11 +146,11 @@ class Pipeline:
             if frame is _END or self._stop.is_set():
                 break
             self._capture_ms.append((time.perf_counter() - t0) * 1e3)
-            self._positions[n] = _position(self.frames, n)
+            self._positions[n] = _position(self.frames, n), _source_time(self.frames)
             if self.config.pace_fps > 0 and self._stop.wait(max(0.0, self._due(n) - time.perf_counter())):
                 break                             # a file at its own rate: the n-th frame at n / fps
             if frame is None or getattr(frame, "size", 0) == 0:
-                raise ValueError(f"frame {self._positions[n]} is empty (zero-size)")
+                raise ValueError(f"frame {self._positions[n][0]} is empty (zero-size)")
             item = InFlight(n, time.perf_counter() - self._t0, frame)
             self.stats.captured += 1
             if self.config.live:
@@ -228,10 +228,10 @@ class Pipeline:
     def _overlay(self) -> None:
         while (item := self._get(self._q[3])) is not _END:
             i, ts, poses, t = item.sequence, item.timestamp, item.poses, item.timings
-            index = self._positions.pop(i, i)
+            index, at = self._positions.pop(i, (i, -1.0))
             t0 = time.perf_counter()
             raw = None
-            clock = index / self.config.clock_fps if self.config.clock_fps > 0 else ts     # the source's time
+            clock = self._clock(index, at, ts)
             if self.tracker is not None:
                 raw = poses
                 poses, _ = self.tracker(poses, clock)                   # ids in poses.ids
@@ -257,6 +257,13 @@ class Pipeline:
             if not self._put(self._q[4], FrameResult(index, clock, poses, t, item.frame, image, raw, latency, ts, i)):
                 return
         self._put(self._q[4], _END)
+
+    def _clock(self, index: int, at: float, ts: float) -> float:
+        """A frame's time in seconds on the source's clock: a file's own timestamp (``at``, a variable rate too),
+        else its number over the file's rate, else (live) when it was captured."""
+        if self.config.clock_fps > 0:
+            return at if at >= 0 else index / self.config.clock_fps
+        return ts
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -340,6 +347,12 @@ class Pipeline:
 
     def alive_threads(self) -> list[str]:
         return [th.name for th in self._threads if th.is_alive()]
+
+
+def _source_time(frames) -> float:
+    """The time (s) the source gives the frame just read (``FrameSource.time``: a video's own timestamp), or -1."""
+    t = getattr(frames, "time", -1.0)
+    return float(t) if isinstance(t, (int, float)) else -1.0
 
 
 def _position(frames, n: int) -> int:

@@ -93,6 +93,17 @@ class Run:
         failure), not by the caller's choice (a frame limit, a closed window)."""
         return not self.stopped and (self.failure is not None or self.source.report.early)
 
+    def rate(self) -> str:
+        """Whether a file's frames came at its declared rate (empty for a live source or one without a rate): the
+        times written are the container's timestamps either way."""
+        src = self.source
+        if self.live or src.fps <= 0 or src.time < 0:
+            return ""
+        if src.constant_rate:
+            return f"constant, {src.fps:g} fps"
+        return (f"variable: timestamps up to {src.rate_drift:.2f} s from frame number / {src.fps:g} fps (times are the "
+                "container's timestamps)")
+
     @property
     def processed(self) -> int:
         return self.pipeline.stats.processed
@@ -122,8 +133,10 @@ class Run:
         self.pipeline.stop()
         try:
             if self.sinks is not None:
+                meta = {"frame_rate": self.rate()} if self.rate() else {}
                 if self.stats is not None and self.pipeline.tracker is not None:
-                    self.sinks.footer({"tracking": self.stats.describe(self.pipeline.tracker)})
+                    meta["tracking"] = self.stats.describe(self.pipeline.tracker).removeprefix("tracking: ")
+                self.sinks.footer(meta)
                 self.sinks.close(commit=commit)
         finally:
             self.source.close()

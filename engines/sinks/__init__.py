@@ -120,7 +120,8 @@ def run_header(source: str, model: str, fps: float, settings: dict, tracker: str
     """What every output records about how its poses were made, the same for every entry point: the source
     (without a password), the model, the source's frame rate, the run's settings (``Pipeline.settings``) and the
     tracker's parameters (None: no tracker)."""
-    head = {"source": redact(shown(source)), "model": shown(model), "fps": fps, **settings}
+    head = {"source": redact(shown(source)), "model": shown(model), "fps": fps,
+            "time": "seconds: a file's own timestamps, else since the run started", **settings}
     if tracker is not None:
         head["tracker"] = tracker
     return head
