@@ -58,3 +58,17 @@ def real_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("lwop") / "lwop.pt"
     build_checkpoint(str(paths.lwop_ir()), str(path), str(paths.OFFSET_HEADS))
     return str(path)
+
+
+def demo_cut(out: Path, *args: str) -> Path:
+    """Write ``out`` from the demo clip with FFmpeg (``args`` between input and output: frames, filters, codec);
+    skips the test where FFmpeg (imageio-ffmpeg) is missing."""
+    import subprocess
+
+    from engines.sinks.video import ffmpeg_exe
+
+    exe = ffmpeg_exe()
+    if exe is None:
+        pytest.skip("needs FFmpeg (imageio-ffmpeg)")
+    subprocess.run([exe, "-loglevel", "error", "-i", str(DEMO), *args, str(out)], check=True, timeout=120)
+    return out

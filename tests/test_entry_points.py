@@ -28,7 +28,7 @@ from app.cli import main
 from engines.sinks import OutputSpec
 from engines.sinks.files import read_json_lines
 
-from conftest import DEMO, ROOT
+from conftest import ROOT, demo_cut
 
 FRAMES = 60
 ENTRY_POINTS = ("video", "batch", "app", "stream")
@@ -38,15 +38,8 @@ ENTRY_POINTS = ("video", "batch", "app", "stream")
 def clip(tmp_path_factory):
     """The first 60 frames of the demo clip (stream copy, index at the front), and a copy cut off at 40 % of its
     bytes: its index declares 60 frames, reading ends early."""
-    from engines.sinks.video import ffmpeg_exe
-
-    exe = ffmpeg_exe()
-    if exe is None:
-        pytest.skip("needs FFmpeg (imageio-ffmpeg)")
     d = tmp_path_factory.mktemp("clips")
-    out = d / "clip.mp4"
-    subprocess.run([exe, "-loglevel", "error", "-i", str(DEMO), "-frames:v", str(FRAMES), "-c", "copy",
-                    "-movflags", "+faststart", str(out)], check=True, timeout=120)
+    out = demo_cut(d / "clip.mp4", "-frames:v", str(FRAMES), "-c", "copy", "-movflags", "+faststart")
     cut = d / "cut.mp4"
     data = out.read_bytes()
     cut.write_bytes(data[: int(len(data) * 0.4)])

@@ -20,7 +20,7 @@ from engines.sinks.files import read_json_lines
 from ssapose import sources
 from ssapose.sources import FrameSource
 
-from conftest import DATA, DEMO, ROOT
+from conftest import DATA, DEMO, ROOT, demo_cut
 
 CLIP_FRAMES = 300
 
@@ -28,14 +28,8 @@ CLIP_FRAMES = 300
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     """The first 300 frames of the demo clip (stream copy, index at the front, as most cameras write it)."""
-    from engines.sinks.video import ffmpeg_exe
-
-    exe = ffmpeg_exe()
-    if exe is None:
-        pytest.skip("needs FFmpeg (imageio-ffmpeg)")
-    out = tmp_path_factory.mktemp("clip") / "clip.mp4"
-    subprocess.run([exe, "-loglevel", "error", "-i", str(DEMO), "-frames:v", str(CLIP_FRAMES), "-c", "copy",
-                    "-movflags", "+faststart", str(out)], check=True, timeout=120)
+    out = demo_cut(tmp_path_factory.mktemp("clip") / "clip.mp4", "-frames:v", str(CLIP_FRAMES), "-c", "copy",
+                   "-movflags", "+faststart")
     assert FrameSource(str(out)).count == CLIP_FRAMES
     return out
 

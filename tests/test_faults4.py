@@ -12,7 +12,7 @@ import pytest
 from app.cli import main
 from engines.sinks.files import read_json_lines
 
-from conftest import DATA, DEMO, ROOT, TINY_ANN
+from conftest import DATA, DEMO, ROOT, TINY_ANN, demo_cut
 
 JPGS = sorted((DATA / "coco_tiny").rglob("*.jpg"))
 
@@ -151,16 +151,8 @@ def test_a_missing_or_unreadable_image_path_is_one_line(tmp_path, small_model):
 @pytest.fixture(scope="module")
 def vfr_clip(tmp_path_factory):
     """30 frames of the demo clip, 0.1 s apart, with a 4 s pause after the 15th: frame 15 is at 5.5 s."""
-    from engines.sinks.video import ffmpeg_exe
-
-    exe = ffmpeg_exe()
-    if exe is None:
-        pytest.skip("needs FFmpeg (imageio-ffmpeg)")
-    out = tmp_path_factory.mktemp("vfr") / "vfr.mp4"
-    subprocess.run([exe, "-loglevel", "error", "-ss", "30", "-i", str(DEMO), "-frames:v", "30", "-vf",
-                    "setpts='if(lt(N,15),N*0.1/TB,(N+40)*0.1/TB)'", "-fps_mode", "vfr", "-c:v", "mpeg4", "-q:v", "4",
-                    str(out)], check=True, timeout=120)
-    return out
+    return demo_cut(tmp_path_factory.mktemp("vfr") / "vfr.mp4", "-ss", "30", "-frames:v", "30", "-vf",
+                    "setpts='if(lt(N,15),N*0.1/TB,(N+40)*0.1/TB)'", "-fps_mode", "vfr", "-c:v", "mpeg4", "-q:v", "4")
 
 
 WANT = [round(0.1 * n, 4) for n in range(15)] + [round(0.1 * (n + 40), 4) for n in range(15, 30)]
