@@ -60,9 +60,9 @@ def real_model(tmp_path_factory):
     return str(path)
 
 
-def demo_cut(out: Path, *args: str) -> Path:
-    """Write ``out`` from the demo clip with FFmpeg (``args`` between input and output: frames, filters, codec);
-    skips the test where FFmpeg (imageio-ffmpeg) is missing."""
+def demo_cut(out: Path, *args: str, start_s: float = 0.0) -> Path:
+    """Write ``out`` from the demo clip from ``start_s`` on with FFmpeg (``args`` between input and output: frames,
+    filters, codec); skips the test where FFmpeg (imageio-ffmpeg) is missing."""
     import subprocess
 
     from engines.sinks.video import ffmpeg_exe
@@ -70,5 +70,6 @@ def demo_cut(out: Path, *args: str) -> Path:
     exe = ffmpeg_exe()
     if exe is None:
         pytest.skip("needs FFmpeg (imageio-ffmpeg)")
-    subprocess.run([exe, "-loglevel", "error", "-i", str(DEMO), *args, str(out)], check=True, timeout=120)
+    subprocess.run([exe, "-loglevel", "error", "-ss", f"{start_s:g}", "-i", str(DEMO), *args, str(out)], check=True,
+                   timeout=120)
     return out

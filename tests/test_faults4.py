@@ -151,8 +151,9 @@ def test_a_missing_or_unreadable_image_path_is_one_line(tmp_path, small_model):
 @pytest.fixture(scope="module")
 def vfr_clip(tmp_path_factory):
     """30 frames of the demo clip, 0.1 s apart, with a 4 s pause after the 15th: frame 15 is at 5.5 s."""
-    return demo_cut(tmp_path_factory.mktemp("vfr") / "vfr.mp4", "-ss", "30", "-frames:v", "30", "-vf",
-                    "setpts='if(lt(N,15),N*0.1/TB,(N+40)*0.1/TB)'", "-fps_mode", "vfr", "-c:v", "mpeg4", "-q:v", "4")
+    return demo_cut(tmp_path_factory.mktemp("vfr") / "vfr.mp4", "-frames:v", "30", "-vf",
+                    "setpts='if(lt(N,15),N*0.1/TB,(N+40)*0.1/TB)'", "-fps_mode", "vfr", "-c:v", "mpeg4", "-q:v", "4",
+                    start_s=30)
 
 
 WANT = [round(0.1 * n, 4) for n in range(15)] + [round(0.1 * (n + 40), 4) for n in range(15, 30)]
