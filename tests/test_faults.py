@@ -248,6 +248,34 @@ def test_a_stalled_connection_is_given_up_in_bounded_time_and_called_stalled(ser
     assert took < 20, f"gave up after {took:.0f} s"
 
 
+class _DropsOnce(_Quiet):
+    """The first download stops at 40 % of the file; the next ones are whole."""
+
+    served = 0
+
+    def copyfile(self, source, outputfile):
+        data = source.read()
+        type(self).served += 1
+        if type(self).served == 1:
+            outputfile.write(data[: int(len(data) * 0.4)])
+            outputfile.flush()
+            self.close_connection = True
+        else:
+            outputfile.write(data)
+
+
+def test_a_dropped_download_goes_on_from_the_frame_it_stopped_at(serve, monkeypatch):
+    monkeypatch.setattr(sources, "RECONNECT_BACKOFF", (0.05, 0.1))
+    _DropsOnce.served = 0
+    _, url = serve(_DropsOnce)
+    src = FrameSource(url)
+    got = []
+    for _ in src:
+        got.append(src.position)
+    assert _DropsOnce.served >= 2, "the connection was never dropped"
+    assert got == list(range(CLIP_FRAMES)) and src.report.stopped == sources.END_OF_INPUT
+
+
 def test_dropped_connection_on_the_command_line_exits_cleanly(serve, tmp_path, small_model, capsys, monkeypatch):
     monkeypatch.setattr(sources, "RECONNECT_BACKOFF", (0.05, 0.1))
     srv, url = serve(_CutOff)
