@@ -323,3 +323,13 @@ def test_a_run_that_fails_before_its_first_frame_leaves_no_empty_video(tmp_path,
     out = tmp_path / "o.mp4"
     assert not via_video(junk, OutputSpec(video=str(out)), small_model, capsys).ok
     assert not out.exists()
+
+
+def test_an_output_file_that_is_a_folder_is_refused_before_the_source_opens(clip, tmp_path, small_model):
+    import engines
+    from engines.sinks import SinkError
+
+    (tmp_path / "p.jsonl").mkdir()
+    with engines.load(small_model, input_size=64) as est:
+        with pytest.raises(SinkError, match="is a folder; give a file name"):
+            est.stream(tmp_path / "no-such-clip.mp4", outputs=OutputSpec(poses=str(tmp_path / "p.jsonl")))
