@@ -147,6 +147,16 @@ def test_one_pixel_image_makes_a_playable_video(tmp_path, small_model):
 
 
 def test_sigkill_leaves_a_playable_mp4_with_every_frame_of_the_poses_file(tmp_path, small_model):
+    """Under load too: a CPU-bound process runs beside the run, on every core."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        _kill_and_count(tmp_path, small_model)
+    finally:
+        for h in hogs:
+            h.kill()
+
+
+def _kill_and_count(tmp_path, small_model):
     video, poses = tmp_path / "o.mp4", tmp_path / "p.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "video", str(DEMO), "--model", small_model,
                              "--input-size", "64", "--out", str(video), "--json", str(poses)], cwd=ROOT,
