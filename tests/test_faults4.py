@@ -194,3 +194,36 @@ def test_a_constant_rate_clip_says_so(tmp_path, small_model, capsys):
     assert _video([str(DEMO), "--max-frames", "20", "--csv", str(table)], small_model) == 0
     assert "frame rate variable" not in capsys.readouterr().out
     assert "# frame_rate: constant, 10 fps" in table.read_text()
+
+
+FULL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)             # a write past the limit fails (EFBIG), as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), int(sys.argv[1])))
+from app.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("flag,suffix", [("--json", ".jsonl"), ("--csv", ".csv")])
+def test_a_full_disk_gives_one_line_the_summary_and_whole_lines(flag, suffix, tmp_path, small_model):
+    """The file may grow to 6000 bytes: the run stops there with one line and its summary, whole lines left."""
+    from ssapose import paths
+
+    if suffix == ".csv" and not paths.DEFAULT_MODEL.exists():
+        pytest.skip("the table needs people: the default model is built by make")
+    model = ["--model", small_model, "--input-size", "64"] if suffix == ".jsonl" else ["--input-size", "256"]
+    out = tmp_path / f"p{suffix}"
+    done = subprocess.run([sys.executable, "-c", FULL_DISK, "6000", "video", str(DEMO), *model, "--shown-score", "0",
+                           flag, str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "cannot write" in done.stderr
+    assert "processed" in done.stdout + done.stderr                       # the summary line came
+    text = out.read_text()
+    assert 0 < len(text) <= 6000 and text.endswith("\n")                  # whole lines only
+    if suffix == ".jsonl":
+        header, frames = read_json_lines(str(out))
+        assert header["ssapose"] == 1 and len(frames) == text.count("\n") - 1
+    else:
+        rows = [r for r in text.splitlines() if not r.startswith("#")]
+        assert all(r.count(",") == rows[0].count(",") for r in rows)

@@ -18,24 +18,53 @@ import os
 from ssapose.skeleton import COCO_KEYPOINT_NAMES
 
 
+class WholeLines:
+    """A text file written in whole lines: each :meth:`append` reaches the file in one piece, or not at all (a write
+    cut short by a full disk is taken back, and the OSError raised), so a reader never meets half a line."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        self.size = 0
+
+    def append(self, text: str) -> None:
+        data = text.encode("utf-8")
+        done = 0
+        try:
+            while done < len(data):
+                done += os.write(self.fd, data[done:])
+        except OSError:
+            os.ftruncate(self.fd, self.size)               # nothing of it stays
+            raise
+        self.size += len(data)
+
+    @property
+    def closed(self) -> bool:
+        return self.fd < 0
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            fd, self.fd = self.fd, -1
+            os.close(fd)
+
+
 class JsonLinesWriter:
-    """Writes the header at once and one flushed line per frame (see the module docstring)."""
+    """Writes the header at once and one line per frame, each straight to the file and whole (see the module
+    docstring)."""
 
     def __init__(self, path: str, header: dict):
         self.path = path
-        self.file = open(path, "w", encoding="utf-8")
+        self.file = WholeLines(path)
         self._line({"ssapose": 1, **header, "keypoints": list(COCO_KEYPOINT_NAMES)})
 
     def _line(self, obj: dict) -> None:
-        self.file.write(json.dumps(obj, separators=(",", ":")) + "\n")
-        self.file.flush()
+        self.file.append(json.dumps(obj, separators=(",", ":")) + "\n")
 
     def write(self, result) -> None:
         self._line(result.to_json())
 
     def close(self) -> None:
-        if not self.file.closed:
-            self.file.close()
+        self.file.close()
 
 
 def read_json_lines(path: str) -> tuple[dict, list[dict]]:
@@ -52,6 +81,16 @@ def read_json_lines(path: str) -> tuple[dict, list[dict]]:
             else:
                 frames.append(obj)
     return header, frames
+
+
+def _csv_rows(rows: list[list]) -> str:
+    """``rows`` as CSV text (None: an empty cell)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return buf.getvalue()
 
 
 def csv_columns() -> list[str]:
@@ -83,14 +122,12 @@ class TableWriter:
                                   "or write .csv")
             self.file = None
         else:
-            import csv
-            self.file = open(path, "w", newline="", encoding="utf-8")
-            for k, v in self.meta.items():
-                self.file.write(f"# {k}: {v}\n")
-            self.csv = csv.writer(self.file)
-            self.csv.writerow(csv_columns())
+            self.file = WholeLines(path)
+            self.file.append("".join(f"# {k}: {v}\n" for k, v in self.meta.items()) + _csv_rows([csv_columns()]))
 
     def write(self, result) -> None:
+        """One frame's rows, written whole (CSV) or kept for the end (Parquet)."""
+        rows = []
         raw = result.raw_poses if result.raw_poses is not None else result.poses
         ids = result.poses.ids
         for n in range(len(result.poses)):
@@ -100,21 +137,18 @@ class TableWriter:
                 row += [round(float(x), 2), round(float(y), 2), round(float(c), 3)] if c > 0 else [None, None, 0.0]
             for (x, y, c) in result.poses.keypoints[n]:
                 row += [round(float(x), 2), round(float(y), 2)] if c > 0 else [None, None]
-            if self.parquet:
-                self.rows.append(row)
-            else:
-                self.csv.writerow(row)
-        if self.file is not None:
-            self.file.flush()
+            rows.append(row)
+        if self.parquet:
+            self.rows += rows
+        elif rows:
+            self.file.append(_csv_rows(rows))
 
     def footer(self, meta: dict) -> None:
         """Figures known only at the end (the tracking summary): ``# key: value`` lines after the rows of a
         CSV, entries of a Parquet file's metadata."""
         self.meta.update(meta)
         if not self.parquet and not self.file.closed:
-            for k, v in meta.items():
-                self.file.write(f"# {k}: {v}\n")
-            self.file.flush()
+            self.file.append("".join(f"# {k}: {v}\n" for k, v in meta.items()))
 
     def close(self) -> None:
         if self.parquet:
