@@ -1,5 +1,6 @@
 """Faults, round 4: names that look like cameras, source lists, SIGTERM, eval's unscoreable sets, the API's images."""
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -227,3 +228,26 @@ def test_a_full_disk_gives_one_line_the_summary_and_whole_lines(flag, suffix, tm
     else:
         rows = [r for r in text.splitlines() if not r.startswith("#")]
         assert all(r.count(",") == rows[0].count(",") for r in rows)
+
+
+def test_a_read_only_output_is_refused_before_the_model_opens(tmp_path, capsys, monkeypatch):
+    """As a user who may not write it (tests run as root, who may: the permission check is made to answer no)."""
+    ro = tmp_path / "p.jsonl"
+    ro.write_text("keep me\n")
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(ro) else real(p, mode, **kw))
+    assert main(["video", str(JPGS[0]), "--model", str(tmp_path / "none.pt"), "--json", str(ro)]) == 1
+    err = capsys.readouterr().err
+    assert "is read-only" in err and "cannot open the model" not in err and ro.read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize("kw,match", [(dict(input_size=0), "32 to 4096"), (dict(input_size=True), "32 to 4096"),
+                                      (dict(input_size=7), "32 to 4096"), (dict(mode="bogus"), "fast, default"),
+                                      (dict(scales=(2.0,)), "include 1")])
+def test_the_api_refuses_what_the_command_line_refuses_in_one_line(kw, match, small_model):
+    import engines
+
+    with pytest.raises(ValueError, match=match):
+        engines.load(small_model, **kw)
+    with engines.load(small_model, input_size=np.int64(96)) as est:       # numpy integers are whole numbers
+        assert est.view.height == 96
