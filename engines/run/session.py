@@ -6,9 +6,7 @@ source, a model, the pipeline's clocks, the outputs and their guarantees are set
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Callable
-
-from typing import Iterator
+from typing import Callable, Iterator
 
 from engines.base import Backend
 from engines.run.pipeline import Pipeline, PipelineConfig, SourceFailed
@@ -19,7 +17,7 @@ from ssapose.sources import FrameSource, ReadReport, looping
 
 
 #: Requests in flight for a live source when the user names none: one request at a time on all cores has the
-#: lowest capture-to-result latency (BENCHMARKS.md, "Every core busy").
+#: lowest capture-to-result latency.
 LIVE_STREAMS = 1
 
 
