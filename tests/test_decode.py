@@ -223,6 +223,22 @@ def test_unflip_turns_the_mirrored_persons_fields_into_the_persons_own():
     np.testing.assert_allclose(back["offsets"], plain.offsets, atol=1e-5)
 
 
+@pytest.mark.parametrize("normalised", [True, False])
+def test_the_mirrored_input_is_the_input_of_the_mirrored_frame(normalised):
+    """What the flipped pass runs on: the network input of the frame mirrored left to right (NCHW float, NHWC
+    uint8 for a model that normalises inside)."""
+    from ssapose.model_card import Preprocess
+    from ssapose.preprocess import prepare
+    from ssapose.tta import mirror_input
+
+    frame = np.random.default_rng(3).integers(0, 256, (64, 128, 3), dtype=np.uint8)     # no padding at height 64
+    pre = Preprocess(mean=(0.5, 0.5, 0.5), std=(1.0, 1.0, 1.0), pad_to=8, fit="height")
+    x, _ = prepare(frame, 64, pre, normalised=normalised)
+    want, _ = prepare(np.ascontiguousarray(frame[:, ::-1]), 64, pre, normalised=normalised)
+    np.testing.assert_array_equal(mirror_input(x), want)
+    assert not np.array_equal(x, want)
+
+
 def test_a_crowd_decodes_every_person():
     """64 people on one 1312x736 input (the crowd benchmark's scene): each found with its own keypoints; the
     pair pre-filter and the pairwise merge must not lose or mix anyone."""
