@@ -364,3 +364,31 @@ def test_the_second_pass_decodes_on_its_grid_and_the_rule_still_judges_at_the_de
     assert len(be.heights) == n + (n - 2 * every)
     for r in out[2 * every:]:
         assert len(r.poses) == 1 and max(_max_error(r.poses, be.inner.truth(r.index))) < 1.0
+
+
+class _Constant:
+    """A stand-in network whose maps hold one value everywhere, at any input size."""
+
+    def __init__(self):
+        from engines.base import ModelInfo
+        from ssapose.models import get_config
+
+        self.info = ModelInfo(get_config("lite"))
+
+    def infer(self, x):
+        h, w = (x.shape[2:] if x.dtype != np.uint8 else x.shape[1:3])
+        shape = (1, h // 8, w // 8)
+        return {"heatmaps": np.full((1, 19) + shape[1:], 0.3, np.float32),
+                "pafs": np.full((1, 38) + shape[1:], 0.1, np.float32),
+                "offsets": np.zeros((1, 36) + shape[1:], np.float32)}
+
+
+@pytest.mark.parametrize("scales", [(1.0, 1.5), (0.5, 1.0, 1.5, 2.0)])
+def test_views_are_averaged_not_summed(scales):
+    """Every view of a constant map is that constant: their average must be too, whatever the number of views."""
+    from engines.run.step import FrameStep, Timings
+
+    frame = np.zeros((96, 128, 3), np.uint8)
+    fields, _ = FrameStep(_Constant(), 96, scales=scales).infer(frame, Timings())
+    inner = fields["heatmaps"][..., 2:-2, 2:-2]
+    assert np.allclose(inner, 0.3, atol=1e-4) and np.allclose(fields["pafs"][..., 2:-2, 2:-2], 0.1, atol=1e-4)
