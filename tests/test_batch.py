@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import cv2
 import pytest
@@ -198,8 +199,19 @@ def test_ctrl_c_stops_the_workers_quietly_and_leaves_no_partial_file(tmp_path):
     while time.time() < deadline and not mid_video(out) and proc.poll() is None:
         time.sleep(0.05)
     assert mid_video(out), "the worker was never seen mid-video"
+    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                              text=True).stdout.split()]
+    assert workers, "no worker process"
     os.killpg(proc.pid, signal.SIGINT)                  # Ctrl-C: the terminal signals the foreground group
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
     assert not list(out.glob(".*partial*")) and not (out / "long.jsonl").exists()
-    assert not subprocess.run(["pgrep", "-f", "app.batch.worker"], capture_output=True).stdout
+    assert not [p for p in workers if _alive(p)], "a worker outlived the batch"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
