@@ -178,6 +178,29 @@ def _kill_and_count(tmp_path, small_model):
     assert len(frames) >= 40 and n >= len(frames) - 1, (n, len(frames))
 
 
+def test_an_mp4_whose_encoder_is_killed_too_still_plays(tmp_path, small_model):
+    """SIGKILL of everything (the run and its FFmpeg, as an out-of-memory kill or a power cut would): the fragmented
+    mp4 plays up to its last whole fragment (``KEYFRAME_INTERVAL`` frames each)."""
+    from engines.sinks.video import KEYFRAME_INTERVAL
+
+    video, poses = tmp_path / "o.mp4", tmp_path / "p.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "video", str(DEMO), "--model", small_model,
+                             "--input-size", "64", "--out", str(video), "--json", str(poses)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not poses.exists() or poses.read_text().count("\n") < 61):
+        time.sleep(0.1)
+    encoders = subprocess.run(["pgrep", "-f", str(video)], capture_output=True, text=True).stdout.split()
+    assert encoders, "no FFmpeg writing the mp4"
+    for pid in [proc.pid, *map(int, encoders)]:
+        os.kill(pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    time.sleep(0.5)
+    cap = cv2.VideoCapture(str(video))
+    n = sum(1 for _ in iter(lambda: cap.read()[0], False))
+    assert n >= 60 - 3 * KEYFRAME_INTERVAL, n
+
+
 # -- HTTP -------------------------------------------------------------------------------------------------------
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):

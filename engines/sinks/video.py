@@ -1,10 +1,11 @@
 """The annotated video: an mp4 that plays even when the run is killed.
 
 With FFmpeg (the binary that ``imageio-ffmpeg`` ships, or ``ffmpeg`` on the PATH) frames go
-through a pipe into a **fragmented MP4** (``-movflags frag_keyframe+empty_moov``): the file
-plays from the first fragment on, so a killed run leaves a playable file. If only this process
-is killed (SIGKILL), FFmpeg sees the pipe close, encodes every frame it was given and closes the
-file properly. Without FFmpeg, OpenCV's ``mp4v`` writer is used; its file is playable only after
+through a pipe into a **fragmented MP4** (``-movflags frag_keyframe+empty_moov``), each fragment
+written out as it is made (``-flush_packets 1``): the file plays from the first fragment on, so a
+run killed with its FFmpeg leaves a playable file holding every whole fragment. If only this
+process is killed (SIGKILL), FFmpeg sees the pipe close, encodes every frame it was given and
+closes the file properly. Without FFmpeg, OpenCV's ``mp4v`` writer is used; its file is playable only after
 a clean end (``close``).
 
 The file is created at its final name when the first frame arrives, so a run that fails before
@@ -31,7 +32,7 @@ def ffmpeg_command(exe: str, w: int, h: int, fps: float, path: str, codec: tuple
             "-s", f"{w}x{h}", "-r", f"{fps:.6g}", "-i", "-", "-an",
             "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", *codec, "-g", str(KEYFRAME_INTERVAL),
             "-pix_fmt", "yuv420p", "-threads", "1",
-            "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", path]
+            "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-flush_packets", "1", "-f", "mp4", path]
 
 
 def ffmpeg_exe() -> str | None:
