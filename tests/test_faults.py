@@ -351,7 +351,9 @@ def test_threads_rule(capsys):
 @pytest.mark.parametrize("flag,value,rule", [("--max-frames", "-1", "at least 0"),
                                              ("--kp-threshold", "2", "between 0 and 1"),
                                              ("--line-width", "0", "between 1 and 64"),
-                                             ("--streams", "0", "between 1 and 64, or auto")])
+                                             ("--streams", "0", "between 1 and 64, or auto"),
+                                             ("--track-lost-s", "nan", "between 0 and 3600 (seconds)"),
+                                             ("--kp-threshold", "nan", "between 0 and 1")])
 def test_every_numeric_flag_names_its_range(flag, value, rule, capsys):
     with pytest.raises(SystemExit):
         main(["video", flag, value])
