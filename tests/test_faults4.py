@@ -64,7 +64,7 @@ def test_sigterm_ends_video_with_its_summary_and_whole_outputs(tmp_path, small_m
                              "--input-size", "64", "--json", str(poses), "--csv", str(tmp_path / "t.csv")],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
-    while time.time() < deadline and (not poses.exists() or poses.read_text().count("\n") < 20):
+    while time.time() < deadline and (not poses.exists() or poses.read_text().count("\n") < 21):    # header + 20
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
