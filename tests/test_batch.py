@@ -215,3 +215,16 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def test_a_rerun_redoes_a_changed_video_and_a_deleted_output(clips, tmp_path, capsys):
+    video, out = tmp_path / "v.mp4", tmp_path / "out"
+    video.write_bytes((clips / "c0.mp4").read_bytes())
+    args = ["batch", str(video), "--out-dir", str(out)]
+    assert main(args) == 0 and "1 done, 0 skipped" in capsys.readouterr().out
+    assert main(args) == 0 and "0 done, 1 skipped" in capsys.readouterr().out       # nothing changed
+    video.write_bytes((clips / "c1.mp4").read_bytes())                              # another video, same name
+    assert main(args) == 0 and "1 done, 0 skipped" in capsys.readouterr().out
+    (out / "v.jsonl").unlink()
+    assert main(args) == 0 and "1 done, 0 skipped" in capsys.readouterr().out
+    assert (out / "v.jsonl").is_file()

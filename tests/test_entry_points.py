@@ -317,11 +317,16 @@ def test_a_second_run_on_an_output_being_written_refuses(entry, clip, tmp_path, 
     assert header["ssapose"] == 1 and len(frames) == rest + 1 == FRAMES
 
 
-def test_a_run_that_fails_before_its_first_frame_leaves_no_empty_video(tmp_path, small_model, capsys):
+def test_a_run_that_ends_before_its_first_frame_leaves_no_empty_video(clip, tmp_path, small_model, capsys):
+    import engines
+
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(os.urandom(20_000))
     out = tmp_path / "o.mp4"
-    assert not via_video(junk, OutputSpec(video=str(out)), small_model, capsys).ok
+    assert not via_video(junk, OutputSpec(video=str(out)), small_model, capsys).ok        # the source never opens
+    assert not out.exists()
+    with engines.load(small_model, input_size=64) as est:                                # opened, then left
+        est.stream(clip, outputs=OutputSpec(video=str(out)), draw=True).close()
     assert not out.exists()
 
 
