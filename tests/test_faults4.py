@@ -44,16 +44,15 @@ def test_a_source_list_with_no_source_is_one_line(text, command, tmp_path, small
 
 @pytest.mark.parametrize("command", ["video", "batch"])
 def test_paths_in_a_source_list_are_relative_to_the_list(command, tmp_path, small_model, monkeypatch, capsys):
-    (tmp_path / "vids").mkdir()
-    (tmp_path / "lists").mkdir()
+    (tmp_path / "data" / "vids").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "vids" / "a.jpg").write_bytes(JPGS[0].read_bytes())
-    (tmp_path / "vids" / "b.jpg").write_bytes(JPGS[1].read_bytes())
-    (tmp_path / "lists" / "l.txt").write_text("# two images\n../vids/a.jpg\n../vids/b.jpg\n")
+    (tmp_path / "data" / "vids" / "a.jpg").write_bytes(JPGS[0].read_bytes())
+    (tmp_path / "data" / "vids" / "b.jpg").write_bytes(JPGS[1].read_bytes())
+    (tmp_path / "data" / "l.txt").write_text("# two images\nvids/a.jpg\nvids/b.jpg\n")   # not in elsewhere/vids
     monkeypatch.chdir(tmp_path / "elsewhere")
     out = tmp_path / "out"
     args = ["--out-dir", str(out)] if command == "batch" else ["--json", f"{out}/"]
-    assert main([command, "../lists/l.txt", *args, "--model", small_model, "--input-size", "64"]) == 0, \
+    assert main([command, "../data/l.txt", *args, "--model", small_model, "--input-size", "64"]) == 0, \
         capsys.readouterr().err
     assert (out / "a.jsonl").is_file() and (out / "b.jsonl").is_file()
 
