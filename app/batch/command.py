@@ -284,12 +284,15 @@ def add_command(sub) -> None:
     p = sub.add_parser("batch", help="many videos into one folder of pose files, resumably, on several workers "
                                      "or a Ray cluster",
                        description=__doc__.split("\n\n", 1)[0] + " Each video gives OUT_DIR/NAME.jsonl (and "
-                                   ".csv, .mp4 when asked). A rerun skips the videos done; a failure is retried "
-                                   "once, then recorded with its reason in OUT_DIR/ssapose-batch.json. Exit "
-                                   "status: 0 when every video is done or skipped, 1 when any failed, 2 when no "
-                                   "video was found.")
+                                   ".csv, .mp4 when asked; videos of one name in different folders get their folder "
+                                   "in it: a-clip.jsonl). No output may be one of the videos: that is refused before "
+                                   "any work. A rerun skips the videos done; a failure (also a video that changed "
+                                   "while it was processed, or an output that could not be written) is retried "
+                                   "once, then recorded with its reason in OUT_DIR/ssapose-batch.json. Ctrl-C stops "
+                                   "the workers and removes their unfinished outputs. Exit status: 0 when every "
+                                   "video is done or skipped, 1 when any failed, 2 when no video was found.")
     p.add_argument("inputs", nargs="+", help="videos, folders (their videos), globs ('clips/**/*.mp4') or .txt "
-                                             "files listing one video a line")
+                                             "files listing one video a line (relative to the list's folder)")
     p.add_argument("--out-dir", required=True, help="output folder (created; its manifest makes reruns resume)")
     p.add_argument("--workers", type=bounded(1, 256), default=1,
                    help="worker processes here, each with its own model (default: 1); with --ray, actors")
