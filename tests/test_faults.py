@@ -414,3 +414,6 @@ def test_export_leaves_no_unchecked_onnx(tmp_path, small_model, monkeypatch, fau
     out = tmp_path / "x.onnx"
     assert main(["export", small_model, "--out", str(out), "--input-size", "64"]) in (1, 130)
     assert list(tmp_path.iterdir()) == []
+    out.write_bytes(b"the model exported before")              # a failed export leaves an earlier one as it was
+    assert main(["export", small_model, "--out", str(out), "--input-size", "64"]) in (1, 130)
+    assert list(tmp_path.iterdir()) == [out] and out.read_bytes() == b"the model exported before"
