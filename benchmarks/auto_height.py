@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines import create_backend  # noqa: E402
-from engines.modes import AUTO, STATISTICS, AutoHeight  # noqa: E402
-from engines.run.step import FrameStep  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import find_image_dir, load_coco  # noqa: E402
-from ssapose.evaluation import coco_results, predict_images  # noqa: E402
-from ssapose.intervals import paired_difference  # noqa: E402
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.preprocess import input_scale  # noqa: E402
+from engines import create_backend
+from engines.modes import AUTO, STATISTICS, AutoHeight
+from engines.run.step import FrameStep
+from ssapose import paths
+from ssapose.coco import find_image_dir, load_coco
+from ssapose.evaluation import coco_results, predict_images
+from ssapose.intervals import paired_difference
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.preprocess import input_scale
 
 SECOND = {"scales 1,1.5": dict(scales=(1.0, 1.5)), "flip + scales 1,1.5": dict(flip=True, scales=(1.0, 1.5))}
 

@@ -9,20 +9,18 @@ Median ms of ``backend.infer`` after 3 warm-up runs.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from engines import create_backend  # noqa: E402
-from engines.openvino_backend import OpenVINOBackend  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.preprocess import prepare  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+from engines import create_backend
+from engines.openvino_backend import OpenVINOBackend
+from ssapose import paths
+from ssapose.preprocess import prepare
+from ssapose.sources import read_frames
 
 
 def main() -> None:

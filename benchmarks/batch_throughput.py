@@ -19,15 +19,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
-import cv2  # noqa: E402
+import cv2
 
-from app.capacity import network_alone  # noqa: E402
-from engines import auto_streams  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+from app.capacity import network_alone
+from engines import auto_streams
+from ssapose import paths
+from ssapose.sources import read_frames
 
 
 def make_clips(folder: Path, n: int, frames: int) -> None:

@@ -19,14 +19,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from app.capacity import network_alone  # noqa: E402
-from app.cli import main as cli  # noqa: E402
-from engines import auto_streams  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+from app.capacity import network_alone
+from app.cli import main as cli
+from engines import auto_streams
+from ssapose import paths
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.sources import read_frames
 
 
 def pipeline(model: str, frames: int, extra: list[str]) -> float:

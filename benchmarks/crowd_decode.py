@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 import sys
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from ssapose import paths  # noqa: E402
-from ssapose.coco import image_people, load_coco  # noqa: E402
-from ssapose.decode import DecoderConfig, decode  # noqa: E402
-from ssapose.skeleton import parts_to_coco  # noqa: E402
-from ssapose.targets import TargetConfig, encode_targets  # noqa: E402
+from ssapose import paths
+from ssapose.coco import image_people, load_coco
+from ssapose.decode import DecoderConfig, decode
+from ssapose.skeleton import parts_to_coco
+from ssapose.targets import TargetConfig, encode_targets
 
 W, H, CELL_W, CELL_H = 1312, 736, 82, 184       # 16 x 4 = 64 places of 82 x 184 px
 

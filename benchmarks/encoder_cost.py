@@ -17,11 +17,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines.sinks.video import CODEC, ffmpeg_command, ffmpeg_exe  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+from engines.sinks.video import CODEC, ffmpeg_command, ffmpeg_exe
+from ssapose import paths
+from ssapose.sources import read_frames
 
 SETTINGS = {
     "MPEG-4 part 2, q 4 (ships)": CODEC,

@@ -12,7 +12,6 @@ on coco_mini val2017 next to ONNX Runtime FP32 on the CPU. Also the paper's VGG1
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -20,16 +19,15 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from engines.run.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from engines import create_backend  # noqa: E402
-from engines.evaluate import evaluate_model  # noqa: E402
-from engines.torch_backend import TorchBackend  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.models import build_model, get_config  # noqa: E402
-from ssapose.preprocess import prepare  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+from engines.run.pipeline import Pipeline, PipelineConfig
+from engines import create_backend
+from engines.evaluate import evaluate_model
+from engines.torch_backend import TorchBackend
+from ssapose import paths
+from ssapose.models import build_model, get_config
+from ssapose.preprocess import prepare
+from ssapose.sources import read_frames
 
 
 def network_ms(backend, x: np.ndarray, iters: int) -> float:

@@ -13,21 +13,19 @@ with NNCF's default ranges, before they changed, and not searched again.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from engines.evaluate import evaluate_model  # noqa: E402
-from engines.onnx_backend import read_info  # noqa: E402
-from engines.openvino_export import advanced_parameters, calibration_frames  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import evaluate, load_coco  # noqa: E402
-from ssapose.inference import decode_fields  # noqa: E402
-from ssapose.preprocess import prepare  # noqa: E402
+from engines.evaluate import evaluate_model
+from engines.onnx_backend import read_info
+from engines.openvino_export import advanced_parameters, calibration_frames
+from ssapose import paths
+from ssapose.coco import evaluate, load_coco
+from ssapose.inference import decode_fields
+from ssapose.preprocess import prepare
 
 
 def main() -> None:

@@ -18,7 +18,6 @@ About 4 min per variant on a 2-core machine; the whole table about an hour. BENC
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -26,17 +25,16 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from engines import create_backend  # noqa: E402
-from engines.evaluate import evaluate_model  # noqa: E402
-from engines.openvino_export import (KEEP_FLOAT, advanced_parameters, calibration_frames,  # noqa: E402
+from engines import create_backend
+from engines.evaluate import evaluate_model
+from engines.openvino_export import (KEEP_FLOAT, advanced_parameters, calibration_frames,
                                      quantize_openvino)
-from engines.run.step import FrameStep, Timings  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import oks_matrix  # noqa: E402
-from ssapose.decode.limbs import match_pairs  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+from engines.run.step import FrameStep, Timings
+from ssapose import paths
+from ssapose.coco import oks_matrix
+from ssapose.decode.limbs import match_pairs
+from ssapose.sources import read_frames
 
 SIZE = 368
 

@@ -19,15 +19,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import cv2
+import numpy as np
+import torch
 
-from ssapose import paths  # noqa: E402
-from ssapose.models import get_config  # noqa: E402
-from ssapose.targets import TargetConfig  # noqa: E402
+from ssapose import paths
+from ssapose.models import get_config
+from ssapose.targets import TargetConfig
 
 
 def load_old(rev: str):

@@ -23,23 +23,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import sys
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines.evaluate import fields_of_images  # noqa: E402
-from engines.modes import Mode  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import evaluate, image_people, load_coco, oks_matrix  # noqa: E402
-from ssapose.decode import find_peaks  # noqa: E402
-from ssapose.inference import decode_fields, unbatched  # noqa: E402
-from ssapose.oracle import keypoint_peak_distances, own_oks_results, take_peaks  # noqa: E402
-from ssapose.poses import Poses  # noqa: E402
-from ssapose.skeleton import COCO_SIGMAS, PART_TO_COCO, parts_to_coco  # noqa: E402
+from engines.evaluate import fields_of_images
+from engines.modes import Mode
+from ssapose import paths
+from ssapose.coco import evaluate, image_people, load_coco, oks_matrix
+from ssapose.decode import find_peaks
+from ssapose.inference import decode_fields, unbatched
+from ssapose.oracle import keypoint_peak_distances, own_oks_results, take_peaks
+from ssapose.poses import Poses
+from ssapose.skeleton import COCO_SIGMAS, PART_TO_COCO, parts_to_coco
 
 LOWER = (0.05, 0.03, 0.02)               # peak thresholds tried below the decoder's (those that are below it)
 CLASSES = ("no peaks", "weak peaks", "pose taken", "in pieces", "parts lost", "dropped", "wrong parts")

@@ -17,14 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from refinement_table import cached_fields, decode_all  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import evaluate, image_people  # noqa: E402
-from ssapose.decode import DecoderConfig  # noqa: E402
-from training.offsets import fold_of  # noqa: E402
+from refinement_table import cached_fields, decode_all
+from ssapose import paths
+from ssapose.coco import evaluate, image_people
+from ssapose.decode import DecoderConfig
+from training.offsets import fold_of
 
 
 def results(items, decoder: DecoderConfig) -> list[dict]:

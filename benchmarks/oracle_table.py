@@ -4,7 +4,7 @@ Usage: python benchmarks/oracle_table.py [ANN.json ...]   (prints a markdown tab
 """
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from ssapose import paths
@@ -29,4 +29,7 @@ def main(files: list[Path]) -> None:
 
 
 if __name__ == "__main__":
-    main([Path(p) for p in sys.argv[1:]] or DEFAULT)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("annotations", nargs="*", type=Path,
+                        help="COCO keypoint annotation files (default: coco_mini train2017, val2017, coco_tiny)")
+    main(parser.parse_args().annotations or DEFAULT)

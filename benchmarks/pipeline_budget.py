@@ -21,18 +21,17 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from app.capacity import network_alone  # noqa: E402
-from engines.sinks import OutputSpec, Sinks, run_header  # noqa: E402
-from engines.run.pipeline import FrameResult  # noqa: E402
-from engines import auto_streams, create_backend  # noqa: E402
-from engines.run.step import FrameStep, Timings  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.overlay import DrawStyle, draw_poses  # noqa: E402
-from ssapose.sources import FrameSource, read_frames  # noqa: E402
+from app.capacity import network_alone
+from engines.sinks import OutputSpec, Sinks, run_header
+from engines.run.pipeline import FrameResult
+from engines import auto_streams, create_backend
+from engines.run.step import FrameStep, Timings
+from ssapose import paths
+from ssapose.overlay import DrawStyle, draw_poses
+from ssapose.sources import FrameSource, read_frames
 
 
 def cpu_ms(fn, items) -> float:

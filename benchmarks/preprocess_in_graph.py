@@ -11,16 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from engines.openvino_backend import import_openvino, read_model, uint8_model  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.preprocess import letterbox  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+from engines.openvino_backend import import_openvino, read_model, uint8_model
+from ssapose import paths
+from ssapose.preprocess import letterbox
+from ssapose.sources import read_frames
 
 
 def resizing_model(model, pre, frame_hw: tuple[int, int], resized_hw: tuple[int, int], padded_hw: tuple[int, int],

@@ -13,7 +13,6 @@ import argparse
 import hashlib
 import os
 import pickle
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,14 +21,13 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from engines import create_backend  # noqa: E402
-from engines.run.step import FrameStep, Timings  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import evaluate, load_coco  # noqa: E402
-from ssapose.decode import REFINEMENTS, DecoderConfig  # noqa: E402
-from ssapose.inference import decode_fields  # noqa: E402
+from engines import create_backend
+from engines.run.step import FrameStep, Timings
+from ssapose import paths
+from ssapose.coco import evaluate, load_coco
+from ssapose.decode import REFINEMENTS, DecoderConfig
+from ssapose.inference import decode_fields
 
 
 def cached_fields(model: str, set_name: str, height: int, cache: Path) -> tuple[object, list]:

@@ -17,26 +17,23 @@ images (paired bootstrap, 1000 draws). Also prints each variant's median time on
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from functools import lru_cache
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-import ssapose.preprocess as preprocess  # noqa: E402
-from engines import create_backend  # noqa: E402
-from engines.run.step import FrameStep  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import find_image_dir, load_coco  # noqa: E402
-from ssapose.evaluation import coco_results, predict_images  # noqa: E402
-from ssapose.intervals import paired_difference  # noqa: E402
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.preprocess import input_scale  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+import ssapose.preprocess as preprocess
+from engines import create_backend
+from engines.run.step import FrameStep
+from ssapose import paths
+from ssapose.coco import find_image_dir, load_coco
+from ssapose.evaluation import coco_results, predict_images
+from ssapose.intervals import paired_difference
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.preprocess import input_scale
+from ssapose.sources import read_frames
 
 
 def _centroids(extent: float, n_out: int) -> np.ndarray:

@@ -15,17 +15,15 @@ import argparse
 import contextlib
 import io
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tta_table import REPORT, decoded  # noqa: E402
-from engines.evaluate import fields_of_images  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import load_coco  # noqa: E402
-from ssapose.decode import DecoderConfig  # noqa: E402
+from tta_table import REPORT, decoded
+from engines.evaluate import fields_of_images
+from ssapose import paths
+from ssapose.coco import load_coco
+from ssapose.decode import DecoderConfig
 
 VALUES = (0.0, 0.05, 0.07, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3)
 

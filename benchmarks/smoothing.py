@@ -10,20 +10,18 @@ distance between a smoothed keypoint and the detected one, in pixels.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from engines.run.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from engines.run.track_stats import TrackStats  # noqa: E402
-from ssapose.tracking import Tracker  # noqa: E402
-from engines import create_backend  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.sources import FrameSource  # noqa: E402
+from engines.run.pipeline import Pipeline, PipelineConfig
+from engines.run.track_stats import TrackStats
+from ssapose.tracking import Tracker
+from engines import create_backend
+from ssapose import paths
+from ssapose.sources import FrameSource
 
 
 def replay(detections: list, fps: float, min_cutoff: float, beta: float, smooth: bool = True) -> tuple[dict, float]:

@@ -22,14 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines.run.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from engines.run.session import LIVE_STREAMS  # noqa: E402
-from ssapose.tracking import Tracker  # noqa: E402
-from engines import create_backend  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.sources import FrameSource, looping  # noqa: E402
+from engines.run.pipeline import Pipeline, PipelineConfig
+from engines.run.session import LIVE_STREAMS
+from ssapose.tracking import Tracker
+from engines import create_backend
+from ssapose import paths
+from ssapose.sources import FrameSource, looping
 
 
 def proc_status() -> tuple[float, int]:

@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from ssapose import paths  # noqa: E402
+from ssapose import paths
 
 
 def one_run(model: str) -> tuple[float, float]:

@@ -19,15 +19,14 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from engines.run.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from engines.run.track_stats import TrackStats  # noqa: E402
-from ssapose.tracking import Tracker  # noqa: E402
-from engines import create_backend  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.poses import Poses  # noqa: E402
-from ssapose.sources import FrameSource  # noqa: E402
+from engines.run.pipeline import Pipeline, PipelineConfig
+from engines.run.track_stats import TrackStats
+from ssapose.tracking import Tracker
+from engines import create_backend
+from ssapose import paths
+from ssapose.poses import Poses
+from ssapose.sources import FrameSource
 
 CLIPS = ("one-by-one-person-detection.mp4", "face-demographics-walking.gif", "store-aisle-detection.gif")
 

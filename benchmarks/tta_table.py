@@ -15,21 +15,19 @@ import argparse
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines import create_backend  # noqa: E402
-from engines.evaluate import decode_images, evaluate_model, fields_of_images  # noqa: E402
-from engines.modes import AUTO, MODES, Mode  # noqa: E402
-from engines.run.step import FrameStep  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import load_coco  # noqa: E402
-from ssapose.decode import DecoderConfig  # noqa: E402
-from ssapose.evaluation import coco_results  # noqa: E402
-from ssapose.intervals import influence, paired_difference  # noqa: E402
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.sources import read_frames  # noqa: E402
+from engines import create_backend
+from engines.evaluate import decode_images, evaluate_model, fields_of_images
+from engines.modes import AUTO, MODES, Mode
+from engines.run.step import FrameStep
+from ssapose import paths
+from ssapose.coco import load_coco
+from ssapose.decode import DecoderConfig
+from ssapose.evaluation import coco_results
+from ssapose.intervals import influence, paired_difference
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.sources import read_frames
 
 CANDIDATES = {"default": Mode(), "flip": Mode(flip=True), "scales 1,1.5": Mode(scales=(1.0, 1.5)),
               "flip + scales 1,1.5": Mode(flip=True, scales=(1.0, 1.5)),

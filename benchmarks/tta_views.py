@@ -16,21 +16,19 @@ import argparse
 import contextlib
 import io
 import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engines.evaluate import decode_images, fields_of_images  # noqa: E402
-from engines.modes import MODES, Mode  # noqa: E402
-from ssapose import paths  # noqa: E402
-from ssapose.coco import load_coco  # noqa: E402
-from ssapose.evaluation import coco_results  # noqa: E402
-from ssapose.inference import decode_fields, unbatched  # noqa: E402
-from ssapose.intervals import paired_difference  # noqa: E402
-from ssapose.model_card import DEFAULT_INPUT_HEIGHT  # noqa: E402
-from ssapose.tta import on_largest_grid  # noqa: E402
+from engines.evaluate import decode_images, fields_of_images
+from engines.modes import MODES, Mode
+from ssapose import paths
+from ssapose.coco import load_coco
+from ssapose.evaluation import coco_results
+from ssapose.inference import decode_fields, unbatched
+from ssapose.intervals import paired_difference
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
+from ssapose.tta import on_largest_grid
 
 ACCURATE = MODES["accurate"].scales
 CANDIDATES = ((0.5, 1.0, 1.5, 2.0), (0.5, 1.0, 1.5, 2.0, 2.5), (0.75, 1.0, 1.5, 2.0, 2.5), (1.0, 1.5, 2.0, 2.5),

@@ -71,7 +71,7 @@ def add_decoder_args(p, shown: bool = False) -> None:
         g.add_argument("--shown-score", type=fraction, default=None, metavar="S",
                        help="lowest person score of a pose drawn and written (a person the tracker follows is "
                             "kept through weak frames); 0 shows every pose the decoder keeps, fragments of 3-4 "
-                            f"keypoints too (default: {d.shown_score:g}, chosen by F1 on coco_mini train2017)")
+                            f"keypoints too (default: {d.shown_score:g})")
 
 
 def add_tta_args(p) -> None:

@@ -1,5 +1,6 @@
 """The ``ssapose`` command line around a run: usage errors, every flag's help, outputs (mp4, CSV, Parquet),
 Ctrl-C, the sweep plot and the evaluation's image layout."""
+import argparse
 import time
 
 import numpy as np
@@ -172,3 +173,20 @@ def test_the_overlay_flags_default_to_the_overlays_own_defaults():
     args = parser.parse_args(["video", "clip.mp4", "--kp-threshold", "0.3", "--limb-threshold", "0.4",
                               "--line-width", "5", "--no-ids", "--no-fps"])
     assert draw_style(args) == DrawStyle(0.3, 0.4, 5, show_ids=False, show_fps=False)
+
+
+def test_help_says_what_an_option_does_not_where_its_default_came_from():
+    """Where a default was chosen is for BENCHMARKS.md; --help says what an option does and in which unit."""
+    from app.cli import build_parser
+
+    def parsers(p):
+        yield p
+        for a in p._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for sub in a.choices.values():
+                    yield from parsers(sub)
+
+    for p in parsers(build_parser()):
+        text = p.format_help()
+        for word in ("chosen", "train2017 only", "measured:"):
+            assert word not in text, f"{p.prog}: {word!r} in --help"
