@@ -38,7 +38,8 @@ def add_model_args(p, threads_default: int | None = None) -> None:
     p.add_argument("--input-size", type=input_size_or_auto, default=None,
                    help="network input height in pixels (default: the --mode's, "
                         f"{DEFAULT_INPUT_HEIGHT}, or {MODES['fast'].height} for fast; a value given wins over the "
-                        "mode's); the width follows the frame's aspect ratio, padded to the stride (OpenPose's -1xH). Lite models fit the longer side instead. auto: a first pass at "
+                        "mode's); the width follows the frame's aspect ratio, padded to the stride (OpenPose's "
+                        "-1xH). Lite models fit the longer side instead. auto: a first pass at "
                         f"{DEFAULT_INPUT_HEIGHT} and, where the smallest person found there is under "
                         f"{AUTO.small_px:g} px tall, a second pass with scales "
                         f"{','.join(f'{s:g}' for s in AUTO.scales)} averaged in (video: decided every "

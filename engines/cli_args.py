@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from engines.modes import HEIGHT_RANGE
 from engines.sinks import check_file, same_file
 
 
@@ -35,8 +36,8 @@ def bounded(lo: float, hi: float | None = None, *, integer: bool = True, unit: s
 
 positive_int = bounded(1)
 non_negative_int = bounded(0)
-#: A network input height in pixels.
-input_size = bounded(32, 4096, unit="pixels")
+#: A network input height in pixels (``engines.modes.HEIGHT_RANGE``, the API's rule too).
+input_size = bounded(*HEIGHT_RANGE, unit="pixels")
 #: A score threshold.
 fraction = bounded(0.0, 1.0, integer=False)
 
