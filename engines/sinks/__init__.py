@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -51,10 +52,6 @@ class OutputSpec:
 
     def __bool__(self) -> bool:
         return bool(self.items())
-
-    def resolved(self) -> "OutputSpec":
-        """The same outputs as absolute paths (against the caller's working folder)."""
-        return OutputSpec(**{k: os.path.abspath(p) for k, p in self.items()})
 
 
 def check_outputs(outputs: OutputSpec, inputs: list[str] = (), others: list[str] = ()) -> None:
@@ -197,9 +194,17 @@ class Sinks:
             os.close(fd)
         self._locks, self._created = [], []
 
+    @contextmanager
     def _naming(self, kind: str):
         """A context that turns an OSError or a writer's ValueError into a :class:`SinkError` naming the output."""
-        return _Naming(KINDS[kind][0], self.outputs, kind)
+        try:
+            yield
+        except SinkError:
+            raise
+        except OSError as e:
+            raise SinkError(f"cannot write {KINDS[kind][0]} {getattr(self.outputs, kind)}: {e.strerror or e}") from e
+        except ValueError as e:
+            raise SinkError(str(e)) from e
 
     def write(self, result) -> None:
         """One frame to every output (the mp4 gets the drawn image)."""
@@ -255,19 +260,3 @@ def _remove(path: str) -> None:
     except OSError:
         pass
 
-
-class _Naming:
-    def __init__(self, what: str, outputs: OutputSpec, kind: str):
-        self.what, self.path = what, getattr(outputs, kind)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, e, tb) -> bool:
-        if e is None or isinstance(e, SinkError):
-            return False
-        if isinstance(e, OSError):
-            raise SinkError(f"cannot write {self.what} {self.path}: {e.strerror or e}") from e
-        if isinstance(e, ValueError) and not isinstance(e, SinkError):
-            raise SinkError(str(e)) from e
-        return False

@@ -7,8 +7,8 @@ JSON Lines (``poses.jsonl`` or any name): the first line is a header
 ``paf_method``, ``matching``, and ``shown_score``, the lowest person score written, ``DecoderConfig.shown_score``;
 a person the tracker follows is kept below it), then one
 line per frame ``{"frame", "time", "people": [{"keypoints": 17 x [x, y, score], "score",
-"track_id"}]}`` in pixels of the input frame. Each line is flushed as its frame comes
-out, so an interrupted run keeps every frame written so far.
+"track_id"}]}`` in pixels of the input frame. Each line goes straight to the file, whole, as its
+frame comes out, so an interrupted run keeps every frame written so far.
 """
 from __future__ import annotations
 
@@ -156,12 +156,13 @@ class TableWriter:
             df = pd.DataFrame(self.rows, columns=csv_columns(), dtype="float64")
             df = df.astype({"frame": "int64", "track_id": "int64"})
             df.attrs.update({k: str(v) for k, v in self.meta.items()})
-            tmp = os.path.join(os.path.dirname(os.path.abspath(self.path)), f".{os.path.basename(self.path)}.partial")
+            from engines.sinks import staged
+
+            tmp = staged(self.path)
             try:
                 df.to_parquet(tmp)
                 os.replace(tmp, self.path)          # appears only when whole
             finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+                tmp.unlink(missing_ok=True)
         elif not self.file.closed:
             self.file.close()

@@ -8,8 +8,9 @@ process is killed (SIGKILL), FFmpeg sees the pipe close, encodes every frame it 
 closes the file properly. Without FFmpeg, OpenCV's ``mp4v`` writer is used; its file is playable only after
 a clean end (``close``).
 
-The file is created at its final name when the first frame arrives, so a run that fails before
-any frame leaves an existing file untouched. Odd frame sizes are padded by one pixel (the encoder
+FFmpeg opens the file when the first frame arrives (``engines.sinks`` locks it before, without
+truncating it, and removes it if no frame came), so a run that fails before any frame leaves an
+existing file untouched. Odd frame sizes are padded by one pixel (the encoder
 needs even sizes); frames of another size than the first (a folder of images) are scaled to fit
 inside it, centred on black.
 """
