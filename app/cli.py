@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ssapose {args.command}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
-        what, code = describe(e)
-        print(what.split(" (")[0], file=sys.stderr)
+        word, _, code = describe(e)
+        print(word, file=sys.stderr)
         return code
     except BrokenPipeError:        # the reader went away (``ssapose doctor | head -1``): stop quietly
         return 1

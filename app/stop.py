@@ -21,8 +21,9 @@ def _raise(signum, frame) -> None:
     raise Terminated()
 
 
-def describe(e: KeyboardInterrupt) -> tuple[str, int]:
-    """What stopped the run, as its summary says it, and the exit status (128 + the signal's number)."""
+def describe(e: KeyboardInterrupt) -> tuple[str, str, int]:
+    """What stopped the run: a word, the signal as a user knows it, and the exit status (128 + the signal's
+    number). A summary says ``"word (signal)"``; the command's last line the word alone."""
     if isinstance(e, Terminated):
-        return "terminated (SIGTERM)", 143
-    return "interrupted (Ctrl-C)", 130
+        return "terminated", "SIGTERM", 143
+    return "interrupted", "Ctrl-C", 130

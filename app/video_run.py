@@ -86,7 +86,8 @@ def run_one(args, source: str, outs: OutputSpec, backend=None, label: str = "", 
         write_error = e
         run.stopped = f"cannot write: {e}"
     except KeyboardInterrupt as e:
-        run.stopped = describe(e)[0]
+        word, signal, _ = describe(e)
+        run.stopped = f"{word} ({signal})"
         raise
     finally:
         bar.close()
@@ -130,8 +131,9 @@ def _print_summary(run, args, outs: OutputSpec, label: str = "") -> None:
     if pipe.schedule is not None:
         line += f"; input size auto: second pass on {pipe.stats.second_pass} frames"
     print(line, file=sys.stderr if report.early else sys.stdout)
-    if run.rate().startswith("variable"):
-        print(f"{label}frame rate {run.rate()}")
+    rate = run.rate()
+    if rate.startswith("variable"):
+        print(f"{label}frame rate {rate}")
     written = [f"{what}: {p}" for what, p in (("video", outs.video), ("poses", outs.poses), ("table", outs.table))
                if p]
     if written:

@@ -131,8 +131,9 @@ class Run:
         self.pipeline.stop()
         try:
             if self.sinks is not None:
-                meta = {"frame_rate": self.rate()} if self.rate() else {}
-                if self.stats is not None and self.pipeline.tracker is not None:
+                rate = self.rate()
+                meta = {"frame_rate": rate} if rate else {}
+                if self.stats is not None:                  # made only when a tracker runs
                     meta["tracking"] = self.stats.describe(self.pipeline.tracker).removeprefix("tracking: ")
                 self.sinks.footer(meta)
                 self.sinks.close(commit=commit)
