@@ -94,13 +94,15 @@ def describe(spec: str) -> str:
 
 def listed_sources(list_file: str) -> list[str]:
     """The sources a ``.txt`` file lists, one a line (blank lines and ``#`` comments skipped), a relative path taken
-    relative to the list's folder. Raises SourceError (ValueError for the CLI) when it lists none."""
+    relative to the list's folder (a bare number is a camera, unless it names a path there). Raises SourceError
+    (one line at the command line) when it lists none."""
     base = Path(list_file).parent
     out = []
     for line in Path(list_file).read_text(encoding="utf-8", errors="surrogateescape").splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
-            out.append(line if "://" in line or line.isdigit() or Path(line).is_absolute() else str(base / line))
+            camera = line.isdigit() and not (base / line).exists()
+            out.append(line if "://" in line or camera or Path(line).is_absolute() else str(base / line))
     if not out:
         raise SourceError(f"{shown(list_file)} lists no source (one a line; # starts a comment)")
     return out

@@ -255,3 +255,12 @@ def test_the_api_refuses_what_the_command_line_refuses_in_one_line(kw, match, sm
         engines.load(small_model, **kw)
     with engines.load(small_model, input_size=np.int64(96)) as est:       # numpy integers are whole numbers
         assert est.view.height == 96
+
+
+def test_a_list_names_a_camera_by_number_and_a_folder_named_with_digits_by_its_path(tmp_path):
+    from ssapose.sources import listed_sources
+
+    (tmp_path / "2024").mkdir()
+    lst = tmp_path / "l.txt"
+    lst.write_text("2024\n0\n")
+    assert listed_sources(str(lst)) == [str(tmp_path / "2024"), "0"]
