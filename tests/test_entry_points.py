@@ -69,10 +69,13 @@ def via_video(source, outputs, model, capsys, **_) -> Outcome:
     return Outcome(code == 0, out.out + out.err)
 
 
-def via_batch(source, outputs, model, capsys, out_dir=None, **_) -> Outcome:
-    """Batch writes ``OUT_DIR/NAME.jsonl`` (and .csv, .mp4): ``outputs`` says which kinds."""
+def via_batch(source, outputs, model, capsys, out_dir=None, ray=False, **_) -> Outcome:
+    """Batch writes ``OUT_DIR/NAME.jsonl`` (and .csv, .mp4): ``outputs`` says which kinds. ``ray``: the same jobs
+    on a local Ray instance's actors."""
+    if ray:
+        pytest.importorskip("ray")
     out_dir = out_dir or Path(outputs.poses or outputs.table or outputs.video).parent
-    flags = (["--csv"] if outputs.table else []) + (["--video"] if outputs.video else [])
+    flags = (["--csv"] if outputs.table else []) + (["--video"] if outputs.video else []) + (["--ray"] if ray else [])
     code = main(["batch", str(source), "--out-dir", str(out_dir), "--model", model, "--input-size", "64", *flags])
     out = capsys.readouterr()
     manifest = Path(out_dir) / "ssapose-batch.json"
@@ -80,16 +83,8 @@ def via_batch(source, outputs, model, capsys, out_dir=None, **_) -> Outcome:
     return Outcome(code == 0, said)
 
 
-def via_batch_ray(source, outputs, model, capsys, out_dir=None, **_) -> Outcome:
-    """``batch --ray``: the same jobs on a local Ray instance's actors."""
-    pytest.importorskip("ray")
-    out_dir = out_dir or Path(outputs.poses or outputs.table or outputs.video).parent
-    flags = (["--csv"] if outputs.table else []) + (["--video"] if outputs.video else [])
-    code = main(["batch", str(source), "--out-dir", str(out_dir), "--model", model, "--input-size", "64", "--ray",
-                 *flags])
-    out = capsys.readouterr()
-    manifest = Path(out_dir) / "ssapose-batch.json"
-    return Outcome(code == 0, out.out + out.err + (manifest.read_text() if manifest.is_file() else ""))
+def via_batch_ray(source, outputs, model, capsys, **kw) -> Outcome:
+    return via_batch(source, outputs, model, capsys, ray=True, **kw)
 
 
 def via_app(source, outputs, model, capsys, qtbot=None, **_) -> Outcome:
