@@ -9,9 +9,9 @@ ratio is taken per round and its median reported.
 """
 from __future__ import annotations
 
-import argparse
-import statistics
 import time
+
+import benchlib
 
 from app.cli import build_parser
 from app.video_run import run_spec
@@ -40,12 +40,12 @@ def stream_fps(model: str, source: str, frames: int) -> float:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = benchlib.parser(__doc__)
     p.add_argument("--model", default=str(paths.DEFAULT_MODEL))
     p.add_argument("--source", default=str(paths.demo_video()))
     p.add_argument("--frames", type=int, default=400, help="frames per run (default: %(default)s)")
     p.add_argument("--rounds", type=int, default=3, help="rounds of both (default: %(default)s)")
-    args = p.parse_args()
+    args = benchlib.parse(p, frames=20, rounds=1)
     video, api = [], []
     for _ in range(args.rounds):
         video.append(video_fps(args.model, args.source, args.frames))
@@ -54,9 +54,9 @@ def main() -> int:
     print(f"{args.frames} frames of {args.source}, {args.rounds} rounds")
     print("| run | FPS per round | median |")
     print("|---|---|---|")
-    print(f"| ssapose video (no outputs) | {', '.join(f'{v:.1f}' for v in video)} | {statistics.median(video):.1f} |")
-    print(f"| engines.load().stream() | {', '.join(f'{a:.1f}' for a in api)} | {statistics.median(api):.1f} |")
-    print(f"| stream / video | {', '.join(f'{r:.2f}' for r in ratios)} | {statistics.median(ratios):.2f} |")
+    print(f"| ssapose video (no outputs) | {', '.join(f'{v:.1f}' for v in video)} | {benchlib.median(video):.1f} |")
+    print(f"| engines.load().stream() | {', '.join(f'{a:.1f}' for a in api)} | {benchlib.median(api):.1f} |")
+    print(f"| stream / video | {', '.join(f'{r:.2f}' for r in ratios)} | {benchlib.median(ratios):.2f} |")
     return 0
 
 

@@ -10,9 +10,9 @@ the sweep is scored on the same predictions; intervals: paired bootstrap over im
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
+import benchlib
 
 from engines import create_backend
 from engines.modes import AUTO, STATISTICS, AutoHeight
@@ -54,12 +54,12 @@ def chosen(pred: dict[str, dict], scale: dict[int, float], rule: AutoHeight,
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--choose", action="store_true", help="sweep the rule on coco_mini train2017")
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
-    args = ap.parse_args()
+    args = benchlib.parse(ap)
     if args.choose:
-        ann = str(paths.coco_set("train").ann)
+        ann = benchlib.ann(benchlib.coco_sets(args, ["train"])[0])
         coco = load_coco(ann)
         pred, scale = predictions(args.model, ann, SECOND)
         base = coco_results(pred["default"])
@@ -68,7 +68,7 @@ def main() -> int:
         for second, kw in SECOND.items():
             extra = AutoHeight(**kw).extra_cost
             for how in STATISTICS:
-                for t in (32, 48, 64, 96, 128, 160, 224, 1e9):
+                for t in (32, 1e9) if args.quick else (32, 48, 64, 96, 128, 160, 224, 1e9):
                     res, rate = chosen(pred, scale, AutoHeight(small_px=t, statistic=how, **kw), second)
                     _, b, d = paired_difference(coco, base, res)
                     print(f"| {second} | {how} | {'always' if t > 1e8 else int(t)} | {rate:.0%} | "
@@ -76,8 +76,8 @@ def main() -> int:
         return 0
     print("| set | default AP | auto AP | auto vs default [95 %] | fires on |")
     print("|---|---|---|---|---|")
-    for label in ("val", "tiny", "train"):
-        ann = str(paths.coco_set(label).ann)
+    for label in benchlib.coco_sets(args, ("val", "tiny", "train")):
+        ann = benchlib.ann(label)
         coco = load_coco(ann)
         pred, scale = predictions(args.model, ann, {"second": dict(flip=AUTO.flip, scales=AUTO.scales)})
         res, rate = chosen(pred, scale, AUTO, "second")

@@ -8,14 +8,11 @@ Median ms of ``backend.infer`` after 3 warm-up runs.
 """
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-
+import benchlib
 from engines import create_backend
 from engines.openvino_backend import OpenVINOBackend
 from ssapose import paths
@@ -24,11 +21,11 @@ from ssapose.sources import read_frames
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--heights", type=int, nargs="+", default=[256, 368])
-    args = ap.parse_args()
+    args = benchlib.parse(ap, frames=2, threads=[1], heights=[256])
     frames = read_frames(str(paths.demo_video()), limit=args.frames)
     onnx, int8 = str(paths.DEFAULT_ONNX), str(paths.DEFAULT_MODEL)
     print("| threads | backend | precision | input | network ms (median) |")

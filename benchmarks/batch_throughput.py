@@ -10,18 +10,15 @@ to the capacity; medians over the rounds.
 """
 from __future__ import annotations
 
-import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
 import cv2
+
+import benchlib
 
 from app.capacity import network_alone
 from engines import auto_streams
@@ -48,7 +45,7 @@ def batch_fps(clips: Path, frames: int, *extra: str) -> float:
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-m", "app.cli", "batch", str(clips), "--out-dir", out, *extra],
-                       cwd=ROOT, check=True, capture_output=True)
+                       check=True, capture_output=True)
         return frames / (time.perf_counter() - t0)
 
 
@@ -57,29 +54,30 @@ def sources_fps(clips: Path, k: int, frames: int) -> float:
     files = sorted(str(p) for p in clips.glob("clip*.mp4"))[:k]
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "app.cli", "video", *files, "--json", out + "/"], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "app.cli", "video", *files, "--json", out + "/"],
                        check=True, capture_output=True)
         return k * frames / (time.perf_counter() - t0)
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--clips", type=int, default=4)
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--ray", action="store_true")
-    args = ap.parse_args()
+    args = benchlib.parse(ap, clips=2, frames=5, rounds=1)
     model = str(paths.DEFAULT_MODEL)
     with tempfile.TemporaryDirectory() as d:
         clips = Path(d)
         make_clips(clips, args.clips, args.frames)
         total = args.clips * args.frames
         inputs = read_frames(str(paths.demo_video()), 50)
-        runs = {"capacity": [], "video, 1 source": [], "video, 2 sources": [], "video, 4 sources": [],
-                "batch, 1 worker": [], "batch, 2 workers": []} | ({"batch --ray, 2 actors": []} if args.ray else {})
+        sizes = [k for k in (1, 2, 4) if k <= args.clips]
+        runs = {"capacity": []} | {f"video, {k} source{'s' if k > 1 else ''}": [] for k in sizes} | {
+            "batch, 1 worker": [], "batch, 2 workers": []} | ({"batch --ray, 2 actors": []} if args.ray else {})
         for _ in range(args.rounds):
             runs["capacity"].append(network_alone(model, inputs, auto_streams(), None))
-            for k in (1, 2, 4):
+            for k in sizes:
                 runs[f"video, {k} source{'s' if k > 1 else ''}"].append(sources_fps(clips, k, args.frames))
             runs["batch, 1 worker"].append(batch_fps(clips, total))
             runs["batch, 2 workers"].append(batch_fps(clips, total, "--workers", "2", "--threads", "1",
@@ -87,12 +85,12 @@ def main() -> int:
             if args.ray:
                 runs["batch --ray, 2 actors"].append(batch_fps(clips, total, "--ray", "--workers", "2",
                                                                "--threads", "1", "--streams", "1"))
-    cap = statistics.median(runs["capacity"])
+    cap = benchlib.median(runs["capacity"])
     print(f"| what ({args.clips} clips x {args.frames} frames, {args.rounds} rounds) | FPS per round | median | "
           "/ capacity |")
     print("|---|---|---|---|")
     for k, v in runs.items():
-        m = statistics.median(v)
+        m = benchlib.median(v)
         print(f"| {k} | {', '.join(f'{x:.1f}' for x in v)} | {m:.1f} | {m / cap:.2f} |")
     return 0
 

@@ -8,12 +8,12 @@ and the oracle AP of the decoded crowd against the tiled truth (the same poses m
 """
 from __future__ import annotations
 
-import argparse
-import time
 import sys
-
+import time
 
 import numpy as np
+
+import benchlib
 
 from ssapose import paths
 from ssapose.coco import image_people, load_coco
@@ -78,10 +78,10 @@ def oracle_ap(truth: np.ndarray, poses) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--repeat", type=int, default=15)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 10, 20, 40, 64])
-    args = ap.parse_args()
+    args = benchlib.parse(ap, repeat=1, sizes=[1, 5])
     pool = people()
     cfg = DecoderConfig()
     print(f"| people | decode ms (median of {args.repeat}) | ms per person | oracle AP |")

@@ -5,11 +5,11 @@ Usage: python benchmarks/decode_speed.py [--repeat 20]
 """
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 
 import numpy as np
+
+import benchlib
 
 from ssapose import paths
 from ssapose.coco import image_people, load_coco
@@ -17,13 +17,11 @@ from ssapose.decode import DecoderConfig, decode
 from ssapose.skeleton import coco_to_parts
 from ssapose.targets import TargetConfig, encode_targets
 
-ROOT = Path(__file__).resolve().parents[1]
-FILES = [paths.coco_set(n).ann for n in ("val", "tiny")]
 
 
-def scenes(size: int):
+def scenes(size: int, sets: list[str]):
     """Fields of each real image scaled so that its longer side is ``size`` pixels."""
-    for f in FILES:
+    for f in (paths.coco_set(n).ann for n in sets):
         coco = load_coco(str(f))
         for iid in sorted(coco.getImgIds()):
             info = coco.imgs[iid]
@@ -58,11 +56,11 @@ def time_decode(t, cfg: DecoderConfig, offsets: bool, repeat: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--size", type=int, default=368)
-    args = ap.parse_args()
-    real = list(scenes(args.size))
+    args = benchlib.parse(ap, repeat=1)
+    real = list(scenes(args.size, benchlib.coco_sets(args, ("val", "tiny"))))
     big = crowd(args.size)
     print(f"{len(real)} real frames ({sum(n for _, n, _ in real)} people), input {args.size}, stride 8")
     print("| decoder | median of per-frame medians, real frames (ms) | p90 real (ms) | 50-person frame (ms) |")

@@ -11,14 +11,14 @@ on coco_mini val2017 next to ONNX Runtime FP32 on the CPU. Also the paper's VGG1
 """
 from __future__ import annotations
 
-import argparse
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
+import benchlib
 
 from engines.run.pipeline import Pipeline, PipelineConfig
 from engines import create_backend
@@ -32,7 +32,7 @@ from ssapose.sources import read_frames
 
 def network_ms(backend, x: np.ndarray, iters: int) -> float:
     """Median ms of ``backend.infer`` (host to host, synchronised) after a warm-up."""
-    for _ in range(20):
+    for _ in range(min(20, iters)):
         backend.infer(x)
     times = []
     for _ in range(iters):
@@ -52,18 +52,20 @@ def vgg_checkpoint(path: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="lwop checkpoint")
+    ap = benchlib.parser(__doc__)
+    ap.add_argument("--model", default=str(paths.CHECKPOINT), help="lwop checkpoint (default: %(default)s)")
     ap.add_argument("--onnx", help="its ONNX export, for the CPU reference AP")
     ap.add_argument("--engine", help="a TensorRT engine of the same model")
     ap.add_argument("--heights", type=int, nargs="+", default=[256, 368])
     ap.add_argument("--iters", type=int, default=300)
     ap.add_argument("--skip-ap", action="store_true")
-    args = ap.parse_args()
-    print(f"GPU: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, CUDA {torch.version.cuda}", flush=True)
+    ap.add_argument("--device", default="cuda", help="cuda, or cpu to check the script without a GPU")
+    args = benchlib.parse(ap, heights=[256], iters=2, skip_ap=True, device="cpu")
+    gpu = torch.cuda.get_device_name(0) if args.device == "cuda" else "none (CPU)"
+    print(f"GPU: {gpu}; torch {torch.__version__}, CUDA {torch.version.cuda}", flush=True)
     frames = read_frames(str(paths.demo_video()))
-    backends = [("torch CUDA FP16 + CUDA graphs", lambda: TorchBackend(args.model, "cuda")),
-                ("torch CUDA FP16, eager", lambda: TorchBackend(args.model, "cuda", cuda_graphs=False))]
+    backends = [("torch CUDA FP16 + CUDA graphs", lambda: TorchBackend(args.model, args.device)),
+                ("torch CUDA FP16, eager", lambda: TorchBackend(args.model, args.device, cuda_graphs=False))]
     if args.engine:
         backends.append(("TensorRT FP16", lambda: create_backend(args.engine)))
     val = paths.coco_set("val")
@@ -75,13 +77,13 @@ def main() -> None:
         for h in args.heights:
             x, _ = prepare(frames[0], h, be.info.config.preprocess)
             ms = network_ms(be, x, args.iters)
-            pipe = Pipeline(iter(frames), be, PipelineConfig(input_size=h, draw=True))
+            pipe = Pipeline(iter(frames[:args.iters * 5] if args.quick else frames), be, PipelineConfig(input_size=h, draw=True))
             n = sum(1 for _ in pipe.results())
             run = pipe.summary()
             ap_text = "-"
             if not args.skip_ap and (h == 368 or "TensorRT" in name) and "eager" not in name:
                 stats, _ = evaluate_model(args.model if "torch" in name else args.engine, str(val.ann),
-                                          str(val.images), h, device="cuda")
+                                          str(val.images), h, device=args.device)
                 ap_text = f"{stats['AP']:.3f}"
             print(f"| {name} | {h} | {x.shape[2]}x{x.shape[3]} | {ms:.2f} | {1000 / ms:.0f} | {run.fps:.0f} "
                   f"({n} frames) | {run.slowest} {run.stages[run.slowest]:.2f} ms | {ap_text} |", flush=True)
@@ -92,11 +94,11 @@ def main() -> None:
             print(f"| ONNX Runtime FP32 (CPU reference) | {h} | | | | | | {stats['AP']:.3f} |", flush=True)
     print("\n| paper model (VGG19-10 + 6 stages + RIE), random weights | input | network ms (median) | network FPS |")
     print("|---|---|---|---|")
-    vgg = vgg_checkpoint(str(Path(args.model).with_name("vgg-random.pt")))
+    vgg = vgg_checkpoint(str(Path(tempfile.mkdtemp()) / "vgg-random.pt"))
     for label, graphs in (("torch CUDA FP16 + CUDA graphs", True), ("torch CUDA FP16, eager", False)):
-        be = TorchBackend(vgg, "cuda", cuda_graphs=graphs)
-        for h, w in ((368, 368), (368, 656)):
-            ms = network_ms(be, np.zeros((1, 3, h, w), np.float32), max(50, args.iters // 3))
+        be = TorchBackend(vgg, args.device, cuda_graphs=graphs)
+        for h, w in ((64, 64),) if args.quick else ((368, 368), (368, 656)):
+            ms = network_ms(be, np.zeros((1, 3, h, w), np.float32), 1 if args.quick else max(50, args.iters // 3))
             print(f"| {label} | {h}x{w} | {ms:.2f} | {1000 / ms:.0f} |", flush=True)
         be.close()
 

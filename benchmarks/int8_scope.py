@@ -12,12 +12,12 @@ with NNCF's default ranges, before they changed, and not searched again.
 """
 from __future__ import annotations
 
-import argparse
+import tempfile
 from pathlib import Path
 
 import cv2
 
-ROOT = Path(__file__).resolve().parents[1]
+import benchlib
 
 from engines.evaluate import evaluate_model
 from engines.onnx_backend import read_info
@@ -32,17 +32,18 @@ def main() -> None:
     import nncf
     import openvino as ov
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--onnx", default=str(paths.DEFAULT_ONNX))
     ap.add_argument("--max-drop", type=float, default=0.003)
     ap.add_argument("--size", type=int, default=368)
-    ap.add_argument("--out", default=str(ROOT / "runs" / "int8-acc.xml"))
-    args = ap.parse_args()
+    ap.add_argument("--out", default="runs/int8-acc.xml", help="the IR it writes (default: %(default)s)")
+    ap.add_argument("--calibration", type=int, default=20, help="calibration frames (default: %(default)s)")
+    args = benchlib.parse(ap, size=128, calibration=2, max_drop=1.0, out=str(Path(tempfile.mkdtemp()) / "q.xml"))
     info = read_info(args.onnx)
     pre = info.config.preprocess
-    frames = calibration_frames([str(p) for p in paths.calibration_images()], str(paths.demo_video()), 20)
+    frames = calibration_frames([str(p) for p in paths.calibration_images()], str(paths.demo_video()), args.calibration)
     calib = [prepare(f, args.size, pre)[0] for f in frames]
-    train = paths.coco_set("train")
+    train = paths.coco_set(benchlib.coco_sets(args, ["train"])[0])
     coco = load_coco(str(train.ann))
     ids = sorted(coco.getImgIds())
     images = {i: cv2.imread(str(train.images / coco.imgs[i]["file_name"])) for i in ids}
@@ -64,10 +65,11 @@ def main() -> None:
     q.set_rt_info(info.to_json(), ["ssapose"])
     ov.save_model(q, args.out, compress_to_fp16=False)
     print(f"wrote {args.out}; the layers NNCF kept in floating point are listed above")
-    for name in ("train", "val", "tiny"):
+    rows = []
+    for name in benchlib.coco_sets(args, ("train", "val", "tiny")):
         cs = paths.coco_set(name)
-        stats, _ = evaluate_model(args.out, str(cs.ann), str(cs.images), args.size)
-        print(f"{cs.name}: AP {stats['AP']:.3f}")
+        rows.append((cs.name, evaluate_model(args.out, str(cs.ann), str(cs.images), args.size)[0]["AP"]))
+    benchlib.table(["set", f"AP of {Path(args.out).name} at height {args.size}"], rows)
 
 
 if __name__ == "__main__":

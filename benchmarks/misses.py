@@ -20,13 +20,13 @@ by size (COCO's small < 32^2 < medium < 96^2 < large, by annotated area) and vis
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+import benchlib
 
 from engines.evaluate import fields_of_images
 from engines.modes import Mode
@@ -192,14 +192,14 @@ def report(name: str, coco, images: list[Image], thr: float, listing: bool) -> N
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--sets", nargs="+", default=["train", "val", "tiny"], choices=["train", "val", "tiny"])
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL), help="model file (default: the INT8 IR)")
     ap.add_argument("--flip", action="store_true", help="test-time flipping (as ssapose eval --flip)")
     ap.add_argument("--scales", type=lambda v: tuple(float(x) for x in v.split(",")), default=(1.0,),
                     help="test-time scales, comma-separated (as ssapose eval --scales)")
     ap.add_argument("--list", action="store_true", help="print every missed person with its class")
-    args = ap.parse_args()
+    args = benchlib.parse(ap, sets=["tiny"])
     for name in args.sets:
         ann = str(paths.coco_set(name).ann)
         coco, images, thr = analyse(args.model, ann, args.flip, args.scales)

@@ -4,18 +4,18 @@ Usage: python benchmarks/model_size.py [--size 368]
 """
 from __future__ import annotations
 
-import argparse
-
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+
+import benchlib
 
 from ssapose.models import REGISTRY, build_model
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--size", type=int, default=368)
-    args = ap.parse_args()
+    args = benchlib.parse(ap, size=64)
     print(f"| model | params (M) | GFLOPs at {args.size}x{args.size} |")
     print("|---|---|---|")
     for name, cfg in REGISTRY.items():

@@ -16,12 +16,13 @@ peaks shared it is a bound that no decoder of these peaks can pass.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 from pathlib import Path
 
 import numpy as np
+
+import benchlib
 
 from ssapose import paths
 from ssapose.coco import evaluate, image_people, load_coco
@@ -30,7 +31,6 @@ from ssapose.oracle import keypoint_peak_distances, oracle_eval, own_oks_results
 from ssapose.skeleton import LIMBS, NUM_PARTS
 from ssapose.targets import TargetConfig, encode_targets
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = [paths.coco_set(n).ann for n in ("train", "val", "tiny")]
 
 
@@ -107,18 +107,23 @@ def ideal_grouping(ann_file: str, stride: int, use_offsets: bool) -> tuple[dict,
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("ann", nargs="*", type=Path, default=DEFAULT, help="COCO keypoint annotation files")
     ap.add_argument("--stride", type=int, default=8, help="output stride (8, 16 or 32)")
     ap.add_argument("--no-offsets", action="store_true", help="refine by upsampling instead of offsets")
-    args = ap.parse_args()
+    args = benchlib.parse(ap)
+    if args.quick:
+        args.ann = [Path(benchlib.ann("tiny"))]
+    rows, listed = [], []
     for f in args.ann:
         stats, lines = failures(str(f), args.stride, not args.no_offsets)
         ideal, bound, split, total = ideal_grouping(str(f), args.stride, not args.no_offsets)
-        print(f"{f.name}: AP {stats['AP']:.3f}, AR {stats['AR']:.3f}; ideal grouping AP {ideal['AP']:.3f} "
-              f"(peaks shared: {bound['AP']:.3f}); {split} of {total} people split into pieces that no limb joins")
-        for line in lines:
-            print("  " + line)
+        rows.append((f.name, stats["AP"], stats["AR"], ideal["AP"], bound["AP"], f"{split} of {total}"))
+        listed += [f"{f.name}: {line}" for line in lines]
+    benchlib.table(["annotations", "oracle AP", "oracle AR", "ideal grouping AP", "ideal, peaks shared AP",
+                    "people split into pieces no limb joins"], rows)
+    for line in listed:
+        print("  " + line)
 
 
 if __name__ == "__main__":

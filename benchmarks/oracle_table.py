@@ -4,19 +4,19 @@ Usage: python benchmarks/oracle_table.py [ANN.json ...]   (prints a markdown tab
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
+
+import benchlib
 
 from ssapose import paths
 from ssapose.decode import DecoderConfig
 from ssapose.oracle import oracle_eval
 from ssapose.targets import TargetConfig
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = [paths.coco_set(n).ann for n in ("train", "val", "tiny")]
 
 
-def main(files: list[Path]) -> None:
+def table(files: list[Path]) -> None:
     dec = DecoderConfig(min_parts=1, min_score=0.0)
     print("| annotations | stride | AP offsets | AP upsampling | AP gain | AR offsets | AR upsampling |")
     print("|---|---|---|---|---|---|---|")
@@ -28,8 +28,13 @@ def main(files: list[Path]) -> None:
                   f"| {a['AR']:.3f} | {b['AR']:.3f} |", flush=True)
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main() -> None:
+    parser = benchlib.parser(__doc__)
     parser.add_argument("annotations", nargs="*", type=Path,
                         help="COCO keypoint annotation files (default: coco_mini train2017, val2017, coco_tiny)")
-    main(parser.parse_args().annotations or DEFAULT)
+    args = benchlib.parse(parser)
+    table([Path(benchlib.ann("tiny"))] if args.quick else args.annotations or DEFAULT)
+
+
+if __name__ == "__main__":
+    main()

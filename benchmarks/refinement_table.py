@@ -9,8 +9,8 @@ compares decoders on identical maps. Decode time is the median per image.
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
+import tempfile
 import os
 import pickle
 import time
@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+import benchlib
 
 from engines import create_backend
 from engines.run.step import FrameStep, Timings
@@ -30,17 +30,18 @@ from ssapose.decode import REFINEMENTS, DecoderConfig
 from ssapose.inference import decode_fields
 
 
-def cached_fields(model: str, set_name: str, height: int, cache: Path) -> tuple[object, list]:
-    """``(coco, [(image_id, fields, letterbox)])`` for one set at one height, computed once."""
+def cached_fields(model: str, set_name: str, height: int, cache: Path, limit: int | None = None) -> tuple[object, list]:
+    """``(coco, [(image_id, fields, letterbox)])`` for one set (its first ``limit`` images) at one height, computed
+    once."""
     cs = paths.coco_set(set_name)
     coco = load_coco(str(cs.ann))
     key = hashlib.sha1(f"{os.path.getmtime(model)}{os.path.getsize(model)}".encode()).hexdigest()[:8]
-    f = cache / f"{Path(model).stem}-{key}-{set_name}-{height}.pkl"
+    f = cache / f"{Path(model).stem}-{key}-{set_name}-{height}{f'-{limit}' if limit else ''}.pkl"
     if f.exists():
         return coco, pickle.loads(f.read_bytes())
     est = FrameStep(create_backend(model), height)
     out = []
-    for image_id in sorted(coco.getImgIds()):
+    for image_id in sorted(coco.getImgIds())[:limit]:
         img = cv2.imread(str(cs.images / coco.imgs[image_id]["file_name"]))
         fields, box = est.infer(img, Timings())
         out.append((image_id, fields, box))
@@ -67,14 +68,15 @@ def score(coco, items: list, stride: int, decoder: DecoderConfig) -> tuple[float
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--model", default=str(paths.CHECKPOINT))
     ap.add_argument("--heights", type=int, nargs="+", default=[256, 368])
     ap.add_argument("--sets", nargs="+", default=["val", "tiny", "train"], choices=("val", "tiny", "train"))
     ap.add_argument("--refine", nargs="+", default=list(REFINEMENTS), choices=REFINEMENTS)
     ap.add_argument("--paf", nargs="+", default=["count", "mean"], choices=("count", "mean"))
-    ap.add_argument("--cache", default=str(ROOT / "runs" / "fields"))
-    args = ap.parse_args()
+    ap.add_argument("--cache", default="runs/fields", help="folder of the cached fields (default: %(default)s)")
+    args = benchlib.parse(ap, heights=[256], sets=["tiny"], refine=["fit", "offsets"], paf=["mean"],
+                          cache=tempfile.mkdtemp())
     stride = create_backend(args.model).info.stride
     print(f"model {args.model}; AP (COCOeval, OKS) / median decode ms per image")
     print("| refinement | PAF | height | " + " | ".join(args.sets) + " |")

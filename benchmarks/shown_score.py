@@ -11,12 +11,13 @@ The choice: the value with the highest F1 averaged over the modes (one value for
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import sys
 
 import numpy as np
+
+import benchlib
 
 
 from tta_table import REPORT, decoded
@@ -69,12 +70,12 @@ def sweep(model: str, ann: str) -> dict[str, tuple[np.ndarray, np.ndarray, int]]
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--choose", action="store_true", help="sweep the values on coco_mini train2017")
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
-    args = ap.parse_args()
+    args = benchlib.parse(ap)
     if args.choose:
-        found = sweep(args.model, str(paths.coco_set("train").ann))
+        found = sweep(args.model, benchlib.ann(benchlib.coco_sets(args, ["train"])[0]))
         print("| shown from score (train2017) | " + " | ".join(found) + " | mean F1 |")
         print("|---" * (len(found) + 2) + "|")
         best = (-1.0, None)
@@ -90,8 +91,8 @@ def main() -> int:
     v = DecoderConfig().shown_score
     print(f"| set | mode | every pose: shown, F1 | from {v:g}: shown, F1 (P, R) |")
     print("|---|---|---|---|")
-    for name in ("val", "tiny"):
-        for m, got in sweep(args.model, str(paths.coco_set(name).ann)).items():
+    for name in benchlib.coco_sets(args, ("val", "tiny")):
+        for m, got in sweep(args.model, benchlib.ann(name)).items():
             _, _, f0, n0 = f1_at(*got, 0.0)
             p, r, f, n = f1_at(*got, v)
             print(f"| {name} | {m} | {n0}, {f0:.3f} | {n}, {f:.3f} (P {p:.2f}, R {r:.2f}) |", flush=True)

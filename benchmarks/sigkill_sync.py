@@ -8,7 +8,6 @@ mp4's frames and the pose file's lines.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
@@ -18,6 +17,8 @@ import time
 from pathlib import Path
 
 import cv2
+
+import benchlib
 
 from ssapose import paths
 
@@ -49,12 +50,12 @@ def one_run(model: str, source: str, seconds: float, folder: Path) -> tuple[int,
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = benchlib.parser(__doc__)
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--model", default=str(paths.DEFAULT_MODEL))
     p.add_argument("--source", default=str(paths.demo_video()))
-    args = p.parse_args()
+    args = benchlib.parse(p, runs=1, seconds=4.0)
     print(f"SIGKILL after {args.seconds:g} s, {os.cpu_count()} CPU-bound processes beside the run")
     print("| run | mp4 frames | pose-file frames | mp4 - poses | FFmpeg done after the kill (s) |")
     print("|---|---|---|---|---|")

@@ -11,7 +11,6 @@ mark within 20 % of the first, and the thread count constant.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -21,6 +20,8 @@ from collections import deque
 from pathlib import Path
 
 import numpy as np
+
+import benchlib
 
 
 from engines.run.pipeline import Pipeline, PipelineConfig
@@ -38,7 +39,7 @@ def proc_status() -> tuple[float, int]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--minutes", type=float, default=30.0, help="how long to run (default: %(default)s)")
     ap.add_argument("--at", default="1,10,30", help="minutes at which to report (default: %(default)s)")
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL), help="model file (default: %(default)s)")
@@ -46,7 +47,7 @@ def main(argv=None) -> int:
     ap.add_argument("--fps", type=float, default=0.0,
                     help="rate the clip is played at, as a camera would deliver it (default: the clip's own)")
     ap.add_argument("--json", help="also write the marks here (.json)")
-    args = ap.parse_args(argv)
+    args = benchlib.parse(ap, argv, minutes=0.1, at="0.02,0.05,0.1")
     marks = [float(m) for m in args.at.split(",") if float(m) <= args.minutes]
     fps = args.fps or FrameSource(args.video).fps or 25.0
     stop = threading.Event()

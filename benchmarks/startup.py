@@ -8,27 +8,25 @@ maximum resident set (``getrusage``). It also says whether torch was imported on
 """
 from __future__ import annotations
 
-import argparse
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+import benchlib
 
 from ssapose import paths
 
 
-def one_run(model: str) -> tuple[float, float]:
+def one_run(model: str, frames: int) -> tuple[float, float]:
     """``(seconds to the first decoded frame, peak RSS MiB)`` of one process."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "p.jsonl"
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "video", str(paths.demo_video()), "--model", model,
-                                 "--max-frames", "100", "--json", str(out)], cwd=ROOT,
+                                 "--max-frames", str(frames), "--json", str(out)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         first = None
         while proc.poll() is None:
@@ -42,25 +40,29 @@ def one_run(model: str) -> tuple[float, float]:
 
 
 def torch_on_path(model: str) -> bool:
+    """Whether opening ``model`` the way ``ssapose video`` does imports torch (run in a fresh process)."""
     code = ("import sys; from app.cli import build_parser; from engines import create_backend; "
-            "from engines.run.pipeline import Pipeline; from app.commands import run_video; "
+            "from engines.run.session import open_run; from app.video_run import run_one; "
             f"create_backend({model!r}, 'auto'); print('torch' in sys.modules)")
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True).stdout.strip() == "True"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip() == "True"
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL), help="model file (default: %(default)s)")
     ap.add_argument("--runs", type=int, default=5, help="launches (default: %(default)s)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--frames", type=int, default=100, help="frames per launch (default: %(default)s)")
+    args = benchlib.parse(ap, argv, runs=1, frames=5)
     firsts, peaks = [], []
     for _ in range(args.runs):
-        first, rss = one_run(args.model)
+        first, rss = one_run(args.model, args.frames)
         firsts.append(first)
         peaks.append(rss)
-    print(f"{Path(args.model).name}: first decoded frame after {statistics.median(firsts):.2f} s "
-          f"(median of {args.runs}: {', '.join(f'{f:.2f}' for f in firsts)}); peak RSS after 100 frames "
-          f"{max(peaks):.0f} MiB; torch imported: {torch_on_path(args.model)}")
+    benchlib.table(["model", f"first decoded frame (s), median of {args.runs}", "each launch (s)",
+                    f"peak RSS after {args.frames} frames (MiB)", "torch imported"],
+                   [(Path(args.model).name, f"{benchlib.median(firsts):.2f}", benchlib.rounds(firsts, 2),
+                     f"{max(peaks):.0f}", torch_on_path(args.model))])
     return 0
 
 

@@ -10,7 +10,7 @@ frames in which a person in view has no id.
 """
 from __future__ import annotations
 
-import argparse
+import itertools
 import json
 import sys
 import time
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+import benchlib
 
 from engines.run.pipeline import Pipeline, PipelineConfig
 from engines.run.track_stats import TrackStats
@@ -28,13 +28,14 @@ from ssapose import paths
 from ssapose.poses import Poses
 from ssapose.sources import FrameSource
 
+ROOT = Path(__file__).resolve().parents[1]
 CLIPS = ("one-by-one-person-detection.mp4", "face-demographics-walking.gif", "store-aisle-detection.gif")
 
 
-def detections(model: str, clip: str) -> tuple[list, float]:
+def detections(model: str, clip: str, frames: int | None) -> tuple[list, float]:
     src = FrameSource(clip)
     backend = create_backend(model, "auto")
-    out = [(r.index, r.poses) for r in Pipeline(src, backend, PipelineConfig(draw=False)).results()]
+    out = [(r.index, r.poses) for r in Pipeline(itertools.islice(src, frames), backend, PipelineConfig(draw=False)).results()]
     backend.close()
     return out, src.fps
 
@@ -85,17 +86,18 @@ def cost_at(people: int, repeats: int) -> float:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL), help="model file (default: %(default)s)")
     ap.add_argument("--repeats", type=int, default=5, help="timed repeats for the cost (default: %(default)s)")
-    args = ap.parse_args(argv)
+    ap.add_argument("--frames", type=int, help="the first N frames of each clip only (default: all)")
+    args = benchlib.parse(ap, argv, repeats=1, frames=20)
     print(f"tracker: {Tracker().describe()}\n")
     print("| clip | frames | ids (confirmed tracks) | track lengths (frames) | fragments | ID switches | "
           "jitter raw / smoothed (px) |")
     print("|---|---|---|---|---|---|---|")
     notes = []
     for name in CLIPS:
-        dets, fps = detections(args.model, str(paths.shared("data", "video", name)))
+        dets, fps = detections(args.model, str(paths.shared("data", "video", name)), args.frames)
         tracker, stats, per_frame = replay(dets, fps)
         s = stats.summary(tracker)
         print(f"| {name} | {s['frames']} | {s['ids_created']} | {', '.join(map(str, s['track_lengths']))} | "

@@ -11,11 +11,11 @@ The default INT8 IR; every candidate is decoded with the default decoder. Interv
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from dataclasses import replace
 
+import benchlib
 
 from engines import create_backend
 from engines.evaluate import decode_images, evaluate_model, fields_of_images
@@ -124,7 +124,7 @@ def fps(model: str, mode: Mode, frames) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = benchlib.parser(__doc__)
     ap.add_argument("--choose", action="store_true", help="the candidates on coco_mini train2017")
     ap.add_argument("--choose-threshold", action="store_true",
                     help="the peak threshold of averaged maps, each averaging mode on coco_mini train2017")
@@ -135,7 +135,7 @@ def main() -> int:
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL))
     ap.add_argument("--frames", type=int, default=60, help="demo clip frames timed per mode")
     ap.add_argument("--fps-only", action="store_true", help="only the sequential FPS of each mode, 3 rounds")
-    args = ap.parse_args()
+    args = benchlib.parse(ap, frames=3)
     if args.choose_threshold:
         choose_averaged(args.model, "averaged_peak_threshold", THRESHOLDS)
         return 0
@@ -179,12 +179,15 @@ def main() -> int:
             print(f"| {name} | {mode.cost:.2f}x | {b.value:.3f} [{b.low:.3f}, {b.high:.3f}] | "
                   f"{d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] |")
         return 0
-    sets = [str(paths.coco_set("val").ann), str(paths.coco_set("tiny").ann)]
+    names = benchlib.coco_sets(args, ("val", "tiny"))
+    sets = [benchlib.ann(n) for n in names]
     frames = list(read_frames(str(paths.demo_video()), args.frames))
-    results = {name: [run(args.model, m, s) for s in sets] for name, m in REPORT.items()}
-    print("| mode | network cost | val2017 AP | coco_tiny AP | pooled AP | pooled vs default | FPS (sequential) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, mode in REPORT.items():
+    report = {k: REPORT[k] for k in ("fast", "default", "flip")} if args.quick else REPORT
+    results = {name: [run(args.model, m, s) for s in sets] for name, m in report.items()}
+    print("| mode | network cost | " + " | ".join(f"{paths.coco_set(n).name} AP" for n in names)
+          + " | pooled AP | pooled vs default | FPS (sequential) |")
+    print("|---|---|" + "---|" * len(names) + "---|---|---|")
+    for name, mode in report.items():
         cells = []
         for k, s in enumerate(sets):
             coco = load_coco(s)
@@ -194,7 +197,7 @@ def main() -> int:
         _, other = pooled(list(zip(sets, results[name])), results[name])
         _, b, d = paired_difference(coco, base, other)
         cost = f"{mode.cost:.2f}x" + (f" + {mode.auto.extra_cost:.2f}x where it fires" if mode.auto else "")
-        print(f"| {name} | {cost} | {cells[0]} | {cells[1]} | {b.value:.3f} [{b.low:.3f}, {b.high:.3f}] | "
+        print(f"| {name} | {cost} | {' | '.join(cells)} | {b.value:.3f} [{b.low:.3f}, {b.high:.3f}] | "
               f"{d.value:+.3f} [{d.low:+.3f}, {d.high:+.3f}] | {fps(args.model, mode, frames):.1f} |")
     return 0
 

@@ -64,7 +64,7 @@ def quantize_openvino(onnx_path: str, out_xml: str, frames: list[np.ndarray], si
         fast_bias_correction: NNCF's fast bias correction (else the slower full one).
         nncf_options: more keyword arguments of ``nncf.quantize`` (``preset``, ``target_device``,
             ``advanced_parameters``: build it with ``advanced_parameters(...)`` to keep our ranges), replacing
-            these defaults (benchmarks/int8_variants.py compares them).
+            these defaults.
     """
     ov = import_openvino()
     try:
