@@ -39,7 +39,7 @@ def cpu_line(cpuinfo: str | None = None) -> str:
     line = f"CPU: {model or platform.machine()}, {os.cpu_count()} cores; " + (", ".join(have) or "no AVX2")
     if not flags & INT8_DOT_FLAGS:
         line += ("; no VNNI or AMX-INT8: INT8 runs on AVX2's saturating 8-bit multiply-adds here, slower than on "
-                 "those CPUs, and its AP differs a little from theirs (BENCHMARKS.md, INT8)")
+                 "those CPUs, and its AP differs a little from theirs (BENCHMARKS.md, INT8 against fp32)")
     return line
 
 

@@ -26,7 +26,7 @@ def advanced_parameters(**changes):
 
     Activation ranges are the minimum and maximum over all calibration frames, not NNCF's default mean of
     per-frame extremes: that mean clipped the CPM and refinement-stage activations of most images (72 of the 80
-    train2017 images, up to 2.8x the range), which lowered people's scores (BENCHMARKS.md, INT8).
+    train2017 images, up to 2.8x the range), which lowered people's scores (docs/history.md, INT8: activation ranges).
     """
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
     from nncf.quantization.range_estimator import RangeEstimatorParametersSet

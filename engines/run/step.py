@@ -110,7 +110,7 @@ class FrameStep:
 
         Every view's heatmaps and PAFs are resampled onto the grid of the largest view, the finest one (the
         paper, after OpenPose, resizes every view's maps to one resolution): on the 1x grid, the larger views'
-        detail, which separates and places small people, would be averaged away (BENCHMARKS.md, "Test-time
+        detail, which separates and places small people, would be averaged away (docs/history.md, "Test-time
         augmentation"). The offsets are the largest view's own. Returns ``(fields, letterbox of that view)``;
         ``t.inference`` then counts every scale's network time.
         """

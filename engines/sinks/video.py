@@ -23,7 +23,7 @@ import numpy as np
 
 #: Frames between keyframes, hence between fragments: what a kill of FFmpeg itself can lose.
 KEYFRAME_INTERVAL = 10
-#: The encoder FFmpeg writes with: MPEG-4 part 2 at quality 4 (the cheapest measured, BENCHMARKS.md).
+#: The encoder FFmpeg writes with: MPEG-4 part 2 at quality 4 (the cheapest measured, docs/history.md).
 CODEC = ("-c:v", "mpeg4", "-q:v", "4")
 
 

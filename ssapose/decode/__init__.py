@@ -31,7 +31,7 @@ class DecoderConfig:
     peak_threshold: minimum heatmap value of a part candidate (OpenPose: 0.1).
     averaged_peak_threshold: the same for maps averaged over several views (test-time flipping, scales,
         ``--input-size auto``'s second pass), where a part seen strongly in one view only is diluted by the
-        others. Chosen on coco_mini train2017 for every averaging mode (BENCHMARKS.md, "Test-time
+        others. Chosen on coco_mini train2017 for every averaging mode (docs/history.md, "Test-time
         augmentation"); :meth:`for_averaged_maps` applies it.
     averaged_min_score: ``min_score`` for averaged maps, for the same reason: a small person whose parts only
         the larger views see well has a diluted mean score there (chosen on coco_mini train2017 the same way).
@@ -43,7 +43,7 @@ class DecoderConfig:
         ``"none"`` (cell centres). The offset modes fall back to ``"fit"`` when no
         offsets are given.
     paf_method: ``"mean"`` (OpenPose; the default, best on real maps) or
-        ``"count"`` (paper, Eq. 3). See BENCHMARKS.md for why count loses on
+        ``"count"`` (paper, Eq. 3). See docs/history.md for why count loses on
         real network PAFs, whose projections rarely reach its 0.5 threshold.
     n_samples: points sampled on each candidate limb (OpenPose: 10).
     align_threshold: projection counted as aligned by ``"count"`` (paper: 0.5).
