@@ -1,4 +1,5 @@
 import os
+import re
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def test_live_run_delivers_frames_with_poses_and_stops(window, qtbot):
     live.size.setValue(256)
     live.start()
     qtbot.waitUntil(lambda: live.view.frames_shown >= 2, timeout=60000)
-    assert "people" in live.hud.text() and live.last_info["inference"] > 0
+    assert people_in(live.hud.text()) >= 0 and live.last_info["inference"] > 0
     worker = live.worker
     live.stop()
     assert worker.isFinished() and worker.pipeline.alive_threads() == []
@@ -49,6 +50,13 @@ def real_window(qtbot, tmp_path, real_model):
     w.live.stop()
 
 
+def people_in(status: str) -> int:
+    """The number of people the status line under the video reports ("2 people", "1 person")."""
+    found = re.search(r"\b(\d+) (?:people|person)\b", status)
+    assert found, status
+    return int(found.group(1))
+
+
 def run_once(live, qtbot):
     shown = live.view.frames_shown
     live.start()
@@ -66,8 +74,8 @@ def test_hud_shows_the_true_people_count(real_window, qtbot, real_model):
     run_once(live, qtbot)
     img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
     every = FrameStep(create_backend(real_model), live.network_view().height)(img)
-    n = int(every.shown(live.shown_slider.value() / 100).sum())             # the poses shown
-    assert n >= 2 and f"people {n} " in live.hud.text()
+    n = int(every.shown(live.panel.shown_score.value()).sum())             # the poses shown
+    assert n >= 2 and people_in(live.hud.text()) == n
 
 
 def test_the_person_score_slider_chooses_the_poses_shown(real_window, qtbot, real_model):
@@ -78,24 +86,24 @@ def test_the_person_score_slider_chooses_the_poses_shown(real_window, qtbot, rea
     live = real_window.live
     img = cv2.imread(str(DATA / "coco_mini" / "val2017" / "000000183709.jpg"))
     every = FrameStep(create_backend(real_model), live.network_view().height)(img)
-    live.shown_slider.setValue(0)
+    live.panel.shown_score.setValue(0)
     run_once(live, qtbot)
-    assert len(every) >= 2 and f"people {len(every)} " in live.hud.text()
-    live.shown_slider.setValue(100)                # no person scores 1: nothing is drawn
+    assert len(every) >= 2 and people_in(live.hud.text()) == len(every)
+    live.panel.shown_score.setValue(1)             # no person scores 1: nothing is drawn
     run_once(live, qtbot)
-    assert "people 0 " in live.hud.text()
+    assert people_in(live.hud.text()) == 0
     assert live.settings.value("shown_score") in (1.0, "1.0")        # remembered
-    live.shown_slider.setValue(30)                 # applies to the running pipeline at once
+    live.panel.shown_score.setValue(0.3)           # applies to the running pipeline at once
     assert live.worker.pipeline.shown_score == pytest.approx(0.3)
 
 
 def test_thresholds_change_the_overlay(real_window, qtbot):
     live = real_window.live
-    live.kp_slider.setValue(0)
-    live.limb_slider.setValue(0)
+    live.panel.kp_score.setValue(0)
+    live.panel.limb_score.setValue(0)
     everything = run_once(live, qtbot)
-    live.kp_slider.setValue(100)                 # no keypoint is that sure: dots and limbs vanish
-    live.limb_slider.setValue(100)
+    live.panel.kp_score.setValue(1)              # no keypoint is that sure: dots and limbs vanish
+    live.panel.limb_score.setValue(1)
     assert live.worker is None or live.worker.style.keypoint_threshold == pytest.approx(1.0)
     nothing = run_once(live, qtbot)
     assert np.abs(everything.astype(int) - nothing.astype(int)).sum() > 1000
@@ -203,14 +211,14 @@ def test_source_choice_given_remembered_default(tmp_path):
 
 
 
-def test_smoothing_sliders_retune_the_tracker_live(window, qtbot):
+def test_smoothing_settings_retune_the_tracker_live(window, qtbot):
     live = window.live
     live.track.setChecked(True)
     live.start()
     qtbot.waitUntil(lambda: live.worker is not None and live.worker.tracker is not None, timeout=30000)
     tracker = live.worker.tracker
-    live.cutoff_slider.setValue(30)
-    live.beta_slider.setValue(20)
+    live.panel.cutoff_hz.setValue(3.0)
+    live.panel.beta.setValue(0.2)
     assert (tracker.min_cutoff, tracker.beta) == (pytest.approx(3.0), pytest.approx(0.2))
     assert (tracker.config.min_cutoff, tracker.config.beta) == (pytest.approx(3.0), pytest.approx(0.2))
     live.stop()
@@ -276,3 +284,61 @@ def test_the_mode_box_reaches_the_pipeline_and_the_evaluation(window, qtbot):
     ev.run()
     assert ev.worker.mode == preset_view("auto height")
     qtbot.waitUntil(lambda: ev.worker.isFinished(), timeout=120000)
+
+
+def test_the_first_view_is_the_video_with_one_row_of_controls(qtbot, tmp_path, small_model):
+    """A fresh app: tracking on, the Settings panel closed, every control in one row above the video, and after the
+    first frame the window fits the video, which then takes most of it."""
+    w = build_window(str(DEMO), small_model, QSettings(str(tmp_path / "fresh.ini"), QSettings.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    live = w.live
+    assert live.track.isChecked() and not live.panel.isVisible()
+    row = [live.source, live.model, live.mode, live.start_btn, live.pause_btn, live.stop_btn, live.record, live.track,
+           live.settings_btn]
+    centres = {c.mapTo(w, c.rect().center()).y() for c in row}
+    assert max(centres) - min(centres) <= 4                       # one row
+    assert all(c.mapTo(w, c.rect().bottomLeft()).y() < live.view.mapTo(w, live.view.rect().topLeft()).y()
+               for c in row)
+    live.start()
+    qtbot.waitUntil(lambda: live.view.frames_shown >= 3, timeout=60000)
+    qtbot.wait(100)
+    live.stop()
+    view, win = live.view.size(), w.size()
+    assert view.width() * view.height() >= 0.6 * win.width() * win.height()
+    assert abs(view.height() - 432) <= 0.05 * 432 or view.height() < 432   # the clip's height, or the screen's limit
+    live.settings_btn.setChecked(True)
+    assert live.panel.isVisible() and live.panel.kp_score.isVisible()
+    live.settings_btn.setChecked(False)
+    assert not live.panel.isVisible()
+
+
+def test_tracking_by_default_draws_ids_and_a_choice_is_remembered(qtbot, tmp_path, real_model):
+    from conftest import demo_cut
+
+    walk = str(demo_cut(tmp_path / "walk.mp4", "-frames:v", "40", start_s=11))     # the first man walking
+    settings = QSettings(str(tmp_path / "fresh.ini"), QSettings.IniFormat)
+    w = build_window(walk, real_model, settings)
+    qtbot.addWidget(w)
+    w.show()
+    live = w.live
+    live.fast.setChecked(True)
+    live.start()
+    qtbot.waitUntil(lambda: bool(live.last_info.get("ids")), timeout=90000)   # the man walking in gets an id
+    assert min(live.last_info["ids"]) >= 1 and live.worker.tracker is not None
+    live.stop()
+    live.track.setChecked(False)
+    live.start()
+    live.stop()
+    again = build_window(walk, real_model, settings)
+    qtbot.addWidget(again)
+    assert not again.live.track.isChecked()
+
+
+def test_the_status_line_speaks_plain_words():
+    from app.qt.live_tab import status_line
+
+    info = {"index": 12, "fps": 24.26, "people": 1, "inference": 25.4, "latency": 48.2, "dropped": 0}
+    assert status_line(info) == "frame 12   24.3 frames/s   1 person   network 25 ms   shown 48 ms after capture"
+    assert "2 people" in status_line({**info, "people": 2})
+    assert "3 frames skipped to keep up" in status_line({**info, "dropped": 3})

@@ -1,25 +1,22 @@
-"""The live tab: source and model choosers, start/pause/stop, view, HUD, threshold sliders, recording."""
+"""The live tab: the video first, one row of controls (source, model, mode, Start/Pause/Stop, Record, Track,
+Settings), the collapsible Settings panel beside the video, and a status line in plain words."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from PyQt5.QtCore import Qt
-from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                             QDoubleSpinBox, QMessageBox, QPushButton, QSizePolicy, QSlider, QSpinBox, QVBoxLayout,
-                             QWidget)
+from PyQt5.QtCore import pyqtSignal
+from PyQt5.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMenu, QMessageBox,
+                             QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from app.qt.image import FrameView
+from app.qt.settings_panel import SettingsPanel
 from app.qt.workers import PipelineWorker
-from ssapose.tracking import Tracker, TrackerConfig
+from engines.modes import APP_MODES, preset_view
+from ssapose.decode import DecoderChoice
 from ssapose.redact import has_secret, without_password
 from ssapose.sources import STREAM_SCHEMES
-from engines import BACKENDS
-from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
-from ssapose.overlay import DrawStyle
-from engines.modes import APP_MODES, preset_view
-
-MODEL_DEFAULT = "model's"
+from ssapose.tracking import Tracker, TrackerConfig
 
 
 def mode_box(settings) -> QComboBox:
@@ -27,8 +24,7 @@ def mode_box(settings) -> QComboBox:
     box = QComboBox()
     box.addItems(list(APP_MODES))
     box.setCurrentText(str(settings.value("mode", "default")))
-    box.setToolTip("; ".join(f"{name}: {m.describe()}" for name, m in APP_MODES.items())
-                   + " (AP of each: BENCHMARKS.md)")
+    box.setToolTip("; ".join(f"{name}: {m.describe()}" for name, m in APP_MODES.items()))
     return box
 
 
@@ -56,7 +52,21 @@ def choose_model(given: str, remembered, given_explicitly: bool) -> tuple[str, s
     return given, f"the remembered model {remembered} no longer exists; using {Path(given).name}"
 
 
+def status_line(info: dict) -> str:
+    """The status under the video, in plain words: frame, speed, people, the network's time, delay, drops."""
+    n = info["people"]
+    line = (f"frame {info['index']}   {info['fps']:.1f} frames/s   {n} {'person' if n == 1 else 'people'}   "
+            f"network {info['inference']:.0f} ms   shown {info['latency']:.0f} ms after capture")
+    if info["dropped"]:
+        line += f"   {info['dropped']} frames skipped to keep up"
+    return line
+
+
 class LiveTab(QWidget):
+    """Signals: ``first_frame(width, height)`` once per run, when its first frame is shown."""
+
+    first_frame = pyqtSignal(int, int)
+
     def __init__(self, settings, source: str, model: str, device: str = "cpu", source_given: bool = False,
                  model_given: bool = False):
         super().__init__()
@@ -64,164 +74,114 @@ class LiveTab(QWidget):
         chosen, source_note = choose_source(source, settings.value("source"), source_given)
         chosen_model, model_note = choose_model(model, settings.value("model"), model_given)
         self.note = "; ".join(n for n in (source_note, model_note) if n)
+        self.panel = SettingsPanel(settings)
+        self.panel.on_style, self.panel.on_shown, self.panel.on_smoothing = (self._style_changed,
+                                                                             self._shown_changed, self._smoothing)
+        self.panel.fields.toggled.connect(self._fields_changed)
         self.source = QLineEdit(chosen)
-        self.source.setToolTip("webcam index (0, 1...), video or GIF file, image folder or image")
+        self.source.setToolTip("a video, GIF, image or image folder; a webcam number (0, 1...); an rtsp/http URL")
+        self.source.setMinimumWidth(160)
         self.model = QLineEdit(chosen_model)
-        self.backend = QComboBox()
-        self.backend.addItems(list(BACKENDS))
-        self.refine = QComboBox()                       # the decoder: the model's own refinement unless changed
-        self.refine.addItems([MODEL_DEFAULT, *REFINEMENTS])
-        self.refine.setToolTip("sub-cell refinement of the peaks (the model's: what its card says)")
-        self.paf = QComboBox()
-        self.paf.addItems(["mean", "count"])
-        self.paf.setToolTip("limb score: OpenPose's mean projection or the paper's aligned-sample count")
-        self.size = QSpinBox()
-        self.size.setRange(0, 1024)                    # 0: the mode's height
-        self.size.setSpecialValueText("as the mode")
-        self.size.setSingleStep(32)
-        self.size.setToolTip("network input height in pixels; 'as the mode': the mode's own")
-        self.size.setValue(int(settings.value("input_size", 0)))
+        self.model.setToolTip("the model file (.xml, .onnx, .pt, .engine)")
+        self.model.setMinimumWidth(120)
         self.mode = mode_box(settings)
-        pick_file = QPushButton("File...")
-        pick_file.clicked.connect(self._pick_file)
-        pick_dir = QPushButton("Folder...")
-        pick_dir.clicked.connect(self._pick_dir)
-        pick_model = QPushButton("Model...")
-        pick_model.clicked.connect(self._pick_model)
         self.start_btn, self.pause_btn, self.stop_btn = QPushButton("Start"), QPushButton("Pause"), QPushButton("Stop")
         self.pause_btn.setCheckable(True)
         self.start_btn.clicked.connect(self.start)
         self.pause_btn.toggled.connect(self.pause)
         self.stop_btn.clicked.connect(self.stop)
-        self.record = QCheckBox("Record mp4 + JSON Lines")
-        self.fast = QCheckBox("Fast as possible")
-        self.fast.setToolTip("process a file as fast as the machine can (benchmarking) instead of at its own "
-                             "frame rate")
-        self.fast.setChecked(settings.value("fast", "false") == "true")
-        self.loop = QCheckBox("Loop")
-        self.loop.setChecked(settings.value("loop", "false") == "true")
-        self.fields = QCheckBox("Fields")
-        self.fields.setToolTip("overlay what the network sees: heatmaps, PAFs (colour = direction) and offsets")
-        self.fields.toggled.connect(self._fields_changed)
-        self.track = QCheckBox("Track + smooth")
-        self.track.setToolTip("keep ids across frames and smooth keypoints (One-Euro); the two sliders tune it live")
-        self.track.setChecked(settings.value("track", "false") == "true")
-        self.track_row = self._tracker_controls(settings)
-        self.cutoff_slider = self._slider("smooth_min_cutoff", scale=10, top=50, default=TrackerConfig().min_cutoff,
-                                          apply=self._smoothing)
-        self.beta_slider = self._slider("smooth_beta", scale=100, top=100, default=TrackerConfig().beta,
-                                        apply=self._smoothing)
-        self.kp_slider, self.limb_slider = self._slider("kp_threshold"), self._slider("limb_threshold")
-        self.shown_slider = self._slider("shown_score", default=DecoderConfig().shown_score, apply=self._shown_changed)
-        self.shown_slider.setToolTip("lowest person score of a pose drawn and recorded (a tracked person is kept "
-                                     "through weak frames); 0 shows every fragment the decoder keeps")
+        self.record = QCheckBox("Record")
+        self.record.setToolTip("write the annotated mp4 and its pose file (.jsonl) in the current folder")
+        self.track = QCheckBox("Track")
+        self.track.setToolTip("give each person an id that follows them, and smooth their keypoints")
+        self.track.setChecked(settings.value("track", "true") == "true")
+        self.settings_btn = QPushButton("Settings")
+        self.settings_btn.setCheckable(True)
+        self.settings_btn.toggled.connect(self.panel.setVisible)
+        self.settings_btn.setChecked(settings.value("settings_open", "false") == "true")
+        self.panel.setVisible(self.settings_btn.isChecked())
         self.view = FrameView("Choose a source and press Start")
         self.hud = QLabel("idle")
-        self.hud.setStyleSheet("font-family: monospace;")
         self.hud.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)   # a long line never widens the window
-        self._hud_text = "idle"
+        self._hud_text, self._first = "idle", False
         self.last_info: dict = {}
+        self._lay_out()
 
-        src_row = QHBoxLayout()
-        for w in (self.source, pick_file, pick_dir):
-            src_row.addWidget(w)
-        model_row = QHBoxLayout()
-        for w in (self.model, pick_model, QLabel("backend"), self.backend, QLabel("input"), self.size,
-                  QLabel("mode"), self.mode, QLabel("refine"), self.refine, QLabel("PAF"), self.paf):
-            model_row.addWidget(w)
-        form = QFormLayout()
-        form.addRow("Source", src_row)
-        form.addRow("Model", model_row)
-        form.addRow("Keypoint threshold", self.kp_slider)
-        form.addRow("Limb threshold", self.limb_slider)
-        form.addRow("Person score shown", self.shown_slider)
-        form.addRow("Smoothing min cutoff (Hz / 10)", self.cutoff_slider)
-        form.addRow("Smoothing beta (/ 100)", self.beta_slider)
-        form.addRow("Tracking", self.track_row)
-        buttons = QHBoxLayout()
-        for w in (self.start_btn, self.pause_btn, self.stop_btn, self.record, self.fast, self.loop, self.track,
-                  self.fields):
-            buttons.addWidget(w)
-        buttons.addStretch(1)
+    # the controls of the panel, under the names the rest of the app and its tests use
+    size = property(lambda self: self.panel.size)
+    backend = property(lambda self: self.panel.backend)
+    refine = property(lambda self: self.panel.refine)
+    paf = property(lambda self: self.panel.paf)
+    fast = property(lambda self: self.panel.fast)
+    loop = property(lambda self: self.panel.loop)
+    fields = property(lambda self: self.panel.fields)
+    track_boxes = property(lambda self: self.panel.track_boxes)
+
+    def _lay_out(self) -> None:
+        row = QHBoxLayout()
+        row.addWidget(self.source, 2)
+        row.addWidget(self._open_button())
+        row.addWidget(self.model, 1)
+        pick_model = QPushButton("...")
+        pick_model.setToolTip("choose a model file")
+        pick_model.setMaximumWidth(32)
+        pick_model.clicked.connect(self._pick_model)
+        row.addWidget(pick_model)
+        for w in (self.start_btn, self.pause_btn, self.stop_btn):
+            w.setMaximumWidth(64)
+        for w in (self.mode, self.start_btn, self.pause_btn, self.stop_btn, self.record, self.track,
+                  self.settings_btn):
+            row.addWidget(w)
+        middle = QHBoxLayout()
+        middle.addWidget(self.view, 1)
+        middle.addWidget(self.panel)
         lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addLayout(buttons)
-        lay.addWidget(self.view, 1)
+        lay.setContentsMargins(4, 4, 4, 0)
+        lay.addLayout(row)
+        lay.addLayout(middle, 1)
         lay.addWidget(self.hud)
 
-    def _slider(self, key: str, scale: int = 100, top: int = 100, default: float = 0.1, apply=None) -> QSlider:
-        """A slider for a setting in [0, top / scale], remembered under ``key``."""
-        s = QSlider(Qt.Horizontal)
-        s.setRange(0, top)
-        s.setValue(int(round(float(self.settings.value(key, default)) * scale)))
-        s.valueChanged.connect(apply or self._style_changed)
-        return s
+    def _open_button(self) -> QToolButton:
+        """"Open": a video or image file; its menu also opens a folder of images."""
+        button = QToolButton()
+        button.setText("Open")
+        button.setToolTip("open a video or image file (the arrow: a folder of images)")
+        menu = QMenu(button)
+        menu.addAction("File...", self._pick_file)
+        menu.addAction("Folder of images...", self._pick_dir)
+        button.setMenu(menu)
+        button.setPopupMode(QToolButton.MenuButtonPopup)
+        button.clicked.connect(self._pick_file)
+        return button
 
     def _shown_changed(self) -> None:
         if self.worker is not None and self.worker.pipeline is not None:
-            self.worker.pipeline.shown_score = self.shown_slider.value() / 100
+            self.worker.pipeline.shown_score = self.panel.shown_score.value()
 
     def _fields_changed(self, on: bool) -> None:
         if self.worker is not None and self.worker.pipeline is not None:
             self.worker.pipeline.show_fields = on
 
     def smoothing(self) -> tuple[float, float]:
-        return max(self.cutoff_slider.value() / 10, 0.05), self.beta_slider.value() / 100
+        return self.panel.smoothing()
 
     def _smoothing(self) -> None:
-        cutoff, beta = self.smoothing()
-        self.settings.setValue("smooth_min_cutoff", cutoff)
-        self.settings.setValue("smooth_beta", beta)
         if self.worker is not None and self.worker.tracker is not None:
-            self.worker.tracker.set_smoothing(cutoff, beta)
-
-    def _tracker_controls(self, settings) -> QHBoxLayout:
-        """Spin boxes for the tracker's parameters (defaults from TrackerConfig; applied at the next Start)."""
-        d = TrackerConfig()
-        row = QHBoxLayout()
-        self.track_boxes = {}
-        for key, label, lo, hi, step, tip in (
-                ("high_score", "confident", 0.0, 1.0, 0.05, "pose score of a confident detection, matched first"),
-                ("start_score", "start", 0.0, 1.0, 0.05, "lowest pose score that starts a new track"),
-                ("min_oks", "OKS", 0.0, 1.0, 0.05, "lowest OKS against a track's predicted pose that continues it"),
-                ("min_hits", "hits", 1, d.confirm_window, 1, f"frames of the first {d.confirm_window} a new track "
-                                                             "must be matched in to get an id"),
-                ("max_lost_s", "lost s", 0.0, 60.0, 0.5, "seconds a lost track is kept to be re-identified")):
-            box = QSpinBox() if isinstance(lo, int) else QDoubleSpinBox()
-            box.setRange(lo, hi)
-            box.setSingleStep(step)
-            box.setValue(type(lo)(settings.value(f"track_{key}", getattr(d, key))))
-            box.setToolTip(tip)
-            row.addWidget(QLabel(label))
-            row.addWidget(box)
-            self.track_boxes[key] = box
-        row.addStretch(1)
-        return row
+            self.worker.tracker.set_smoothing(*self.smoothing())
 
     def tracker_config(self) -> TrackerConfig:
-        """The tracker as the controls say (and remembered)."""
-        values = {k: b.value() for k, b in self.track_boxes.items()}
-        for k, v in values.items():
-            self.settings.setValue(f"track_{k}", v)
-        cutoff, beta = self.smoothing()
-        return TrackerConfig(**values, min_cutoff=cutoff, beta=beta)
+        """The tracker as the Settings panel says (and remembered)."""
+        self.panel.remember()
+        return self.panel.tracker_config()
 
     def set_decoder(self, choice: DecoderChoice) -> None:
-        """Preselect the decoder (the command line's ``--refine`` / ``--paf-method``)."""
-        if choice.refine:
-            self.refine.setCurrentText(choice.refine)
-        if choice.paf_method:
-            self.paf.setCurrentText(choice.paf_method)
-        if choice.shown_score is not None:
-            self.shown_slider.setValue(int(round(choice.shown_score * 100)))
+        self.panel.set_decoder(choice)
 
     def decoder_choice(self) -> DecoderChoice:
-        refine = self.refine.currentText()
-        return DecoderChoice(refine=None if refine == MODEL_DEFAULT else refine, paf_method=self.paf.currentText(),
-                             shown_score=self.shown_slider.value() / 100)
+        return self.panel.decoder_choice()
 
-    def style(self) -> DrawStyle:
-        return DrawStyle(keypoint_threshold=self.kp_slider.value() / 100, limb_threshold=self.limb_slider.value() / 100)
+    def style(self):
+        return self.panel.style()
 
     def _style_changed(self) -> None:
         if self.worker is not None:
@@ -258,10 +218,8 @@ class LiveTab(QWidget):
                                      tracker=Tracker(self.tracker_config())
                                      if self.track.isChecked() else None, decoder=self.decoder_choice(),
                                      mode=self.network_view())
-        self.settings.setValue("track", "true" if self.track.isChecked() else "false")
         self.worker.show_fields = self.fields.isChecked()
-        self.settings.setValue("fast", "true" if self.fast.isChecked() else "false")
-        self.settings.setValue("loop", "true" if self.loop.isChecked() else "false")
+        self._first = True
         self.worker.frame.connect(self.on_frame)
         self.worker.failed.connect(self.on_error)
         self.worker.model_failed.connect(self.on_model_error)
@@ -273,11 +231,10 @@ class LiveTab(QWidget):
             self.note = f"the source's password is not remembered; only {without_password(source)} is"
             if hasattr(self.window(), "statusBar"):
                 self.window().statusBar().showMessage(self.note, 10000)
+        self.panel.remember()
         for key, val in (("source", without_password(source)), ("model", self.model.text()),
-                         ("input_size", self.size.value()), ("mode", self.mode.currentText()),
-                         ("kp_threshold", self.kp_slider.value() / 100),
-                         ("limb_threshold", self.limb_slider.value() / 100),
-                         ("shown_score", self.shown_slider.value() / 100)):
+                         ("mode", self.mode.currentText()), ("track", "true" if self.track.isChecked() else "false"),
+                         ("settings_open", "true" if self.settings_btn.isChecked() else "false")):
             self.settings.setValue(key, val)
 
     def pause(self, on: bool) -> None:
@@ -292,14 +249,14 @@ class LiveTab(QWidget):
     def on_frame(self, image, info: dict) -> None:
         self.view.set_frame(image)
         self.last_info = info
-        self._hud_text = (f"frame {info['index']:5d}  FPS {info['fps']:5.1f}  people {info['people']}  "
-                          f"dropped {info['dropped']}  |  pre {info['preprocess']:.1f}  infer {info['inference']:.1f}"
-                          f"  decode {info['decode']:.1f}  overlay {info['overlay']:.1f}  latency "
-                          f"{info['latency']:.0f} ms")
+        self._hud_text = status_line(info)
         self.hud.setText(self._hud_text)
+        if self._first:
+            self._first = False
+            self.first_frame.emit(image.shape[1], image.shape[0])
 
     def _on_finished(self) -> None:
-        self.hud.setText(self._hud_text + "  [stopped]")
+        self.hud.setText(self._hud_text + "   (stopped)")
 
     def on_error(self, message: str) -> None:
         QMessageBox.critical(self, "SSA-Pose", message)

@@ -38,11 +38,28 @@ def build_window(source: str, model: str, settings=None, device: str = "cpu", so
             tabs.addTab(self.live, "Live")
             tabs.addTab(self.eval, "COCO evaluation")
             self.setCentralWidget(tabs)
-            self.resize(1100, 760)
+            self.resize(960, 640)
+            self._fitted = False
+            self.live.first_frame.connect(self.fit_to_video)
             QShortcut(QKeySequence(" "), self, activated=self.live.pause_btn.toggle)
             QShortcut(QKeySequence("F"), self, activated=self.toggle_fullscreen)
             QShortcut(QKeySequence("S"), self, activated=self.snapshot)
             self.statusBar().showMessage("Space: pause   F: full screen   S: snapshot")
+
+        def fit_to_video(self, width: int, height: int) -> None:
+            """Size the window so the video shows at its own size (smaller where the screen is), once: after the
+            first frame of the first run, so a window the user has sized keeps its size."""
+            from PyQt5.QtWidgets import QApplication
+
+            if self._fitted or self.isFullScreen() or self.isMaximized():
+                return
+            self._fitted = True
+            view = self.live.view
+            extra_w, extra_h = self.width() - view.width(), self.height() - view.height()
+            screen = QApplication.primaryScreen().availableGeometry()
+            scale = min(1.0, (0.9 * screen.width() - extra_w) / width, (0.9 * screen.height() - extra_h) / height)
+            self.resize(max(self.minimumSizeHint().width(), int(width * scale) + extra_w),
+                        int(height * scale) + extra_h)
 
         def toggle_fullscreen(self):
             self.showNormal() if self.isFullScreen() else self.showFullScreen()

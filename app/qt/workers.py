@@ -16,7 +16,7 @@ class PipelineWorker(QThread):
     """Consumes :class:`Pipeline` results off the GUI thread.
 
     Signals: ``frame(image, info)`` per frame (``image`` BGR uint8 with the overlay,
-    ``info`` a dict with index, fps, timings, people, dropped), ``failed(str)``.
+    ``info`` a dict with index, fps, timings, people, the confirmed track ids drawn, dropped), ``failed(str)``.
     """
 
     frame = pyqtSignal(object, dict)
@@ -86,7 +86,9 @@ class PipelineWorker(QThread):
                 if self._halt.is_set():
                     break
                 t = r.timings
+                ids = [] if r.poses.ids is None else [int(i) for i in r.poses.ids if i >= 0]
                 self.frame.emit(r.image, {"index": r.index, "fps": self.pipeline.fps(), "people": len(r.poses),
+                                          "ids": ids,
                                           "dropped": self.pipeline.stats.dropped, "preprocess": t.preprocess,
                                           "inference": t.inference, "decode": t.decode, "overlay": t.overlay,
                                           "latency": r.latency_ms})
