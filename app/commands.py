@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from app.video_run import add_tracker_args
-from engines.cli import DEFAULT_MODEL, add_decoder_args, add_model_args, add_tta_args
+from engines.cli import DEFAULT_MODEL, add_decoder_args, add_model_args, add_region_arg, add_tta_args
 from engines.cli_args import bounded, fraction, non_negative_int
 from ssapose import paths
 from ssapose.overlay import DrawStyle
@@ -39,6 +39,7 @@ def add_commands(sub) -> None:
     add_model_args(p)
     add_decoder_args(p, shown=True)
     add_tta_args(p)
+    add_region_arg(p)
     p.add_argument("--track", action="store_true",
                    help="keep person ids across frames (OKS) and smooth keypoints (One-Euro); prints ID switches, "
                         "track lengths and keypoint jitter at the end")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engines.cli import decoder_choice, tta_choice
+from engines.cli import decoder_choice, region_choice, tta_choice
 from engines.cli_args import bounded, fraction
 from engines.sinks import OutputSpec
 from ssapose.overlay import DrawStyle
@@ -120,7 +120,8 @@ def run_spec(args, source: str, draw: bool = False):
                    live=getattr(args, "live", None),
                    pipeline=PipelineConfig(input_size=view.height, decoder=decoder_choice(args),
                                            max_frames=getattr(args, "max_frames", 0), draw=draw, style=style,
-                                           flip=view.flip, scales=view.scales, auto=view.auto))
+                                           flip=view.flip, scales=view.scales, auto=view.auto,
+                                           region=region_choice(args)))
 
 
 def _print_summary(run, args, outs: OutputSpec, label: str = "") -> None:
@@ -130,6 +131,8 @@ def _print_summary(run, args, outs: OutputSpec, label: str = "") -> None:
     line = f"{label}{report.describe()}; {n} processed, {pipe.stats.dropped} dropped as stale"
     if pipe.schedule is not None:
         line += f"; input size auto: second pass on {pipe.stats.second_pass} frames"
+    if pipe.region is not None:
+        line += f"; {pipe.region.describe()}"
     print(line, file=sys.stderr if report.early else sys.stdout)
     rate = run.rate()
     if rate.startswith("variable"):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engines import BACKEND_HELP, BACKENDS, require_torch
 from engines.modes import AUTO, MODES, Mode, ScheduleConfig, resolve_view
+from engines.run.region import RegionConfig
 from engines.cli_args import (bounded, fraction, input_size, input_size_or_auto, prepare_output, streams,
                               threads)
 from ssapose import paths
@@ -93,6 +94,23 @@ def add_tta_args(p) -> None:
                    help="input heights relative to --input-size whose heatmaps and PAFs are averaged on the grid of "
                         "the largest, e.g. 0.5,1,1.5,2 (the paper's testing; must include 1); cost: the sum of the "
                         "squares")
+
+
+def add_region_arg(p) -> None:
+    """--roi: region-of-interest inference, for the commands that run video (``engines.run.region``)."""
+    d = RegionConfig()
+    p.add_argument("--roi", action=argparse.BooleanOptionalAction, default=False,
+                   help=f"run the network only on the part of the frame where people were in the last frames "
+                        f"(their boxes widened by {d.margin:g} of a person's height on each side), the full frame "
+                        f"at least every {d.scan_s:g} s and whenever someone is lost; a frame after frames with "
+                        f"nobody costs nothing. Faster where people take part of the frame; a person who enters "
+                        f"is found within {d.scan_s:g} s. One view at one height: not with --scales, "
+                        f"--mode accurate or --input-size auto (default: off)")
+
+
+def region_choice(args) -> RegionConfig | None:
+    """The region-of-interest settings of ``--roi``, or None (every frame whole)."""
+    return RegionConfig() if getattr(args, "roi", False) else None
 
 
 def scale_list(text: str) -> tuple[float, ...]:

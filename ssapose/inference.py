@@ -25,7 +25,7 @@ def decode_fields(fields: dict[str, np.ndarray], stride: int, box: Letterbox,
     """
     f = unbatched(fields)
     poses = decode(f["heatmaps"], f["pafs"], stride, f.get("offsets"), decoder, image_height=box.height)
-    return poses.scaled(1 / box.scale, 1 / box.scale)
+    return box.to_frame(poses)
 
 
 def torch_fields(model, x: np.ndarray) -> dict[str, np.ndarray]:

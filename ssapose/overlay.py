@@ -84,7 +84,7 @@ def draw_hud(frame: np.ndarray, lines: list[str]) -> np.ndarray:
 
 
 def draw_fields(frame: np.ndarray, fields: dict, scale: float, stride: int, alpha: float = 0.55,
-                offset_peaks: float = 0.3) -> np.ndarray:
+                offset_peaks: float = 0.3, x0: int = 0) -> np.ndarray:
     """Show what the network sees, in place on a BGR frame: the heatmaps (max over the 18 parts, as a
     colour map), the PAFs (colour by direction, brightness by strength, summed over limbs) and the
     offsets (a line from each peak's cell centre to its refined point, drawn 4x longer, at the peaks whose
@@ -94,8 +94,11 @@ def draw_fields(frame: np.ndarray, fields: dict, scale: float, stride: int, alph
         fields: ``heatmaps (19, h, w)``, ``pafs (38, h, w)``, optionally ``offsets (36, h, w)``
             (or with a leading batch axis), at the network's output resolution.
         scale: frame pixels to input pixels (``Letterbox.scale``); stride: input pixels per cell.
+        x0: input pixels left of the fields' first column (``Letterbox.x0``: a region of the frame).
     """
     f = unbatched(fields)
+    if x0:                                                   # a region's fields: empty cells to its left
+        f = {k: np.pad(v, ((0, 0), (0, 0), (x0 // stride, 0))) for k, v in f.items()}
     H, W = frame.shape[:2]
     cells_w, cells_h = int(np.ceil(W * scale / stride)), int(np.ceil(H * scale / stride))
 

@@ -278,7 +278,7 @@ def run_batch(args) -> int:
 
 
 def add_command(sub) -> None:
-    from engines.cli import add_decoder_args, add_model_args, add_tta_args
+    from engines.cli import add_decoder_args, add_model_args, add_region_arg, add_tta_args
     from engines.cli_args import bounded
 
     p = sub.add_parser("batch", help="many videos into one folder of pose files, resumably, on several workers "
@@ -307,4 +307,5 @@ def add_command(sub) -> None:
     add_model_args(p)
     add_decoder_args(p, shown=True)
     add_tta_args(p)
+    add_region_arg(p)
     p.set_defaults(func=run_batch)

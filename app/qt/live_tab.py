@@ -217,7 +217,7 @@ class LiveTab(QWidget):
                                      realtime=not self.fast.isChecked(), loop=self.loop.isChecked(),
                                      tracker=Tracker(self.tracker_config())
                                      if self.track.isChecked() else None, decoder=self.decoder_choice(),
-                                     mode=self.network_view())
+                                     mode=self.network_view(), region=self.panel.region())
         self.worker.show_fields = self.fields.isChecked()
         self._first = True
         self.worker.frame.connect(self.on_frame)

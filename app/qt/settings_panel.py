@@ -8,6 +8,7 @@ from __future__ import annotations
 from PyQt5.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox, QVBoxLayout
 
 from engines import BACKENDS
+from engines.run.region import RegionConfig
 from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
 from ssapose.overlay import DrawStyle
 from ssapose.tracking import TrackerConfig
@@ -86,6 +87,10 @@ class SettingsPanel(QGroupBox):
         self.loop = QCheckBox("Loop")
         self.loop.setToolTip("start a file over at its end")
         self.loop.setChecked(settings.value("loop", "false") == "true")
+        self.roi = QCheckBox("Only where people are (faster)")
+        self.roi.setToolTip("run the network on the part of the frame where people were in the last frames, the "
+                            "whole frame every second and when someone is lost (ssapose video --roi)")
+        self.roi.setChecked(settings.value("roi", "false") == "true")
         self.fields = QCheckBox("Show what the network sees")
         self.fields.setToolTip("overlay heatmaps, PAFs (colour = direction) and offsets")
         self._lay_out()
@@ -116,10 +121,15 @@ class SettingsPanel(QGroupBox):
         lay.addWidget(group("Tracking", [(labels[k], b) for k, b in self.track_boxes.items()]
                             + [("Smoothing cutoff (Hz)", self.cutoff_hz), ("Smoothing speed (beta)", self.beta)]))
         lay.addWidget(group("Model", [("Backend", self.backend), ("Input height", self.size),
-                                      ("Keypoint placement", self.refine), ("Limb score", self.paf)]))
+                                      ("Keypoint placement", self.refine), ("Limb score", self.paf),
+                                      ("", self.roi)]))
         lay.addWidget(group("Playback", [("", self.fast), ("", self.loop)]))
         lay.addStretch(1)
         self.setFixedWidth(300)
+
+    def region(self) -> RegionConfig | None:
+        """Region-of-interest inference as the panel says (None: every frame whole)."""
+        return RegionConfig() if self.roi.isChecked() else None
 
     def style(self) -> DrawStyle:
         return DrawStyle(keypoint_threshold=self.kp_score.value(), limb_threshold=self.limb_score.value())
@@ -155,6 +165,7 @@ class SettingsPanel(QGroupBox):
                          ("smooth_min_cutoff", cutoff), ("smooth_beta", beta),
                          ("fast", "true" if self.fast.isChecked() else "false"),
                          ("loop", "true" if self.loop.isChecked() else "false"),
+                         ("roi", "true" if self.roi.isChecked() else "false"),
                          *((f"track_{k}", b.value()) for k, b in self.track_boxes.items())):
             self.settings.setValue(key, val)
 

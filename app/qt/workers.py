@@ -25,11 +25,12 @@ class PipelineWorker(QThread):
 
     def __init__(self, source: str, model: str, backend: str = "auto", style: DrawStyle = DrawStyle(),
                  record: str | None = None, device: str = "cpu", realtime: bool = True, loop: bool = False,
-                 tracker=None, decoder=None, mode: Mode | None = None):
+                 tracker=None, decoder=None, mode: Mode | None = None, region=None):
         super().__init__()
         self.device, self.realtime, self.loop, self.tracker = device, realtime, loop, tracker
         self.mode = mode or resolve_view()      # how the network sees a frame (engines.modes.resolve_view)
         self.decoder = decoder                  # a DecoderChoice; None: the model's card
+        self.region = region                    # a RegionConfig: the network only where people are
         self.show_fields = False
         self.source, self.model, self.backend_kind = source, model, backend
         self.style, self.record = style, record
@@ -71,7 +72,7 @@ class PipelineWorker(QThread):
             m = self.mode
             pipe = PipelineConfig(input_size=m.height, decoder=self.decoder, style=self.style,
                                   flip=m.flip, scales=m.scales, auto=m.auto, show_fields=self.show_fields,
-                                  hud=False)                # the window has its own HUD under the view
+                                  hud=False, region=self.region)   # the window has its own HUD under the view
             spec = RunSpec(self.source, self.model, self.backend_kind, self.device, realtime=self.realtime,
                            loop=self.loop, pipeline=pipe)
             try:

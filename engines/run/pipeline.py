@@ -12,23 +12,27 @@ shuts every thread down; ``join`` never hangs on a full queue.
 from __future__ import annotations
 
 import itertools
+import math
 import queue
 from collections import deque
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from engines.run.height_schedule import HeightSchedule
+from engines.run.region import RegionSchedule
 from engines.run.types import FrameResult, InFlight, PipelineConfig
 from engines.run.ordering import Reorder
 from engines.run.summary import RunSummary
 from engines.base import Backend
 from engines.run.step import FrameStep, Timings
 from ssapose.overlay import draw_fields, draw_hud, draw_poses
+from ssapose.poses import Poses
+from ssapose.preprocess import letterbox_of
 
 _END = object()
 #: Frames whose stage times ``Pipeline.summary`` keeps.
@@ -64,6 +68,8 @@ class Pipeline:
                                        scales=config.scales, auto=config.auto)
         self.schedule = HeightSchedule(config.auto, config.live) if config.auto is not None else None
         self.style = config.style
+        self.streams = max(1, int(getattr(backend, "streams", 1)))
+        self.region = self._region_schedule(config)
         self.show_fields = config.show_fields
         self.shown_score = self.estimator.decoder.shown_score    # the app's slider changes it while running
         self.stats = Stats()
@@ -78,7 +84,6 @@ class Pipeline:
         size = 1 if config.live else config.queue_size
         self._q = [queue.Queue(maxsize=size) for _ in range(4)] + [queue.Queue(maxsize=config.queue_size)]
         # one inference thread per request the backend can run at once, each with its own request
-        self.streams = max(1, int(getattr(backend, "streams", 1)))
         self._infer_left = self.streams
         self._lock = threading.Lock()
         stages = (self._capture, self._preprocess, *([self._infer] * self.streams), self._decode, self._overlay)
@@ -93,10 +98,22 @@ class Pipeline:
         self._timings: deque = deque(maxlen=STAGE_WINDOW)
         self._t_end = 0.0
 
+    def _region_schedule(self, config: PipelineConfig) -> RegionSchedule | None:
+        """Region-of-interest inference: decided ``streams + 2`` frames behind (those have left the network), on
+        the output grid (crops start on a cell)."""
+        if config.region is None:
+            return None
+        if config.scales != (1.0,) or config.auto is not None:
+            raise ValueError("region-of-interest inference runs one view at one height: not with test-time "
+                             "scales or an automatic input size")
+        align = math.lcm(self.backend.info.config.preprocess.pad_to, self.backend.info.stride)
+        return RegionSchedule(config.region, config.live, self.streams + 2, align)
+
     def settings(self) -> dict:
         """How this pipeline makes its poses (``FrameStep.settings``, with the shown score as it is now), for an
         output's header."""
-        return dict(self.estimator.settings(), shown_score=self.shown_score)
+        roi = None if self.region is None else asdict(self.region.config)
+        return dict(self.estimator.settings(), shown_score=self.shown_score, roi=roi)
 
     # -- plumbing -------------------------------------------------------------------------------
     def _put(self, q: queue.Queue, item) -> bool:
@@ -125,6 +142,8 @@ class Pipeline:
             self._stop.set()
             if self.schedule is not None:
                 self.schedule.close()
+            if self.region is not None:
+                self.region.close()
 
     # -- stages -------------------------------------------------------------------------------------
     def _capture(self) -> None:
@@ -179,7 +198,9 @@ class Pipeline:
 
     def _preprocess(self) -> None:
         while (item := self._get(self._q[0])) is not _END:
-            if self.estimator.scales == (1.0,):          # several scales: the inference stage prepares each
+            if self.region is not None:
+                self._prepare_region(item)
+            elif self.estimator.scales == (1.0,):        # several scales: the inference stage prepares each
                 item.x, item.box = self.estimator.prepare(item.frame, item.timings)
             if self.config.live:                          # a frame waiting for the network is replaced by a newer one
                 self._put_newest(self._q[1], item)
@@ -187,11 +208,24 @@ class Pipeline:
                 return
         self._put(self._q[1], _END)
 
+    def _prepare_region(self, item: InFlight) -> None:
+        """The network input of the part of the frame where people are (``engines.run.region``), or none."""
+        h, w = item.frame.shape[:2]
+        full = letterbox_of(h, w, self.estimator.input_size, self.backend.info.config.preprocess)
+        index, at = self._positions.get(item.sequence, (item.sequence, -1.0))
+        win = self.region.window(item.sequence, self._clock(index, at, item.timestamp), full.scale, full.width)
+        if win.kind == "skip":
+            item.skip, item.box = True, full
+        else:
+            item.x, item.box = self.estimator.prepare(item.frame, item.timings, win.columns)
+
     def _infer(self) -> None:
         """Runs the network only, so that the slowest stage does nothing else. ``streams`` of these run at
         once (frames may then finish out of order: the decode stage puts them back in order)."""
         while (item := self._get(self._q[1])) is not _END:
-            if item.x is None:
+            if item.skip:
+                pass
+            elif item.x is None:
                 item.fields, item.box = self.estimator.infer(item.frame, item.timings)
             else:
                 item.fields = self.estimator.network(item.x, item.timings)
@@ -218,7 +252,8 @@ class Pipeline:
             if self.config.live and not ready:       # stale: a newer frame came out first
                 self._positions.pop(item.sequence, None)
             for done in ready:
-                done.poses = self.estimator.decode(done.fields, done.box, done.timings, done.averaged)
+                done.poses = Poses.empty() if done.skip else self.estimator.decode(done.fields, done.box,
+                                                                                   done.timings, done.averaged)
                 if not self._put(self._q[3], done):
                     return
             self.stats.dropped += order.dropped
@@ -239,12 +274,14 @@ class Pipeline:
                 self.schedule.observe(i, poses, item.scale)
             keep = poses.shown(self.shown_score)                  # the tracker and the schedule saw every pose
             poses, raw = poses.take(keep), None if raw is None else raw.take(keep)
+            if self.region is not None:
+                self.region.observe(i, poses)
             self._tick()
             image = None
             if self.config.draw:
                 image = item.frame.copy()
-                if self.show_fields:
-                    draw_fields(image, item.fields, item.box.scale, self.backend.info.stride)
+                if self.show_fields and item.fields is not None:
+                    draw_fields(image, item.fields, item.box.scale, self.backend.info.stride, x0=item.box.x0)
                 image = draw_poses(image, poses, self.style, poses.ids)
                 if self.config.hud and self.style.show_fps:
                     draw_hud(image, self._hud_lines(t, len(poses)))
@@ -330,6 +367,8 @@ class Pipeline:
         self._stop.set()
         if self.schedule is not None:
             self.schedule.close()
+        if self.region is not None:
+            self.region.close()
         for th in self._threads:
             if th.is_alive() and th is not threading.current_thread():
                 th.join(timeout)

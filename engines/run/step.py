@@ -70,18 +70,22 @@ class FrameStep:
                 "auto": None if self.auto is None else asdict(self.auto), "refine": d.refine,
                 "paf_method": d.paf_method, "matching": d.matching, "shown_score": d.shown_score}
 
-    def prepare(self, frame: np.ndarray, t: Timings) -> tuple[np.ndarray, Letterbox]:
+    def prepare(self, frame: np.ndarray, t: Timings,
+                window: tuple[int, int] | None = None) -> tuple[np.ndarray, Letterbox]:
         """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a
-        backend that normalises inside the network (``takes_uint8``); fills ``t.preprocess``."""
+        backend that normalises inside the network (``takes_uint8``); fills ``t.preprocess``. ``window``:
+        ``(x0, width)``, only those input columns (region-of-interest inference)."""
         t0 = time.perf_counter()
-        x, box = self._input(frame, self.input_size)
+        x, box = self._input(frame, self.input_size, window)
         t.preprocess = (time.perf_counter() - t0) * 1e3
         return x, box
 
-    def _input(self, frame: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-        """The network input of ``frame`` at height ``size``, in the form the backend takes."""
+    def _input(self, frame: np.ndarray, size: int,
+               window: tuple[int, int] | None = None) -> tuple[np.ndarray, Letterbox]:
+        """The network input of ``frame`` at height ``size`` (only ``window``'s columns), in the form the backend
+        takes."""
         return prepare(frame, size, self.backend.info.config.preprocess,
-                       normalised=not getattr(self.backend, "takes_uint8", False))
+                       normalised=not getattr(self.backend, "takes_uint8", False), window=window)
 
     def network(self, x: np.ndarray, t: Timings, flip: bool | None = None) -> dict[str, np.ndarray]:
         """Run the network on a prepared input (and its mirror image, with ``flip``; None: the estimator's);

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from engines.modes import AutoHeight
+from engines.run.region import RegionConfig
 from engines.run.step import Timings
 from ssapose.decode import DecoderChoice, DecoderConfig
 from ssapose.model_card import DEFAULT_INPUT_HEIGHT
@@ -70,6 +71,7 @@ class InFlight:
     fields: dict | None = None
     averaged: bool = False
     poses: Poses | None = None
+    skip: bool = False                          # region of interest: nobody near, the network is not run
 
 
 @dataclass
@@ -81,7 +83,8 @@ class PipelineConfig:
     0: as fast as possible); clock_fps: the tracker's clock is ``index / clock_fps`` (a file's
     own time) instead of the wall clock (0); show_fields: draw the network's fields under the
     skeletons (``Pipeline.show_fields`` switches it while running); max_frames: stop after this many
-    frames (0: all)."""
+    frames (0: all); region: run the network only where people are (``engines.run.region``; None: every
+    frame whole)."""
 
     input_size: int = DEFAULT_INPUT_HEIGHT
     live: bool = False
@@ -98,6 +101,7 @@ class PipelineConfig:
     flip: bool = False                                          # test-time flipping (2x the network's cost)
     scales: tuple[float, ...] = (1.0,)                          # test-time scales (the inference stage resizes)
     auto: AutoHeight | None = None                              # --input-size auto (engines.run.height_schedule)
+    region: RegionConfig | None = None                          # --roi (engines.run.region)
 
     def to_dict(self) -> dict:
         """The settings as plain JSON-ready values (for a worker process; :meth:`from_dict` reads them back)."""
@@ -112,4 +116,6 @@ class PipelineConfig:
             d["decoder"] = (DecoderChoice if set(d["decoder"]) == choice else DecoderConfig)(**d["decoder"])
         if d["auto"] is not None:
             d["auto"] = AutoHeight(**dict(d["auto"], scales=tuple(d["auto"]["scales"])))
+        if d.get("region") is not None:
+            d["region"] = RegionConfig(**d["region"])
         return cls(**d)
