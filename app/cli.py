@@ -19,9 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
     from app.batch.command import add_command as add_batch
     from app.bench import add_command as add_benchmark
     from app.commands import add_commands as add_app_commands
+    from app.smooth import add_command as add_smooth
 
     add_app_commands(sub)
     add_batch(sub)
+    add_smooth(sub)
     add_benchmark(sub)
     return parser
 

@@ -24,6 +24,7 @@ from app.batch.worker import Job, WorkerOptions
 from engines.sinks import OutputSpec, check_outputs
 from ssapose.redact import redact
 from ssapose.sources import listed_sources
+from ssapose.track_smoothing import SmoothConfig
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif")
 
@@ -259,7 +260,7 @@ def run_batch(args) -> int:
     manifest = Manifest(out_dir)
     jobs, skipped = plan_jobs(videos, out_dir, kinds, manifest)
     run = run_spec(args, "")
-    opts = WorkerOptions(run, args.track)
+    opts = WorkerOptions(run, args.track or args.smooth, asdict(SmoothConfig()) if args.smooth else None)
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), unit="video", desc="batch", disable=not sys.stderr.isatty())
     try:
@@ -304,6 +305,9 @@ def add_command(sub) -> None:
     p.add_argument("--csv", action="store_true", help="also write NAME.csv (one row per person per frame)")
     p.add_argument("--video", action="store_true", help="also write the annotated NAME.mp4")
     p.add_argument("--track", action="store_true", help="keep person ids across frames (as ssapose video --track)")
+    p.add_argument("--smooth", action="store_true",
+                   help="smooth each video's tracks offline once it is done and fill short gaps, as ssapose smooth "
+                        "does (implies --track)")
     add_model_args(p)
     add_decoder_args(p, shown=True)
     add_tta_args(p)

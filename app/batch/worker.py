@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from engines.run.session import RunSpec
 
@@ -31,19 +32,21 @@ class Job:
 @dataclass(frozen=True)
 class WorkerOptions:
     """How every video is processed: ``run``, the settings of ``ssapose video`` (``engines.run.session.RunSpec``; its
-    source is each job's video), and whether to track."""
+    source is each job's video), whether to track, and ``smooth``: the offline smoothing of each finished pose file
+    and table (``ssapose.track_smoothing.SmoothConfig``'s fields; None: none)."""
 
     run: RunSpec
     track: bool = False
+    smooth: dict | None = None
 
     def to_json(self) -> str:
         """The options for the worker process's command line (:meth:`from_json` reads them back)."""
-        return json.dumps({"run": self.run.to_dict(), "track": self.track})
+        return json.dumps({"run": self.run.to_dict(), "track": self.track, "smooth": self.smooth})
 
     @classmethod
     def from_json(cls, text: str) -> "WorkerOptions":
         d = json.loads(text)
-        return cls(RunSpec.from_dict(d["run"]), d["track"])
+        return cls(RunSpec.from_dict(d["run"]), d["track"], d.get("smooth"))
 
     def spec(self, video: str = "") -> RunSpec:
         """The run of one video under these options."""
@@ -54,6 +57,17 @@ class WorkerOptions:
         from engines.run.session import open_backend
 
         return open_backend(self.run)
+
+
+def smooth_outputs(outputs, smooth: dict) -> None:
+    """A finished video's pose file and table smoothed in place (each rewritten whole, then renamed over)."""
+    from engines.sinks.smoothed import smooth_file
+    from ssapose.track_smoothing import SmoothConfig
+
+    config = SmoothConfig(**smooth)
+    for path in (outputs.poses, outputs.table):
+        if path and Path(path).suffix.lower() in (".jsonl", ".csv"):
+            smooth_file(path, path, config)
 
 
 def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) -> dict:
@@ -83,6 +97,8 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
         ok = True
     finally:
         run.close(commit=ok)
+    if opts.smooth:
+        smooth_outputs(outputs, opts.smooth)
     r = run.report
     return {"frames": n, "expected": r.expected, "skipped": r.skipped, "seconds": time.perf_counter() - t0,
             "stopped": r.stopped}
