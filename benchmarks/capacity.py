@@ -8,8 +8,9 @@ Each round, on the same frames of the demo clip at the default height:
 1. capacity: the network alone, preprocessed inputs ready, ``streams`` threads each with its own request
    (the backend's best configuration on all cores: OpenVINO THROUGHPUT, ``auto_streams()`` requests);
 2. the network alone with one synchronous request, for reference;
-3. ``ssapose video`` with its default flags, overlay drawn and the mp4 and JSON Lines written;
-4. the same with ``--streams 1 --threads 1``.
+3. ``ssapose video --no-roi`` (every frame whole), overlay drawn and the mp4 and JSON Lines written;
+4. the same with ``--streams 1 --threads 1``;
+5. ``ssapose video`` with its defaults (the network only where people are), for comparison.
 It prints each round's FPS and the ratio pipeline / capacity, then the medians.
 
 ``--budget`` times every step of ``ssapose video`` with the mp4 and pose file written alone on the demo clip (median
@@ -63,18 +64,19 @@ def capacity_rounds(model: str, frames: int, rounds: int) -> None:
     clip = read_frames(str(paths.demo_video()), limit=frames)
     streams = auto_streams()
     print(f"{Path(model).name}, {len(clip)} frames at height {DEFAULT_INPUT_HEIGHT}, {streams} streams")
-    header = ["round", "capacity (network alone, best)", "network alone, 1 request", "pipeline (default)",
-              "pipeline, --streams 1 --threads 1", "pipeline / capacity"]
+    header = ["round", "capacity (network alone, best)", "network alone, 1 request", "pipeline, every frame whole",
+              "pipeline, --streams 1 --threads 1", "pipeline (default: region of interest)", "whole-frame pipeline / capacity"]
     rows = []
     for r in range(rounds):
         cap = network_alone(model, clip, streams, None)
         one = network_alone(model, clip, 1, 1)
-        pipe = pipeline(model, frames, [])
-        old = pipeline(model, frames, ["--streams", "1", "--threads", "1"])
-        rows.append((cap, one, pipe, old, pipe / cap))
+        pipe = pipeline(model, frames, ["--no-roi"])
+        old = pipeline(model, frames, ["--no-roi", "--streams", "1", "--threads", "1"])
+        roi = pipeline(model, frames, [])
+        rows.append((cap, one, pipe, old, roi, pipe / cap))
     med = [benchlib.median(c) for c in zip(*rows)]
-    benchlib.table(header, [(r + 1, *(f"{v:.1f}" for v in row[:4]), f"{row[4]:.2f}") for r, row in enumerate(rows)]
-                   + [("median", *(f"{v:.1f}" for v in med[:4]), f"{med[4]:.2f}")])
+    benchlib.table(header, [(r + 1, *(f"{v:.1f}" for v in row[:5]), f"{row[5]:.2f}") for r, row in enumerate(rows)]
+                   + [("median", *(f"{v:.1f}" for v in med[:5]), f"{med[5]:.2f}")])
 
 
 def cpu_ms(fn, items) -> float:

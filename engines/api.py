@@ -19,7 +19,7 @@ import numpy as np
 
 from engines import create_backend
 from engines.modes import Mode, resolve_view
-from engines.run.region import RegionConfig
+from engines.run.region import RegionConfig, choose_region
 from engines.run.types import FrameResult
 from engines.run.step import FrameStep
 from engines.sinks import OutputSpec
@@ -68,7 +68,7 @@ class Estimator:
 
     def stream(self, source: str | int | Path, track: bool | TrackerConfig = False, max_frames: int = 0, *,
                live: bool | None = None, outputs: OutputSpec | None = None, draw: bool = False,
-               roi: bool | RegionConfig = False) -> "Stream":
+               roi: bool | RegionConfig | None = None) -> "Stream":
         """Every frame of a video file, GIF, image folder, camera index or stream URL through the threaded
         pipeline ``ssapose video`` runs (several requests in flight, frames in order; a live source drops stale
         frames unless ``live=False``): iterate it for one :class:`FrameResult` per frame (``r.index``, the frame
@@ -78,8 +78,8 @@ class Estimator:
         track: keep person ids across frames (``r.poses.ids``) and smooth keypoints, with a :class:`TrackerConfig`
         or the defaults; max_frames: stop after this many (0: all); outputs: files to write as ``ssapose video``
         does (``engines.sinks.OutputSpec``: mp4, pose file, table); draw: also give ``r.image``, the frame with the
-        overlay; roi: run the network only where people are (``ssapose video --roi``; a
-        ``engines.run.region.RegionConfig`` or the defaults). The poses shown: as :meth:`__call__`'s, and a confirmed
+        overlay; roi: run the network only where people are (``ssapose video --roi``: None, on where the network
+        sees one view at one height; False: every frame whole; or an ``engines.run.region.RegionConfig``). The poses shown: as :meth:`__call__`'s, and a confirmed
         track's however weak (``Poses.shown``).
 
         When the stream ends before the end of its source, a :class:`SourceEndedEarly` warning says why; the
@@ -95,8 +95,7 @@ class Estimator:
         spec = RunSpec(str(source), self.model, live=live,
                        pipeline=PipelineConfig(input_size=v.height, decoder=self._decoder, flip=v.flip, scales=v.scales,
                                                auto=v.auto, draw=draw, hud=False, max_frames=int(max_frames),
-                                               region=roi if isinstance(roi, RegionConfig) else
-                                               RegionConfig() if roi else None))
+                                               region=choose_region(roi, v.scales, v.auto)))
         tracker = Tracker(track if isinstance(track, TrackerConfig) else None) if track else None
         return Stream(open_run(spec, tracker, outputs or OutputSpec(), backend=self.backend))
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from engines import BACKEND_HELP, BACKENDS, require_torch
 from engines.modes import AUTO, MODES, Mode, ScheduleConfig, resolve_view
-from engines.run.region import RegionConfig
+from engines.run.region import RegionConfig, choose_region
 from engines.cli_args import (bounded, fraction, input_size, input_size_or_auto, prepare_output, streams,
                               threads)
 from ssapose import paths
@@ -99,18 +99,21 @@ def add_tta_args(p) -> None:
 def add_region_arg(p) -> None:
     """--roi: region-of-interest inference, for the commands that run video (``engines.run.region``)."""
     d = RegionConfig()
-    p.add_argument("--roi", action=argparse.BooleanOptionalAction, default=False,
+    p.add_argument("--roi", action=argparse.BooleanOptionalAction, default=None,
                    help=f"run the network only on the part of the frame where people were in the last frames "
-                        f"(their boxes widened by {d.margin:g} of a person's height on each side), the full frame "
-                        f"at least every {d.scan_s:g} s and whenever someone is lost; a frame after frames with "
-                        f"nobody costs nothing. Faster where people take part of the frame; a person who enters "
-                        f"is found within {d.scan_s:g} s. One view at one height: not with --scales, "
-                        f"--mode accurate or --input-size auto (default: off)")
+                        f"(their boxes widened by {d.margin:g} of a person's height on each side; at "
+                        f"{d.low_scale:g} of the input height where everyone is at least {d.large_px:g} pixels "
+                        f"tall), the full frame at least every {d.scan_s:g} s and whenever someone is lost; a "
+                        f"frame after frames with nobody costs nothing. A person who enters is found within "
+                        f"{d.scan_s:g} s. On by default where the network sees one view at one height (not with "
+                        f"--scales, --mode accurate or --input-size auto); --no-roi runs every frame whole")
 
 
 def region_choice(args) -> RegionConfig | None:
-    """The region-of-interest settings of ``--roi``, or None (every frame whole)."""
-    return RegionConfig() if getattr(args, "roi", False) else None
+    """The region-of-interest settings of ``--roi`` / ``--no-roi`` (``engines.run.region.choose_region``), or None
+    (every frame whole)."""
+    view = tta_choice(args)
+    return choose_region(getattr(args, "roi", None), view.scales, view.auto)
 
 
 def scale_list(text: str) -> tuple[float, ...]:

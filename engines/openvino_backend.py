@@ -17,8 +17,8 @@ from engines.base import INPUT_NAME, Backend, ModelInfo, check_fields
 
 #: How to get OpenVINO, for the error a user sees without it.
 INSTALL_HINT = "pip install 'ssapose[openvino]' (or: pip install openvino)"
-#: Compiled shapes kept per backend (an evaluation sees many image sizes, a video one).
-CACHE_SIZE = 8
+#: Compiled shapes kept per backend (an evaluation sees many image sizes; a video one, or a few with --roi).
+CACHE_SIZE = 16
 
 
 def import_openvino():

@@ -140,30 +140,62 @@ def test_people_across_the_frame_run_the_full_frame():
     assert all(close_to(r.poses, t) for r, t in zip(out, truths))
 
 
+def schedule(**kw) -> RegionSchedule:
+    return RegionSchedule(RegionConfig(**kw), live=False, lag=1, align=8, size=368,
+                          pre=get_config("lwop").preprocess)
+
+
 def test_the_schedule_scans_on_its_clock_and_after_a_loss():
-    sched = RegionSchedule(RegionConfig(scan_s=1.0), live=False, lag=1, align=8)
+    sched = schedule(scan_s=1.0, large_px=0)
+    scale = 368 / H
     one = Poses(people(0, 1, 0).astype(np.float32), np.ones(1, np.float32))
     two = Poses(people(0, 2, 0).astype(np.float32), np.ones(2, np.float32))
     sched.observe(0, two)
-    assert sched.window(1, 0.0, 1.0, W) == FULL                 # too little seen yet
+    assert sched.window(1, 0.0, H, W) == FULL                   # too little seen yet
     sched.observe(1, two)
-    win = sched.window(2, 0.2, 1.0, W)
-    assert win.kind == "crop" and win.x0 % 8 == 0 and win.width % 128 == 0 and win.x0 + win.width <= W
+    win = sched.window(2, 0.2, H, W)
+    assert win.kind == "crop" and win.x0 % 8 == 0 and win.width % 128 == 0 and win.size == 368
+    assert win.x0 + win.width <= letterbox_of(H, W, 368, get_config("lwop").preprocess).width
     spans = person_spans(two)
     pad = 0.3 * spans[:, 2]
-    assert win.x0 <= (spans[:, 0] - pad).min() and win.x0 + win.width >= (spans[:, 1] + pad).max()
+    assert win.x0 <= (spans[:, 0] - pad).min() * scale and win.x0 + win.width >= (spans[:, 1] + pad).max() * scale
     sched.observe(2, one)                                          # someone lost: the full frame, at once
-    assert sched.window(3, 0.3, 1.0, W) == FULL
+    assert sched.window(3, 0.3, H, W) == FULL
     sched.observe(3, one)
-    assert sched.window(4, 0.4, 1.0, W).kind == "crop"
+    assert sched.window(4, 0.4, H, W).kind == "crop"
     sched.observe(4, one)
-    assert sched.window(5, 1.35, 1.0, W) == FULL                # a scan a second after the last full frame
+    assert sched.window(5, 1.35, H, W) == FULL                  # a scan a second after the last full frame
     for k in (5, 6, 7):
         sched.observe(k, Poses.empty())
-    assert sched.window(8, 1.5, 1.0, W) == SKIP
+    assert sched.window(8, 1.5, H, W) == SKIP
     sched.observe(8, Poses.empty())
-    assert sched.window(9, 2.4, 1.0, W) == FULL
-    assert sched.counts == {"full": 4, "crop": 2, "skip": 1} and "14% skipped" in sched.describe()
+    assert sched.window(9, 2.4, H, W) == FULL
+    assert sched.counts["skip"] == 1 and "14% skipped" in sched.describe()
+
+
+def test_large_people_run_at_a_lower_height_with_hysteresis():
+    """People about 120 px tall in the frame (138 in the default input): below 150 nothing changes; at a threshold
+    of 130 the region runs at 256, and stays there until someone is under 0.8 of it."""
+    pre = get_config("lwop").preprocess
+    tall = Poses(people(0, 1, 0).astype(np.float32), np.ones(1, np.float32))
+    size = person_spans(tall)[0, 2] * 368 / H
+    assert 130 < size < 150
+    def seen_tall(sched):
+        for k in range(3):
+            sched.observe(k, tall)
+        assert sched.window(3, 0.0, H, W) == FULL               # the first scan
+        sched.observe(3, tall)
+        return sched.window(4, 0.1, H, W)
+
+    assert seen_tall(schedule(large_px=150)).size == 368
+    sched = schedule(large_px=130)
+    low = seen_tall(sched)
+    assert low.kind == "crop" and low.size == 256 and low.x0 + low.width <= letterbox_of(H, W, 256, pre).width
+    sched.observe(4, tall.scaled(0.9, 0.9))                       # 124 px: above 0.8 x 130, still low
+    assert sched.window(5, 0.2, H, W).size == 256
+    for k in (5, 6, 7):
+        sched.observe(k, tall.scaled(0.75, 0.75))                # 104 px: back to the default
+    assert sched.window(8, 0.3, H, W).size == 368
 
 
 def test_region_of_interest_refuses_several_views():

@@ -217,7 +217,8 @@ class LiveTab(QWidget):
                                      realtime=not self.fast.isChecked(), loop=self.loop.isChecked(),
                                      tracker=Tracker(self.tracker_config())
                                      if self.track.isChecked() else None, decoder=self.decoder_choice(),
-                                     mode=self.network_view(), region=self.panel.region())
+                                     mode=self.network_view(),
+                                     region=self.panel.region(self.network_view().scales, self.network_view().auto))
         self.worker.show_fields = self.fields.isChecked()
         self._first = True
         self.worker.frame.connect(self.on_frame)

@@ -107,7 +107,8 @@ class Pipeline:
             raise ValueError("region-of-interest inference runs one view at one height: not with test-time "
                              "scales or an automatic input size")
         align = math.lcm(self.backend.info.config.preprocess.pad_to, self.backend.info.stride)
-        return RegionSchedule(config.region, config.live, self.streams + 2, align)
+        return RegionSchedule(config.region, config.live, self.streams + 2, align, config.input_size,
+                               self.backend.info.config.preprocess)
 
     def settings(self) -> dict:
         """How this pipeline makes its poses (``FrameStep.settings``, with the shown score as it is now), for an
@@ -211,13 +212,13 @@ class Pipeline:
     def _prepare_region(self, item: InFlight) -> None:
         """The network input of the part of the frame where people are (``engines.run.region``), or none."""
         h, w = item.frame.shape[:2]
-        full = letterbox_of(h, w, self.estimator.input_size, self.backend.info.config.preprocess)
         index, at = self._positions.get(item.sequence, (item.sequence, -1.0))
-        win = self.region.window(item.sequence, self._clock(index, at, item.timestamp), full.scale, full.width)
+        win = self.region.window(item.sequence, self._clock(index, at, item.timestamp), h, w)
         if win.kind == "skip":
-            item.skip, item.box = True, full
+            item.skip, item.box = True, letterbox_of(h, w, self.estimator.input_size,
+                                                     self.backend.info.config.preprocess)
         else:
-            item.x, item.box = self.estimator.prepare(item.frame, item.timings, win.columns)
+            item.x, item.box = self.estimator.prepare(item.frame, item.timings, win.columns, win.size or None)
 
     def _infer(self) -> None:
         """Runs the network only, so that the slowest stage does nothing else. ``streams`` of these run at
@@ -269,7 +270,8 @@ class Pipeline:
             clock = self._clock(index, at, ts)
             if self.tracker is not None:
                 raw = poses
-                poses, _ = self.tracker(poses, clock)                   # ids in poses.ids
+                poses, _ = (self.tracker(poses, clock, item.frame) if getattr(self.tracker, "wants_frame", False)
+                            else self.tracker(poses, clock))             # ids in poses.ids
             if self.schedule is not None:
                 self.schedule.observe(i, poses, item.scale)
             keep = poses.shown(self.shown_score)                  # the tracker and the schedule saw every pose

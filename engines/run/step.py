@@ -70,13 +70,14 @@ class FrameStep:
                 "auto": None if self.auto is None else asdict(self.auto), "refine": d.refine,
                 "paf_method": d.paf_method, "matching": d.matching, "shown_score": d.shown_score}
 
-    def prepare(self, frame: np.ndarray, t: Timings,
-                window: tuple[int, int] | None = None) -> tuple[np.ndarray, Letterbox]:
+    def prepare(self, frame: np.ndarray, t: Timings, window: tuple[int, int] | None = None,
+                size: int | None = None) -> tuple[np.ndarray, Letterbox]:
         """Resize, pad and normalise one frame: ``(1, 3, h, w)`` float input, or ``(1, h, w, 3)`` uint8 for a
         backend that normalises inside the network (``takes_uint8``); fills ``t.preprocess``. ``window``:
-        ``(x0, width)``, only those input columns (region-of-interest inference)."""
+        ``(x0, width)``, only those input columns, and ``size``, another input height (region-of-interest
+        inference)."""
         t0 = time.perf_counter()
-        x, box = self._input(frame, self.input_size, window)
+        x, box = self._input(frame, size or self.input_size, window)
         t.preprocess = (time.perf_counter() - t0) * 1e3
         return x, box
 
