@@ -30,6 +30,9 @@ def add_tracker_args(p) -> None:
                         "(default: %(default)s)")
     g.add_argument("--track-lost-s", type=bounded(0.0, 3600, integer=False, unit="seconds"), default=d.max_lost_s,
                    help="seconds of the source's clock a lost track is kept to be re-identified (default: %(default)s)")
+    g.add_argument("--track-reid-s", type=bounded(0.0, 3600, integer=False, unit="seconds"), default=d.reid_s,
+                   help="seconds a person who left keeps their id, to get it back on return if they look the same "
+                        "(colours of torso and legs; 0: off, the default: every return is a new id)")
     g.add_argument("--smooth-min-cutoff", type=bounded(0.001, 1000, integer=False, unit="Hz"), default=d.min_cutoff,
                    help="One-Euro minimum cutoff in Hz: lower smooths more (default: %(default)s)")
     g.add_argument("--smooth-beta", type=bounded(0.0, 100, integer=False), default=d.beta,
@@ -44,7 +47,8 @@ def tracker_config(args):
                          start_score=args.track_start_score, min_oks=args.track_min_oks,
                          min_hits=args.track_min_hits, confirm_window=max(TrackerConfig().confirm_window,
                                                                           args.track_min_hits),
-                         max_lost_s=args.track_lost_s, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta)
+                         max_lost_s=args.track_lost_s, min_cutoff=args.smooth_min_cutoff, beta=args.smooth_beta,
+                         reid_s=args.track_reid_s)
 
 
 def draw_style(args) -> DrawStyle:

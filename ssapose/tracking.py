@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ssapose.appearance import Appearance, describe, similarity
 from ssapose.poses import Poses
 from ssapose.coco import oks_matrix
 
@@ -70,6 +71,9 @@ class TrackerConfig:
         first ``confirm_window`` frames.
     max_lost_s: seconds (of the source's clock) a lost track waits to be re-identified.
     smooth, min_cutoff (Hz), beta: One-Euro smoothing of confirmed tracks.
+    reid_s: seconds a person who left keeps their id for re-identification by appearance (0: off; needs the
+        frames: ``Tracker(..., frame=...)``); reid_min: the lowest appearance similarity (Bhattacharyya
+        coefficient of colour histograms, ``ssapose.appearance``) at which a new track takes that id.
     """
 
     high_score: float = 0.4
@@ -82,6 +86,8 @@ class TrackerConfig:
     smooth: bool = True
     min_cutoff: float = 1.0
     beta: float = 0.05
+    reid_s: float = 0.0
+    reid_min: float = 0.9
 
 
 @dataclass
@@ -95,6 +101,7 @@ class _Track:
     hits: int = 1
     age: int = 1                             # frames since it started (tentative tracks)
     lost: bool = False
+    look: Appearance | None = None           # its colours, for re-identification (reid_s > 0)
 
 
 
@@ -132,7 +139,13 @@ class Tracker:
 
         self.config = dataclasses.replace(config or TrackerConfig(), **overrides)
         self.tracks: list[_Track] = []
-        self.created = self.fragments = 0
+        self.created = self.fragments = self.reidentified = 0
+        self.departed: list[tuple[int, np.ndarray, float]] = []   # (id, appearance, last seen s) of people gone
+
+    @property
+    def wants_frame(self) -> bool:
+        """Whether calls should pass the frame (re-identification by appearance)."""
+        return self.config.reid_s > 0
 
     # one-Euro parameters, live (the app's sliders)
     @property
@@ -149,7 +162,9 @@ class Tracker:
 
         self.config = dataclasses.replace(self.config, min_cutoff=min_cutoff, beta=beta)
 
-    def __call__(self, poses: Poses, t: float) -> tuple[Poses, np.ndarray]:
+    def __call__(self, poses: Poses, t: float, frame: np.ndarray | None = None) -> tuple[Poses, np.ndarray]:
+        """Ids for ``poses`` at time ``t`` (s); ``frame``: the BGR image they were found in, for re-identification
+        by appearance (``reid_s``)."""
         c = self.config
         kp, scores = poses.keypoints, poses.scores
         owner = np.full(len(kp), -1, np.int64)          # detection -> index in self.tracks
@@ -173,13 +188,17 @@ class Tracker:
         out, ids = kp.copy(), np.full(len(kp), -1, np.int64)
         smoothed = _update([self.tracks[i] for i in owner[dets]], kp[dets], t, c) if len(dets) else None
         matched = set(owner[dets].tolist())
+        if frame is not None and c.reid_s > 0 and len(dets):
+            for d, look in zip(dets, describe(frame, kp[dets])):
+                tr = self.tracks[owner[d]]
+                tr.look = tr.look or Appearance()
+                tr.look.add(look)
         for i, tr in enumerate(self.tracks):
             if i not in matched and tr.ident:
                 tr.lost = True
             tr.age += 0 if tr.ident else 1
             if not tr.ident and tr.hits >= c.min_hits:
-                self.created += 1
-                tr.ident = self.created
+                tr.ident = self._returning(tr, t) or self._new_id()
         for m, d in enumerate(dets):                # the smoothing was warmed up while the track was tentative
             tr = self.tracks[owner[d]]
             if tr.ident:
@@ -190,8 +209,7 @@ class Tracker:
         for d in left:                                                           # 4. new tentative tracks
             self.tracks.append(_Track(kp[d].copy(), t, kp[d, :, :2].copy()))
             if c.min_hits <= 1:
-                self.created += 1
-                self.tracks[-1].ident = ids[d] = self.created
+                self.tracks[-1].ident = ids[d] = self._new_id()
         self._forget(t)
         return Poses(out, scores.copy(), ids), ids
 
@@ -216,13 +234,33 @@ class Tracker:
         unmatched[cols[ok]] = False
         return dets[unmatched]
 
+    def _new_id(self) -> int:
+        self.created += 1
+        return self.created
+
+    def _returning(self, tr: _Track, t: float) -> int:
+        """The id of a person who left and whom the new track ``tr`` looks like (``reid_min``), or 0: the most
+        similar of those gone within ``reid_s``, none of them in view now."""
+        if tr.look is None or not self.departed:
+            return 0
+        mine = tr.look.mean()
+        sims = np.nan_to_num([similarity(mine, look) for _, look, _ in self.departed], nan=-1.0)
+        k = int(np.argmax(sims))
+        if sims[k] < self.config.reid_min:
+            return 0
+        self.reidentified += 1
+        return self.departed.pop(k)[0]
+
     def _forget(self, t: float) -> None:
         c = self.config
         keep = []
+        self.departed = [d for d in self.departed if t - d[2] <= c.reid_s]
         for tr in self.tracks:
             if tr.ident:
                 if not (tr.lost and t - tr.t > c.max_lost_s):
                     keep.append(tr)
+                elif c.reid_s > 0 and tr.look is not None:             # gone: remembered by appearance
+                    self.departed.append((tr.ident, tr.look.mean(), tr.t))
             elif tr.hits + (c.confirm_window - tr.age) >= c.min_hits:     # it can still confirm
                 keep.append(tr)
             else:
@@ -233,4 +271,6 @@ class Tracker:
         c = self.config
         return (f"two-stage OKS tracking (confident >= {c.high_score}, weak >= {c.low_score}, min_oks {c.min_oks}), "
                 f"confirmed after {c.min_hits} of {c.confirm_window} frames, lost tracks kept {c.max_lost_s} s; "
-                f"One-Euro smoothing {'on' if c.smooth else 'off'} (min_cutoff {c.min_cutoff} Hz, beta {c.beta})")
+                f"One-Euro smoothing {'on' if c.smooth else 'off'} (min_cutoff {c.min_cutoff} Hz, beta {c.beta})"
+                + (f"; people who leave re-identified by appearance for {c.reid_s:g} s (similarity >= "
+                   f"{c.reid_min:g})" if c.reid_s > 0 else ""))

@@ -30,7 +30,7 @@ def test_a_gap_is_filled_linearly_and_marked_and_a_long_one_is_not():
     assert filled[10:13].all() and filled.sum() == 3 * 17
     assert np.allclose(out[10:13, :, :2], kp[10:13, :, :2])           # a straight walk: linear is exact
     assert (out[30:40, 5, 2] == 0).all() and (out[10:13, :, 2] > 0).all()
-    assert not fill_gaps(cut, 2)[1].any()
+    assert not fill_gaps(cut, 2)[1].any() and fill_gaps(cut, 3)[1][10:13].all()       # 3 frames: max_gap 3 fills
 
 
 def test_the_fit_keeps_a_straight_walk_and_a_parabola_and_has_no_lag():

@@ -249,7 +249,7 @@ def run_batch(args) -> int:
     the manifest say which and why), 2 when there is nothing to process."""
     from tqdm import tqdm
 
-    from app.video_run import run_spec
+    from app.video_run import run_spec, tracker_config
 
     videos = find_videos(args.inputs)
     if not videos:
@@ -260,7 +260,8 @@ def run_batch(args) -> int:
     manifest = Manifest(out_dir)
     jobs, skipped = plan_jobs(videos, out_dir, kinds, manifest)
     run = run_spec(args, "")
-    opts = WorkerOptions(run, args.track or args.smooth, asdict(SmoothConfig()) if args.smooth else None)
+    opts = WorkerOptions(run, args.track or args.smooth, asdict(SmoothConfig()) if args.smooth else None,
+                         asdict(tracker_config(args)))
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), unit="video", desc="batch", disable=not sys.stderr.isatty())
     try:
@@ -279,6 +280,7 @@ def run_batch(args) -> int:
 
 
 def add_command(sub) -> None:
+    from app.video_run import add_tracker_args
     from engines.cli import add_decoder_args, add_model_args, add_region_arg, add_tta_args
     from engines.cli_args import bounded
 
@@ -312,4 +314,5 @@ def add_command(sub) -> None:
     add_decoder_args(p, shown=True)
     add_tta_args(p)
     add_region_arg(p)
+    add_tracker_args(p)
     p.set_defaults(func=run_batch)

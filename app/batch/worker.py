@@ -38,15 +38,17 @@ class WorkerOptions:
     run: RunSpec
     track: bool = False
     smooth: dict | None = None
+    tracker: dict | None = None                       # TrackerConfig's fields (None: the defaults)
 
     def to_json(self) -> str:
         """The options for the worker process's command line (:meth:`from_json` reads them back)."""
-        return json.dumps({"run": self.run.to_dict(), "track": self.track, "smooth": self.smooth})
+        return json.dumps({"run": self.run.to_dict(), "track": self.track, "smooth": self.smooth,
+                           "tracker": self.tracker})
 
     @classmethod
     def from_json(cls, text: str) -> "WorkerOptions":
         d = json.loads(text)
-        return cls(RunSpec.from_dict(d["run"]), d["track"], d.get("smooth"))
+        return cls(RunSpec.from_dict(d["run"]), d["track"], d.get("smooth"), d.get("tracker"))
 
     def spec(self, video: str = "") -> RunSpec:
         """The run of one video under these options."""
@@ -76,11 +78,11 @@ def process(job: Job, opts: WorkerOptions, backend, report=lambda frames: None) 
     reason when nothing could be read or an output could not be written."""
     from engines.run.session import open_run
     from engines.sinks import OutputSpec
-    from ssapose.tracking import Tracker
+    from ssapose.tracking import Tracker, TrackerConfig
 
     t0 = time.perf_counter()
     outputs = OutputSpec(**job.outputs)
-    tracker = Tracker() if opts.track or outputs.table else None
+    tracker = Tracker(TrackerConfig(**(opts.tracker or {}))) if opts.track or outputs.table else None
     run = open_run(opts.spec(job.video), tracker, outputs, backend=backend, staged=True)   # the backend stays open
     ok = False
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PyQt5.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QSpinBox, QVBoxLayout
 
 from engines import BACKENDS
-from engines.run.region import RegionConfig
+from engines.run.region import RegionConfig, choose_region
 from ssapose.decode import REFINEMENTS, DecoderChoice, DecoderConfig
 from ssapose.overlay import DrawStyle
 from ssapose.tracking import TrackerConfig
@@ -25,6 +25,8 @@ TRACKER_FIELDS = (
      f"frames of its first {TrackerConfig().confirm_window} in which a new person must be seen to get an id"),
     ("max_lost_s", "Keep a lost person (s)", 0.0, 60.0, 0.5,
      "seconds a person out of view keeps their id, to get it back on return"),
+    ("reid_s", "Know a returning person (s)", 0.0, 600.0, 5.0,
+     "seconds a person who left keeps their id, to get it back on return if they look the same (0: off)"),
 )
 
 
@@ -90,7 +92,7 @@ class SettingsPanel(QGroupBox):
         self.roi = QCheckBox("Only where people are (faster)")
         self.roi.setToolTip("run the network on the part of the frame where people were in the last frames, the "
                             "whole frame every second and when someone is lost (ssapose video --roi)")
-        self.roi.setChecked(settings.value("roi", "false") == "true")
+        self.roi.setChecked(settings.value("roi", "true") == "true")
         self.fields = QCheckBox("Show what the network sees")
         self.fields.setToolTip("overlay heatmaps, PAFs (colour = direction) and offsets")
         self._lay_out()
@@ -127,9 +129,9 @@ class SettingsPanel(QGroupBox):
         lay.addStretch(1)
         self.setFixedWidth(300)
 
-    def region(self) -> RegionConfig | None:
-        """Region-of-interest inference as the panel says (None: every frame whole)."""
-        return RegionConfig() if self.roi.isChecked() else None
+    def region(self, scales: tuple[float, ...], auto) -> RegionConfig | None:
+        """Region-of-interest inference as the panel says, where the mode allows it (None: every frame whole)."""
+        return choose_region(None if self.roi.isChecked() else False, scales, auto)
 
     def style(self) -> DrawStyle:
         return DrawStyle(keypoint_threshold=self.kp_score.value(), limb_threshold=self.limb_score.value())
