@@ -87,17 +87,20 @@ def test_ten_people_keep_ten_ids():
 GT = json.loads((Path(__file__).parent / "data" / "demo_people.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def demo_tracked(real_model_ir):
-    """The default model on the demo clip with tracking on: per frame ``(index, ids)``, and the stats."""
+@pytest.fixture(scope="module", params=["whole frames", "region of interest, re-identification"])
+def demo_tracked(real_model_ir, request):
+    """The default model on the demo clip with tracking on: per frame ``(index, ids)``, and the stats; every frame
+    whole, or as ``ssapose video`` runs by default with ``--track-reid-s 60`` (six people in turn: no merge)."""
     from engines.run.pipeline import Pipeline, PipelineConfig
+    from engines.run.region import RegionConfig
     from engines import create_backend
     from ssapose.sources import FrameSource
 
     src = FrameSource(str(DEMO))
-    tracker, stats = Tracker(), TrackStats()
-    pipe = Pipeline(src, create_backend(real_model_ir, "auto"), PipelineConfig(draw=False, clock_fps=src.fps),
-                    tracker)
+    plain = request.param == "whole frames"
+    tracker, stats = Tracker(TrackerConfig(reid_s=0.0 if plain else 60.0)), TrackStats()
+    pipe = Pipeline(src, create_backend(real_model_ir, "auto"),
+                    PipelineConfig(draw=False, clock_fps=src.fps, region=None if plain else RegionConfig()), tracker)
     out = []
     for r in pipe.results():
         stats.add(r.index, r.raw_poses, r.poses, r.poses.ids)
