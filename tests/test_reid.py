@@ -87,3 +87,33 @@ def test_ids_are_not_taken_by_look_alikes_in_view_or_after_the_memory_ends():
 def test_the_tracker_says_whether_it_re_identifies(reid_s):
     t = Tracker(TrackerConfig(reid_s=reid_s))
     assert t.wants_frame == (reid_s > 0) and ("re-identified" in t.describe()) == (reid_s > 0)
+
+
+def test_video_gives_a_returning_person_their_id_back(tmp_path, real_model):
+    """A clip built from the demo clip: person 1 (20 frames), 2.5 s of the empty room, person 2, the room, person 1
+    again: ``ssapose video --track --track-reid-s 60`` gives person 1 one id and person 2 another."""
+    import json
+
+    from app.cli import main as cli
+    from conftest import DEMO
+
+    parts = [range(90, 110), range(200, 225), range(300, 320), range(200, 225), range(160, 180)]
+    wanted = [k for r in parts for k in r]
+    cap, got, k = cv2.VideoCapture(str(DEMO)), {}, 0
+    while len(got) < len(set(wanted)):
+        ok, f = cap.read()
+        assert ok
+        if k in wanted:
+            got[k] = f
+        k += 1
+    clip = tmp_path / "back.mp4"
+    out = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (768, 432))
+    for k in wanted:
+        out.write(got[k])
+    out.release()
+    assert cli(["video", str(clip), "--model", real_model, "--track", "--track-reid-s", "60",
+                "--json", str(tmp_path / "p.jsonl")]) == 0
+    lines = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()[1:]]
+    ids = [{p["track_id"] for p in f["people"] if p["track_id"] > 0} for f in lines]
+    first, second, back = (set().union(*ids[a:b]) for a, b in ((0, 20), (45, 65), (90, 110)))
+    assert len(first) == 1 and back == first and second and not second & first
