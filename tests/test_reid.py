@@ -49,6 +49,21 @@ def test_a_descriptor_holds_the_colours_of_torso_and_legs_and_nothing_unseen():
     assert similarity(d[0], describe(other, p2.keypoints)[0]) < 0.5
 
 
+def test_two_people_in_black_differ_by_their_bare_arms():
+    """Torso, legs and head alike, the arms not: every part seen must match (the mean over parts would merge
+    them, as it merged the demo clip's two people in black)."""
+    black, skin = (20, 20, 20), (120, 160, 220)
+    looks = []
+    for forearms in (black, skin):                              # long sleeves, or short ones
+        frame, poses = scene([(400, black, black)])
+        kp = poses.keypoints[0]
+        for (a, b), colour in (((5, 7), black), ((6, 8), black), ((7, 9), forearms), ((8, 10), forearms)):
+            cv2.line(frame, tuple(np.round(kp[a, :2]).astype(int)), tuple(np.round(kp[b, :2]).astype(int)), colour, 9)
+        looks.append(describe(frame, poses.keypoints)[0])
+    parts = [float(np.sqrt(looks[0][k] * looks[1][k]).sum()) for k in range(PARTS)]
+    assert min(parts[:2]) > 0.95 and np.nanmean(parts) >= 0.9 > similarity(*looks)
+
+
 def run(script: list[list[tuple[float, tuple, tuple]]], config: TrackerConfig, fps: float = 10.0) -> list[list[int]]:
     """The ids of each frame's people, in the order given."""
     tracker = Tracker(config)

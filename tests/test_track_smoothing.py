@@ -7,7 +7,7 @@ import pytest
 
 from app.cli import main as cli
 from engines.sinks.files import read_json_lines
-from engines.sinks.smoothed import read_table, smooth_people
+from engines.sinks.smoothed import read_table, row_person, smooth_people
 from ssapose.track_smoothing import SmoothConfig, fill_gaps, smooth_track, weighted_fit
 
 from conftest import synthetic_person
@@ -61,9 +61,9 @@ def test_smoothing_lowers_noise_and_leaves_missing_keypoints_missing():
 
 
 def test_people_without_a_track_are_left_and_a_missing_person_is_filled_in():
-    a = walker(10)
+    a, noisy = walker(10), walker(10, noise=3.0, seed=2)              # the untracked one: smoothing would move it
     frames = [[{"keypoints": a[t].tolist(), "score": 0.8, "track_id": 1},
-               {"keypoints": a[t].tolist(), "score": 0.5, "track_id": -1}] for t in range(10)]
+               {"keypoints": noisy[t].tolist(), "score": 0.5, "track_id": -1}] for t in range(10)]
     frames[4] = [frames[4][1]]                             # the tracked person missed in frame 4
     out = smooth_people(frames, SmoothConfig())
     assert out[4][0] == frames[4][0]                       # the untracked one as it was
@@ -71,6 +71,20 @@ def test_people_without_a_track_are_left_and_a_missing_person_is_filled_in():
     assert len(filled) == 1 and filled[0]["filled"] == list(range(17)) and filled[0]["score"] == pytest.approx(0.8)
     assert np.allclose(np.array(filled[0]["keypoints"])[:, :2], a[4, :, :2], atol=0.01)
     assert all("filled" not in p for t in (3, 5) for p in out[t])
+    assert all(out[t][1] == frames[t][1] for t in (3, 5))
+
+
+def test_a_gap_in_curved_motion_follows_the_curve_not_the_chord():
+    """Filled values weigh nothing in the fit: in a gap the fit of the detections around it, not the straight line
+    drawn across it."""
+    t = np.arange(41, dtype=float)
+    kp = np.zeros((41, 17, 3))
+    kp[..., 0] = (0.5 * (t - 20) ** 2)[:, None]
+    kp[..., 1], kp[..., 2] = 100.0, 0.9
+    cut = kp.copy()
+    cut[19:22] = 0
+    out, filled = smooth_track(cut, SmoothConfig(window=9))
+    assert filled[19:22].all() and np.abs(out[19:22, :, 0] - kp[19:22, :, 0]).max() < 0.05
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +122,17 @@ def test_smooth_a_table_from_its_detected_keypoints(tracked):
     assert cli(["smooth", str(tracked / "p.csv"), "--out", str(dst)]) == 0
     head, rows, _ = read_table(str(dst))
     _, rows0, _ = read_table(str(tracked / "p.csv"))
+    tracks = [int(float(r["track_id"])) for r in rows0 if float(r["track_id"]) >= 0]
+    ident = max(set(tracks), key=tracks.count)                     # the longest track, smoothed from its detections
+    mine = [r for r in rows0 if int(float(r["track_id"])) == ident]
+    frames = [int(float(r["frame"])) for r in mine]
+    assert frames == list(range(frames[0], frames[0] + len(frames)))    # seen in every frame: nothing filled
+    detected = np.array([row_person(r)["keypoints"] for r in mine])
+    want = smooth_track(detected)[0]
+    got = [r for r in rows if int(float(r["track_id"])) == ident]
+    have = detected[:, 0, 2] > 0
+    assert have.sum() > 10 and np.allclose([float(r["nose_x_smooth"]) for r, h in zip(got, have) if h],
+                                           want[have, 0, 0], atol=0.01)
     assert any(line.startswith("# smoothing:") for line in head) and "filled" in rows[0]
     assert len(rows) >= len(rows0)
     same = [(r, r0) for r, r0 in zip(rows, rows0) if r["frame"] == r0["frame"] and r["track_id"] == r0["track_id"]]
