@@ -47,6 +47,9 @@ def test_a_descriptor_holds_the_colours_of_torso_and_legs_and_nothing_unseen():
     same, p3 = scene([(600, RED, BLUE)])                          # elsewhere in the frame, the same clothes
     assert similarity(d[0], describe(same, p3.keypoints)[0]) > 0.95
     assert similarity(d[0], describe(other, p2.keypoints)[0]) < 0.5
+    black, p4 = scene([(300, (25, 25, 25), BLUE)])                # grey shades have no hue: told apart by brightness
+    white, p5 = scene([(300, (235, 235, 235), BLUE)])
+    assert similarity(describe(black, p4.keypoints)[0], describe(white, p5.keypoints)[0]) < 0.5
 
 
 def test_two_people_in_black_differ_by_their_bare_arms():
