@@ -7,7 +7,8 @@ import pytest
 
 from app.cli import main as cli
 from engines.sinks.files import read_json_lines
-from engines.sinks.smoothed import read_table, row_person, smooth_people
+from engines.sinks.smoothed import read_table, smooth_people
+from ssapose.skeleton import COCO_KEYPOINT_NAMES
 from ssapose.track_smoothing import SmoothConfig, fill_gaps, smooth_track, weighted_fit
 
 from conftest import synthetic_person
@@ -127,7 +128,8 @@ def test_smooth_a_table_from_its_detected_keypoints(tracked):
     mine = [r for r in rows0 if int(float(r["track_id"])) == ident]
     frames = [int(float(r["frame"])) for r in mine]
     assert frames == list(range(frames[0], frames[0] + len(frames)))    # seen in every frame: nothing filled
-    detected = np.array([row_person(r)["keypoints"] for r in mine])
+    detected = np.array([[[float(r[f"{k}_{c}"] or 0) for c in ("x", "y", "score")] for k in COCO_KEYPOINT_NAMES]
+                         for r in mine])                             # the detected columns, read here
     want = smooth_track(detected)[0]
     got = [r for r in rows if int(float(r["track_id"])) == ident]
     have = detected[:, 0, 2] > 0
