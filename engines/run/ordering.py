@@ -1,6 +1,6 @@
 """Putting frames back in order after stages that run several at a time (inference with several requests
 in flight): in file mode every frame comes out in sequence; in live mode a frame that arrives after a newer
-one has come out is stale, and is dropped."""
+one has come out is stale, and is dropped. And where a frame just read sits in its source: its number and time."""
 from __future__ import annotations
 
 
@@ -28,3 +28,16 @@ class Reorder:
             out.append(self.held.pop(self.next))
             self.next += 1
         return out
+
+
+def source_time(frames) -> float:
+    """The time (s) the source gives the frame just read (``FrameSource.time``: a video's own timestamp), or -1."""
+    t = getattr(frames, "time", -1.0)
+    return float(t) if isinstance(t, (int, float)) else -1.0
+
+
+def position_of(frames, n: int) -> int:
+    """The frame number of the frame just read: the source's own (``FrameSource.position``, which
+    leaves gaps where frames were skipped), else its place ``n`` in the sequence."""
+    pos = getattr(frames, "position", -1)
+    return pos if isinstance(pos, int) and pos >= 0 else n

@@ -26,7 +26,7 @@ import numpy as np
 from engines.run.height_schedule import HeightSchedule
 from engines.run.region import RegionSchedule
 from engines.run.types import FrameResult, InFlight, PipelineConfig
-from engines.run.ordering import Reorder
+from engines.run.ordering import Reorder, position_of, source_time
 from engines.run.summary import RunSummary
 from engines.base import Backend
 from engines.run.step import FrameStep, Timings
@@ -106,9 +106,9 @@ class Pipeline:
         if config.scales != (1.0,) or config.auto is not None:
             raise ValueError("region-of-interest inference runs one view at one height: not with test-time "
                              "scales or an automatic input size")
-        align = math.lcm(self.backend.info.config.preprocess.pad_to, self.backend.info.stride)
-        return RegionSchedule(config.region, config.live, self.streams + 2, align, config.input_size,
-                               self.backend.info.config.preprocess)
+        pre = self.backend.info.config.preprocess
+        align = math.lcm(pre.pad_to, self.backend.info.stride)
+        return RegionSchedule(config.region, config.live, self.streams + 2, align, config.input_size, pre)
 
     def settings(self) -> dict:
         """How this pipeline makes its poses (``FrameStep.settings``, with the shown score as it is now), for an
@@ -166,7 +166,7 @@ class Pipeline:
             if frame is _END or self._stop.is_set():
                 break
             self._capture_ms.append((time.perf_counter() - t0) * 1e3)
-            self._positions[n] = _position(self.frames, n), _source_time(self.frames)
+            self._positions[n] = position_of(self.frames, n), source_time(self.frames)
             if self.config.pace_fps > 0 and self._stop.wait(max(0.0, self._due(n) - time.perf_counter())):
                 break                             # a file at its own rate: the n-th frame at n / fps
             if frame is None or getattr(frame, "size", 0) == 0:
@@ -215,8 +215,7 @@ class Pipeline:
         index, at = self._positions.get(item.sequence, (item.sequence, -1.0))
         win = self.region.window(item.sequence, self._clock(index, at, item.timestamp), h, w)
         if win.kind == "skip":
-            item.skip, item.box = True, letterbox_of(h, w, self.estimator.input_size,
-                                                     self.backend.info.config.preprocess)
+            item.skip, item.box = True, letterbox_of(h, w, self.estimator.input_size, self.region.pre)
         else:
             item.x, item.box = self.estimator.prepare(item.frame, item.timings, win.columns, win.size or None)
 
@@ -389,15 +388,3 @@ class Pipeline:
     def alive_threads(self) -> list[str]:
         return [th.name for th in self._threads if th.is_alive()]
 
-
-def _source_time(frames) -> float:
-    """The time (s) the source gives the frame just read (``FrameSource.time``: a video's own timestamp), or -1."""
-    t = getattr(frames, "time", -1.0)
-    return float(t) if isinstance(t, (int, float)) else -1.0
-
-
-def _position(frames, n: int) -> int:
-    """The frame number of the frame just read: the source's own (``FrameSource.position``, which
-    leaves gaps where frames were skipped), else its place ``n`` in the sequence."""
-    pos = getattr(frames, "position", -1)
-    return pos if isinstance(pos, int) and pos >= 0 else n
