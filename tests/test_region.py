@@ -196,6 +196,8 @@ def test_large_people_run_at_a_lower_height_with_hysteresis():
     for k in (5, 6, 7):
         sched.observe(k, tall.scaled(0.75, 0.75))                # 104 px: back to the default
     assert sched.window(8, 0.3, H, W).size == 368
+    said = sched.describe()                                        # 1 full, 3 crops, 2 of them at 256
+    assert "75% of frames cropped" in said and "67% at height 256" in said and "25% full" in said
 
 
 def test_region_of_interest_refuses_several_views():

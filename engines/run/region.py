@@ -115,7 +115,8 @@ class RegionSchedule:
         self._last_scan = -math.inf
         self._last_full = -1                                      # the sequence of the last full frame
         self._closed = False
-        self.counts = {"full": 0, "crop": 0, "skip": 0, "low": 0}
+        self.counts = {"full": 0, "crop": 0, "skip": 0}
+        self.low_crops = 0                                        # crops at the lower height
         self._crop_share = 0.0
 
     def observe(self, sequence: int, poses: Poses) -> None:
@@ -141,7 +142,7 @@ class RegionSchedule:
             if win.kind == "crop":
                 full = letterbox_of(height, width, win.size, self.pre).width
                 self._crop_share += win.width / full
-                self.counts["low"] += win.size != self.size
+                self.low_crops += win.size != self.size
             return win
 
     def _wait(self, sequence: int) -> None:
@@ -180,7 +181,7 @@ class RegionSchedule:
         """One line for a run's summary: frames per kind and the mean crop's share of the width."""
         c = self.counts
         total = max(1, sum(c.values()))
-        crop = (f" (mean width {self._crop_share / c['crop']:.0%}, {c['low'] / c['crop']:.0%} at height "
+        crop = (f" (mean width {self._crop_share / c['crop']:.0%}, {self.low_crops / c['crop']:.0%} at height "
                 f"{self.low_size})") if c["crop"] else ""
         return (f"region of interest: {c['crop'] / total:.0%} of frames cropped{crop}, {c['skip'] / total:.0%} "
                 f"skipped (nobody near), {c['full'] / total:.0%} full")
