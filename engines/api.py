@@ -79,8 +79,8 @@ class Estimator:
         or the defaults; max_frames: stop after this many (0: all); outputs: files to write as ``ssapose video``
         does (``engines.sinks.OutputSpec``: mp4, pose file, table); draw: also give ``r.image``, the frame with the
         overlay; roi: run the network only where people are (``ssapose video --roi``: None, on where the network
-        sees one view at one height; False: every frame whole; or an ``engines.run.region.RegionConfig``). The poses shown: as :meth:`__call__`'s, and a confirmed
-        track's however weak (``Poses.shown``).
+        sees one view at one height; False: every frame whole; or an ``engines.run.region.RegionConfig``). The poses
+        shown: as :meth:`__call__`'s, and a confirmed track's however weak (``Poses.shown``).
 
         When the stream ends before the end of its source, a :class:`SourceEndedEarly` warning says why; the
         returned object's ``report`` (``ssapose.sources.ReadReport``) says what was read, also after a normal end.

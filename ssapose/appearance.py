@@ -51,6 +51,11 @@ def _bands(shape, kp: np.ndarray, ok: np.ndarray, chains, width: float) -> np.nd
     return mask
 
 
+def _apart(kp: np.ndarray, ok: np.ndarray, a: int, b: int) -> float:
+    """Pixels between keypoints ``a`` and ``b`` (a hip's or shoulders' width), 0 unless both are seen."""
+    return float(np.linalg.norm(kp[a, :2] - kp[b, :2])) if ok[a] and ok[b] else 0.0
+
+
 def describe(frame: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
     """``(N, PARTS, BINS)`` descriptors of the ``(N, 17, 3)`` people in the BGR ``frame``: torso, legs, arms, head."""
     hsv = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)
@@ -63,10 +68,9 @@ def describe(frame: np.ndarray, keypoints: np.ndarray) -> np.ndarray:
             mask = np.zeros(shape, np.uint8)
             cv2.fillConvexPoly(mask, np.round(kp[torso, :2]).astype(np.int32), 1)
             out[n, 0] = _histogram(hsv, mask)
-        hips = float(np.linalg.norm(kp[L_HIP, :2] - kp[R_HIP, :2])) if ok[[L_HIP, R_HIP]].all() else 0.0
+        hips, shoulders = _apart(kp, ok, L_HIP, R_HIP), _apart(kp, ok, L_SHOULDER, R_SHOULDER)
         out[n, 1] = _histogram(hsv, _bands(shape, kp, ok, ((L_HIP, L_KNEE, L_ANKLE), (R_HIP, R_KNEE, R_ANKLE)),
                                            0.5 * hips))
-        shoulders = float(np.linalg.norm(kp[L_SHOULDER, :2] - kp[R_SHOULDER, :2])) if ok[[L_SHOULDER, R_SHOULDER]].all() else 0.0
         out[n, 2] = _histogram(hsv, _bands(shape, kp, ok, ((L_SHOULDER, L_ELBOW, L_WRIST),
                                                            (R_SHOULDER, R_ELBOW, R_WRIST)), 0.25 * shoulders))
         head = [k for k in HEAD if ok[k]]

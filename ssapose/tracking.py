@@ -72,7 +72,7 @@ class TrackerConfig:
     max_lost_s: seconds (of the source's clock) a lost track waits to be re-identified.
     smooth, min_cutoff (Hz), beta: One-Euro smoothing of confirmed tracks.
     reid_s: seconds a person who left keeps their id for re-identification by appearance (0: off; needs the
-        frames: ``Tracker(..., frame=...)``); reid_min: the lowest appearance similarity (Bhattacharyya
+        frames: ``tracker(poses, t, frame)``); reid_min: the lowest appearance similarity (Bhattacharyya
         coefficient of colour histograms, ``ssapose.appearance``) at which a new track takes that id.
     """
 
@@ -198,7 +198,7 @@ class Tracker:
                 tr.lost = True
             tr.age += 0 if tr.ident else 1
             if not tr.ident and tr.hits >= c.min_hits:
-                tr.ident = self._returning(tr, t) or self._new_id()
+                tr.ident = self._returning(tr) or self._new_id()
         for m, d in enumerate(dets):                # the smoothing was warmed up while the track was tentative
             tr = self.tracks[owner[d]]
             if tr.ident:
@@ -238,7 +238,7 @@ class Tracker:
         self.created += 1
         return self.created
 
-    def _returning(self, tr: _Track, t: float) -> int:
+    def _returning(self, tr: _Track) -> int:
         """The id of a person who left and whom the new track ``tr`` looks like (``reid_min``), or 0: the most
         similar of those gone within ``reid_s``, none of them in view now."""
         if tr.look is None or not self.departed:

@@ -126,4 +126,4 @@ def test_tracker_parameters_are_set_in_the_app_and_remembered(window, qtbot):
     live.stop()
     assert (cfg.min_hits, cfg.max_lost_s) == (2, 3.5)
     again = window()
-    assert again.live.track_boxes["min_hits"].value() == 2 and again.live.tracker_config().max_lost_s == 3.5
+    assert again.live.track_boxes["min_hits"].value() == 2 and again.live.panel.tracker_config().max_lost_s == 3.5

@@ -13,10 +13,9 @@ from app.qt.image import FrameView
 from app.qt.settings_panel import SettingsPanel
 from app.qt.workers import PipelineWorker
 from engines.modes import APP_MODES, preset_view
-from ssapose.decode import DecoderChoice
 from ssapose.redact import has_secret, without_password
 from ssapose.sources import STREAM_SCHEMES
-from ssapose.tracking import Tracker, TrackerConfig
+from ssapose.tracking import Tracker
 
 
 def mode_box(settings) -> QComboBox:
@@ -162,30 +161,13 @@ class LiveTab(QWidget):
         if self.worker is not None and self.worker.pipeline is not None:
             self.worker.pipeline.show_fields = on
 
-    def smoothing(self) -> tuple[float, float]:
-        return self.panel.smoothing()
-
     def _smoothing(self) -> None:
         if self.worker is not None and self.worker.tracker is not None:
-            self.worker.tracker.set_smoothing(*self.smoothing())
-
-    def tracker_config(self) -> TrackerConfig:
-        """The tracker as the Settings panel says (and remembered)."""
-        self.panel.remember()
-        return self.panel.tracker_config()
-
-    def set_decoder(self, choice: DecoderChoice) -> None:
-        self.panel.set_decoder(choice)
-
-    def decoder_choice(self) -> DecoderChoice:
-        return self.panel.decoder_choice()
-
-    def style(self):
-        return self.panel.style()
+            self.worker.tracker.set_smoothing(*self.panel.smoothing())
 
     def _style_changed(self) -> None:
         if self.worker is not None:
-            self.worker.set_style(self.style())
+            self.worker.set_style(self.panel.style())
 
     def _pick_file(self) -> None:
         f, _ = QFileDialog.getOpenFileName(self, "Video, GIF or image", "", "Media (*.mp4 *.avi *.mov *.mkv *.gif *.jpg *.png);;All (*)")
@@ -213,10 +195,10 @@ class LiveTab(QWidget):
         if self.record.isChecked():
             rec = str(Path.cwd() / f"ssapose-{time.strftime('%Y%m%d-%H%M%S')}.mp4")
         self.worker = PipelineWorker(self.source.text().strip(), self.model.text().strip(), self.backend.currentText(),
-                                     self.style(), rec, self.device,
+                                     self.panel.style(), rec, self.device,
                                      realtime=not self.fast.isChecked(), loop=self.loop.isChecked(),
-                                     tracker=Tracker(self.tracker_config())
-                                     if self.track.isChecked() else None, decoder=self.decoder_choice(),
+                                     tracker=Tracker(self.panel.tracker_config())
+                                     if self.track.isChecked() else None, decoder=self.panel.decoder_choice(),
                                      mode=self.network_view(),
                                      region=self.panel.region(self.network_view().scales, self.network_view().auto))
         self.worker.show_fields = self.fields.isChecked()

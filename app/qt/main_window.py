@@ -27,7 +27,7 @@ def build_window(source: str, model: str, settings=None, device: str = "cpu", so
             self.setWindowTitle("SSA-Pose")
             self.live = LiveTab(self.settings, source, model, device, source_given, model_given)
             if decoder is not None:
-                self.live.set_decoder(decoder)
+                self.live.panel.set_decoder(decoder)
             if self.live.note:
                 self.statusBar().showMessage(self.live.note, 15000)
             ann = paths.shared("data", "coco_mini", "annotations", "person_keypoints_val2017.json",

@@ -141,10 +141,13 @@ class Pipeline:
             if self._error is None:
                 self._error = e
             self._stop.set()
-            if self.schedule is not None:
-                self.schedule.close()
-            if self.region is not None:
-                self.region.close()
+            self._release()
+
+    def _release(self) -> None:
+        """Free a stage that waits on a schedule (the automatic height's, the region's): the pipeline stops."""
+        for schedule in (self.schedule, self.region):
+            if schedule is not None:
+                schedule.close()
 
     # -- stages -------------------------------------------------------------------------------------
     def _capture(self) -> None:
@@ -366,10 +369,7 @@ class Pipeline:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop every stage and join the threads (they poll the stop flag every 50 ms)."""
         self._stop.set()
-        if self.schedule is not None:
-            self.schedule.close()
-        if self.region is not None:
-            self.region.close()
+        self._release()
         for th in self._threads:
             if th.is_alive() and th is not threading.current_thread():
                 th.join(timeout)

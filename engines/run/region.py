@@ -150,7 +150,7 @@ class RegionSchedule:
         if not self.live:
             self._cond.wait_for(lambda: self._seen_upto >= sequence or self._closed)
 
-    def _decide(self, sequence: int, bound: int, time_s: float, height: int, width: int) -> Window:
+    def _decide(self, sequence: int, bound: int, time_s: float, frame_h: int, frame_w: int) -> Window:
         """The window of frame ``sequence`` from the people of the frames up to ``bound`` (called locked)."""
         recent = [spans for seq, spans in self._seen if seq <= bound][-self.config.memory:]
         if len(recent) < 2 or time_s - self._last_scan >= self.config.scan_s or len(recent[-1]) < len(recent[-2]):
@@ -159,12 +159,12 @@ class RegionSchedule:
         spans = np.concatenate(recent)
         if not len(spans):
             return SKIP
-        default = letterbox_of(height, width, self.size, self.pre)
+        default = letterbox_of(frame_h, frame_w, self.size, self.pre)
         smallest = float(spans[:, 2].min()) * default.scale              # default-input pixels
         c = self.config
         self._low = c.large_px > 0 and smallest >= c.large_px * (c.back_below if self._low else 1.0)
         size = self.low_size if self._low else self.size
-        box = letterbox_of(height, width, size, self.pre)
+        box = letterbox_of(frame_h, frame_w, size, self.pre)
         scale, full_width = box.scale, box.width
         pad = self.config.margin * spans[:, 2]
         lo, hi = float((spans[:, 0] - pad).min()) * scale, float((spans[:, 1] + pad).max()) * scale
