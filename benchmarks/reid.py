@@ -117,6 +117,27 @@ def similarities(dets, frames, labels) -> tuple[list[float], list[float]]:
     return same, other
 
 
+def parts_table(model: str, limit: int | None) -> None:
+    """Per part (torso, legs, arms, head): the similarity of the two halves of each person's walk, and of every
+    pair of different people (their first halves)."""
+    frames, labels = [], []
+    for p, (s, e) in enumerate(segments()):
+        mid = (s + e) // 2
+        for a, b in ((s, mid), (mid + 1, e)):
+            b = min(b, a + limit - 1) if limit else b
+            labels.append((len(frames), len(frames) + b - a, p))
+            frames += list(range(a, b + 1))
+    images = read(frames)
+    got = looks(detections(model, images), images, labels)
+    per_part = lambda a, b: [np.sqrt(a[k] * b[k]).sum() for k in range(len(a))]        # noqa: E731
+    rows = [(f"person {p + 1}, two halves", *(f"{v:.2f}" for v in per_part(got[2 * p], got[2 * p + 1])),
+             f"{similarity(got[2 * p], got[2 * p + 1]):.2f}") for p in range(len(got) // 2)]
+    rows += [(f"persons {p + 1} and {q + 1}", *(f"{v:.2f}" for v in per_part(got[2 * p], got[2 * q])),
+              f"{similarity(got[2 * p], got[2 * q]):.2f}")
+             for p, q in itertools.combinations(range(len(got) // 2), 2)]
+    benchlib.table(["appearances", "torso", "legs", "arms", "head", "lowest (the similarity used)"], rows)
+
+
 def main() -> int:
     ap = benchlib.parser(__doc__)
     ap.add_argument("--model", default=str(paths.DEFAULT_MODEL), help="model file (default: %(default)s)")
@@ -124,7 +145,11 @@ def main() -> int:
     ap.add_argument("--thresholds", type=float, nargs="+", default=[0.7, 0.8, 0.85, 0.9, 0.95])
     ap.add_argument("--reid-s", type=float, default=60.0, help="seconds a person who left is remembered")
     ap.add_argument("--limit", type=int, help="frames of each appearance at most (default: all)")
+    ap.add_argument("--parts", action="store_true", help="per-part similarities of the demo clip's six people")
     args = benchlib.parse(ap, thresholds=[0.9], limit=12)
+    if args.parts:
+        parts_table(args.model, args.limit)
+        return 0
     pairs = [(0, 1)] if args.choose else [(2, 3), (4, 5)]
     clips = {f"persons {a + 1}, {b + 1}, {a + 1} again": built(a, b, args.limit) for a, b in pairs}
     if not args.choose and not args.quick:

@@ -32,18 +32,20 @@ from engines.run.pipeline import Pipeline, PipelineConfig
 from engines.run.region import RegionConfig
 from ssapose import paths
 from ssapose.coco import load_coco, oks_matrix
+from ssapose.model_card import DEFAULT_INPUT_HEIGHT
 from ssapose.sources import FrameSource
 
 GIFS = ("face-demographics-walking.gif", "store-aisle-detection.gif")
 
 
-def poses_of(model: str, clip: str, region: RegionConfig | None, frames: int | None) -> tuple[list, float, float]:
+def poses_of(model: str, clip: str, region: RegionConfig | None, frames: int | None,
+             height: int = DEFAULT_INPUT_HEIGHT) -> tuple[list, float, float]:
     """The shown poses of each frame, the clip's frame rate and the pipeline's FPS (no outputs)."""
     src = FrameSource(clip)
     fps = src.fps or 25.0
     with create_backend(model) as backend:
         pipe = Pipeline(itertools.islice(src, frames), backend,
-                        PipelineConfig(draw=False, region=region, clock_fps=fps))
+                        PipelineConfig(input_size=height, draw=False, region=region, clock_fps=fps))
         t0 = time.perf_counter()
         out = [r.poses for r in pipe.results()]
         wall = time.perf_counter() - t0
@@ -117,6 +119,11 @@ def curve(args) -> None:
                 a = agreement(ref, got, fps)
                 rows.append((f"{large:g}", f"{margin:g}", f"{scan:g}", f"{speed / full:.2f}", f"{a['oks']:.3f}",
                              f"{a['found']:.3f}", f"{a['delay_median']:.1f} / {a['delay_max']:.1f}"))
+    for height in args.heights:                   # the whole frame at a lower height, against the default's
+        got, _, speed = poses_of(args.model, clip, None, args.frames, height)
+        a = agreement(ref, got, fps)
+        print(f"every frame whole at height {height}: {speed / full:.2f}x, mean OKS of found {a['oks']:.3f}, "
+              f"share found {a['found']:.3f}")
     print(f"demo clip, {len(ref)} frames; full frame {full:.1f} FPS (pipeline, no outputs)")
     benchlib.table(["lower height from (px)", "margin (person heights)", "scan every (s)", "FPS vs full frame", "mean OKS of found",
                     "share found", "entry delay median / max (s)"], rows)
@@ -153,6 +160,8 @@ def main() -> int:
     ap.add_argument("--scans", type=float, nargs="+", default=[0.5, 1.0, 2.0], help="seconds")
     ap.add_argument("--larges", type=float, nargs="+", default=[0.0, RegionConfig().large_px],
                     help="people at least this tall (default input px) run at the lower height; 0: never")
+    ap.add_argument("--heights", type=int, nargs="*", default=[256],
+                    help="with --curve: also every frame whole at these heights, against the default's")
     ap.add_argument("--frames", type=int, help="the first N frames of each clip only (default: all)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of the FPS comparison (default: %(default)s)")
     ap.add_argument("--crowd-frames", type=int, default=100, help="frames of the crowded scene (default: 100)")

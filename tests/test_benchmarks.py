@@ -11,7 +11,7 @@ from conftest import ROOT
 
 SCRIPTS = sorted(p for p in (ROOT / "benchmarks").glob("*.py") if p.name != "benchlib.py")
 #: Scripts with a second question behind a flag: that path runs too.
-MORE = {"capacity.py": ["--budget"], "auto_height.py": ["--choose"]}
+MORE = {"capacity.py": ["--budget"], "auto_height.py": ["--choose"], "reid.py": ["--parts"]}
 RUNS = [(p, []) for p in SCRIPTS] + [(ROOT / "benchmarks" / name, flags) for name, flags in MORE.items()]
 
 
